@@ -1,0 +1,3 @@
+"""romcam: joint range of motion from a webcam or a video."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""Entry point for ``python -m romcam``."""
+
+import sys
+
+from romcam.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Use cases wired from the parts: analyze (and, later, measure, exercise, batch, calibrate)."""

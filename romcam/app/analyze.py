@@ -1,0 +1,216 @@
+"""``romcam analyze``: a recorded clip (or saved landmarks) in, angles, summary, plots and video out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+import romcam
+from romcam.capture.source import FrameSource
+from romcam.errors import RomcamError
+from romcam.kinematics.angles import REGISTRY, compute_angles_deg, resolve_angle_names
+from romcam.kinematics.filters import FilterSettings, clean_trajectories
+from romcam.kinematics.summary import summarize_angle
+from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skeleton, put_label
+from romcam.output.plot import plot_angles
+from romcam.output.tables import to_json, write_angles_csv, write_json
+from romcam.pose.models import ResolvedModel, resolve_model
+from romcam.types import PoseFrame, PoseSequence, VideoInfo
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+
+
+class NoPersonError(RomcamError):
+    """The clip was read but nobody was detected in it."""
+
+
+@dataclass(frozen=True)
+class AnalyzeConfig:
+    """Everything ``analyze`` needs; build with ``dataclasses.replace``."""
+
+    out_dir: Path
+    source: str | None = None
+    from_landmarks: Path | None = None
+    model: str | None = None
+    model_variant: str = "full"
+    filter: FilterSettings = field(default_factory=FilterSettings)
+    angles: tuple[str, ...] | None = None
+    mirror: bool = False
+    write_video: bool = True
+    num_poses: int = 2
+
+
+@dataclass
+class AnalyzeResult:
+    """What a run produced: the summary written to ``summary.json`` and the files."""
+
+    summary: dict[str, Any]
+    files: dict[str, Path]
+    interrupted: bool = False
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Create ``out_dir`` and prove it is writable before any long work starts."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".romcam-write-test")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise RomcamError(f"cannot write to output directory {out_dir}: {exc.strerror or exc}") from exc
+
+
+def estimate_sequence(
+    source: FrameSource, estimator: Any, progress: ProgressFn | None = None
+) -> tuple[PoseSequence | None, bool]:
+    """Run ``estimator.estimate`` on every frame; returns the sequence and whether Ctrl-C cut it short."""
+    frames: list[PoseFrame | None] = []
+    times: list[float] = []
+    interrupted = False
+    total = source.info.frame_count_header
+    try:
+        for frame in source:
+            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+            frames.append(estimator.estimate(rgb, frame.t_s))
+            times.append(frame.t_s)
+            if progress:
+                progress(len(frames), total)
+    except KeyboardInterrupt:
+        interrupted = True
+    if not frames:
+        return None, interrupted
+    return PoseSequence.from_frames(frames, times, source.info.width_px, source.info.height_px), interrupted
+
+
+def _run_model(
+    config: AnalyzeConfig, progress: ProgressFn | None
+) -> tuple[PoseSequence, VideoInfo, ResolvedModel, bool]:
+    from romcam.pose.mediapipe_pose import MediaPipePose
+
+    assert config.source is not None
+    with FrameSource(config.source, mirror=config.mirror) as source:
+        model = resolve_model(config.model, config.model_variant)
+        with MediaPipePose(model.path, num_poses=config.num_poses) as pose:
+            sequence, interrupted = estimate_sequence(source, pose, progress)
+        if sequence is None:
+            raise RomcamError(f"{config.source}: no frame could be decoded (corrupt or not a video)")
+        return sequence, source.info, model, interrupted
+
+
+def _load_landmarks(path: Path) -> tuple[PoseSequence, dict[str, Any]]:
+    if not path.is_file():
+        raise RomcamError(f"no such landmarks file: {path}")
+    try:
+        sequence = PoseSequence.load_npz(path)
+        meta = json.loads(PoseSequence.load_npz_meta(path))
+    except (ValueError, OSError, EOFError) as exc:
+        raise RomcamError(f"cannot read landmarks from {path}: {exc}") from exc
+    return sequence, meta
+
+
+def angles_from_sequence(
+    sequence: PoseSequence, settings: FilterSettings, names: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Clean the trajectories as ``settings`` says, then compute the angles; returns (xy_px, angles)."""
+    xy = clean_trajectories(sequence.xy_px, sequence.visibility, sequence.t_s, settings)
+    return xy, compute_angles_deg(xy, names)
+
+
+def build_summary(
+    sequence: PoseSequence,
+    angles: dict[str, np.ndarray],
+    video: dict[str, Any],
+    model: dict[str, Any],
+    settings: FilterSettings,
+) -> dict[str, Any]:
+    """The content of ``summary.json``."""
+    per_angle = {}
+    for name, values in angles.items():
+        stats = asdict(summarize_angle(name, values, sequence.t_s))
+        stats.pop("name")
+        d = REGISTRY[name]
+        per_angle[name] = {**stats, "plane": d.plane, "zero": d.zero, "sign": d.sign}
+    detected = sequence.detected
+    return {
+        "romcam_version": romcam.__version__,
+        "status": "ok" if detected.any() else "no_person",
+        "video": video,
+        "frames": {
+            "count": len(sequence),
+            "with_person": int(detected.sum()),
+            "person_fraction": float(detected.mean()) if len(sequence) else 0.0,
+        },
+        "model": model,
+        "filter": asdict(settings),
+        "angles": per_angle,
+    }
+
+
+def _write_annotated_video(
+    path: Path, config: AnalyzeConfig, info: VideoInfo, xy: np.ndarray, angles: dict[str, np.ndarray]
+) -> None:
+    assert config.source is not None
+    writer = AnnotatedVideoWriter(path, info.fps, info.width_px, info.height_px)
+    try:
+        with FrameSource(config.source, mirror=config.mirror) as source:
+            for frame in source:
+                if frame.index >= len(xy):
+                    break
+                bgr = frame.bgr.copy()
+                draw_skeleton(bgr, xy[frame.index])
+                draw_angles(bgr, xy[frame.index], {n: float(v[frame.index]) for n, v in angles.items()})
+                put_label(bgr, f"t = {frame.t_s:5.2f} s", (10, 30))
+                writer.write(bgr)
+    finally:
+        writer.close()
+
+
+def run_analyze(config: AnalyzeConfig, progress: ProgressFn | None = None) -> AnalyzeResult:
+    """Measure every angle through a clip and write the outputs into ``config.out_dir``.
+
+    Raises ``NoPersonError`` (after writing ``summary.json`` and ``landmarks.npz``) when nobody was
+    detected, and ``RomcamError`` for unreadable input.
+    """
+    names = resolve_angle_names(config.angles)
+    out = config.out_dir
+    check_output_dir(out)
+    files = {"landmarks": out / "landmarks.npz", "summary": out / "summary.json"}
+    interrupted = False
+    if config.from_landmarks is not None:
+        sequence, meta = _load_landmarks(config.from_landmarks)
+        video, model_info = meta.get("video", {}), meta.get("model", {})
+        if config.from_landmarks.resolve() != files["landmarks"].resolve():
+            sequence.save_npz(files["landmarks"], json.dumps(meta))
+        config = replace(config, write_video=False)
+    else:
+        sequence, info, model, interrupted = _run_model(config, progress)
+        video = {**asdict(info), "interrupted": interrupted}
+        model_info = {"file": model.path.name, "variant": model.variant, "sha256": model.sha256, "origin": model.origin}
+        sequence.save_npz(files["landmarks"], to_json({"video": video, "model": model_info}))
+
+    xy, angles = angles_from_sequence(sequence, config.filter, names)
+    summary = build_summary(sequence, angles, video, model_info, config.filter)
+    write_json(files["summary"], summary)
+    if summary["status"] == "no_person":
+        raise NoPersonError(
+            f"no person detected in any of the {len(sequence)} frames of {config.source or config.from_landmarks}"
+        )
+    files["angles"] = out / "angles.csv"
+    write_angles_csv(files["angles"], sequence.t_s, angles)
+    files["plot"] = out / "angles.png"
+    plot_angles(files["plot"], sequence.t_s, angles, title=Path(str(config.source or config.from_landmarks)).name)
+    if config.write_video and not interrupted:
+        files["video"] = out / "annotated.mp4"
+        _write_annotated_video(files["video"], config, info, xy, angles)
+    return AnalyzeResult(summary, files, interrupted)

@@ -1,0 +1,1 @@
+"""Frame sources: webcam index, video file or single image, with float-second timestamps."""

@@ -1,0 +1,139 @@
+"""Opening a camera, a video file or an image and reading its frames with timestamps."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from romcam.errors import RomcamError
+from romcam.types import VideoInfo
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: BGR pixels (already upright and un-mirrored) and its time in seconds."""
+
+    index: int
+    t_s: float
+    bgr: np.ndarray
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise RomcamError(f"no such file: {path}")
+    if path.is_dir():
+        raise RomcamError(f"{path} is a directory, not a video or image file")
+    if path.stat().st_size == 0:
+        raise RomcamError(f"{path} is empty (0 bytes)")
+
+
+class FrameSource:
+    """Frames from a webcam (``"0"``), a video file or a single image; iterate to read them.
+
+    Video timestamps come from the container (``CAP_PROP_POS_MSEC``) and fall back to
+    ``index / fps`` where the container gives none. The rotation tag is honoured (frames come out
+    upright). ``mirror=True`` flips frames horizontally, for webcams that deliver a mirror image,
+    so the person's left stays their left. Frames are read until the decoder stops.
+    """
+
+    def __init__(self, spec: str | int, mirror: bool = False) -> None:
+        self.spec = str(spec)
+        self.mirror = mirror
+        self._image: np.ndarray | None = None
+        self._cap: cv2.VideoCapture | None = None
+        self.info = self._open()
+
+    def _open(self) -> VideoInfo:
+        if self.spec.isdigit():
+            return self._open_capture(int(self.spec), "camera")
+        path = Path(self.spec)
+        _check_file(path)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise RomcamError(f"cannot decode image {path}")
+            self._image = image
+            h, w = image.shape[:2]
+            return VideoInfo(str(path), "image", 0.0, w, h, 0.0, 1, 0, self.mirror)
+        return self._open_capture(str(path), "video")
+
+    def _open_capture(self, target: str | int, kind: str) -> VideoInfo:
+        cap = cv2.VideoCapture(target)
+        if not cap.isOpened():
+            what = f"camera {target}" if kind == "camera" else f"{target}"
+            raise RomcamError(
+                f"cannot open {what}: not a readable video" + (" (is it connected?)" if kind == "camera" else "")
+            )
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        rotation = float(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0.0)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else 0
+        if kind == "video" and (w <= 0 or h <= 0):
+            cap.release()
+            raise RomcamError(f"{target} has no video stream")
+        self._cap = cap
+        return VideoInfo(str(target), kind, fps, w, h, rotation, max(count, 0), 0, self.mirror)
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._image is not None:
+            yield Frame(0, 0.0, self._prepare(self._image))
+            self.info = replace(self.info, frames_read=1)
+            return
+        yield from self._read_capture()
+
+    def _read_capture(self) -> Iterator[Frame]:
+        cap = self._cap
+        assert cap is not None
+        fps = self.info.fps if self.info.fps > 0 else 30.0
+        start_wall = time.monotonic()
+        last_t = -np.inf
+        index = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok or bgr is None:
+                break
+            t_s = self._timestamp_s(cap, index, fps, start_wall)
+            if t_s <= last_t:
+                t_s = last_t + 1.0 / fps
+            last_t = t_s
+            if bgr.shape[1] != self.info.width_px or bgr.shape[0] != self.info.height_px:
+                self.info = replace(self.info, width_px=bgr.shape[1], height_px=bgr.shape[0])
+            yield Frame(index, t_s, self._prepare(bgr))
+            index += 1
+            self.info = replace(self.info, frames_read=index)
+        if self.info.kind == "camera" and index == 0:
+            raise RomcamError(f"camera {self.spec} gave no frames (disconnected or in use?)")
+
+    def _timestamp_s(self, cap: cv2.VideoCapture, index: int, fps: float, start_wall: float) -> float:
+        if self.info.kind == "camera":
+            return time.monotonic() - start_wall
+        pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+        if index > 0 and pos_ms <= 0:
+            return index / fps
+        return float(pos_ms) / 1000.0
+
+    def _prepare(self, bgr: np.ndarray) -> np.ndarray:
+        return cv2.flip(bgr, 1) if self.mirror else bgr
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,188 @@
+"""Command line: parse arguments, call ``romcam.app``, render the result. Exit 0 ok, 1 failure, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import romcam
+from romcam.errors import RomcamError, UsageError
+from romcam.kinematics.filters import FILTER_KINDS, FilterSettings
+
+log = logging.getLogger("romcam")
+
+
+class _Progress:
+    """A tqdm bar driven by ``(done, total)`` callbacks; silent when stderr is not a terminal and quiet."""
+
+    def __init__(self, desc: str, unit: str, enabled: bool) -> None:
+        self.desc, self.unit, self.enabled = desc, unit, enabled
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total or None, desc=self.desc, unit=self.unit, file=sys.stderr, leave=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within 0..1, got {text}")
+    return value
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="PATH", help="pose model bundle (.task); default: ROMCAM_MODEL or the cache")
+    p.add_argument("--model-variant", choices=["lite", "full", "heavy"], default="full", help="default: full")
+
+
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="measure every joint angle through a recorded clip")
+    p.add_argument("video", nargs="?", help="video file, image, or webcam index")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    p.add_argument("--from-landmarks", type=Path, metavar="FILE", help="re-analyse a saved landmarks.npz")
+    _add_model_options(p)
+    p.add_argument("--filter", choices=FILTER_KINDS, default="butterworth", help="default: butterworth")
+    p.add_argument("--cutoff-hz", type=_positive_float, default=6.0, help="Butterworth cut-off (default 6)")
+    p.add_argument("--max-gap-s", type=_positive_float, default=0.3, help="longest gap to interpolate (0.3)")
+    p.add_argument("--min-visibility", type=_unit_float, default=0.5, help="mask landmarks below (0.5)")
+    p.add_argument("--angles", metavar="A,B", help="comma-separated subset of angles (default: all)")
+    p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
+    p.add_argument("--no-video", action="store_true", help="skip annotated.mp4")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.set_defaults(func=_cmd_analyze)
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="fetch, locate or list the pose models")
+    p.add_argument("action", choices=["fetch", "path", "list"])
+    p.add_argument("--variant", choices=["lite", "full", "heavy"], default="full")
+    p.set_defaults(func=_cmd_models)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="romcam", description="Joint range of motion from a webcam or a video.")
+    parser.add_argument("--version", action="version", version=f"romcam {romcam.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_analyze(sub)
+    _add_models(sub)
+    return parser
+
+
+def _print_ranges(summary: dict[str, Any]) -> None:
+    frames = summary["frames"]
+    print(f"{frames['with_person']}/{frames['count']} frames with a person ({frames['person_fraction']:.0%})")
+    print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}")
+    for name, s in summary["angles"].items():
+        if s["min_deg"] is None:
+            print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{s['valid_fraction']:>8.0%}")
+        else:
+            print(
+                f"{name:<26}{s['min_deg']:>8.1f}{s['max_deg']:>8.1f}{s['range_deg']:>8.1f}{s['valid_fraction']:>8.0%}"
+            )
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from romcam.app.analyze import AnalyzeConfig, run_analyze
+    from romcam.kinematics.angles import resolve_angle_names
+    from romcam.output.tables import to_json
+
+    if bool(args.video) == bool(args.from_landmarks):
+        raise UsageError("give either a VIDEO or --from-landmarks FILE")
+    names = None
+    if args.angles:
+        try:
+            names = resolve_angle_names([a.strip() for a in args.angles.split(",") if a.strip()])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    settings = FilterSettings(
+        kind=args.filter, cutoff_hz=args.cutoff_hz, max_gap_s=args.max_gap_s, min_visibility=args.min_visibility
+    )
+    config = AnalyzeConfig(
+        out_dir=args.out,
+        source=args.video,
+        from_landmarks=args.from_landmarks,
+        model=args.model,
+        model_variant=args.model_variant,
+        filter=settings,
+        angles=names,
+        mirror=args.mirror,
+        write_video=not args.no_video,
+    )
+    progress = _Progress("analyze", "frame", enabled=sys.stderr.isatty())
+    try:
+        result = run_analyze(replace(config), progress)
+    finally:
+        progress.close()
+    if args.json:
+        print(to_json(result.summary))
+    else:
+        _print_ranges(result.summary)
+        print(f"wrote {', '.join(str(p) for p in result.files.values())}")
+    if result.interrupted:
+        print("romcam: interrupted; the frames read so far were analysed and saved", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from romcam.pose.models import VARIANTS, cache_dir, resolve_model, sha256_of
+
+    if args.action == "list":
+        for v in VARIANTS.values():
+            cached = cache_dir() / v.filename
+            state = "cached" if cached.is_file() and sha256_of(cached) == v.sha256 else "not cached"
+            print(f"{v.name:<6} {state:<11} sha256 {v.sha256}")
+        return 0
+    progress = _Progress(f"download {args.variant}", "B", enabled=sys.stderr.isatty())
+    try:
+        model = resolve_model(None, args.variant, allow_fetch=args.action == "fetch", progress=progress)
+    finally:
+        progress.close()
+    print(model.path if args.action == "path" else f"{model.variant} model ready at {model.path} ({model.origin})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="romcam: %(message)s")
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        parser.error(str(exc))
+    except RomcamError as exc:
+        print(f"romcam: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("romcam: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,1 @@
+"""Pure kinematics: joint angles and signal cleaning (numpy and scipy only)."""

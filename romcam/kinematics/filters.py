@@ -1,0 +1,159 @@
+"""Cleaning landmark trajectories: mask, fill short gaps, smooth.
+
+Offline: zero-lag 4th-order Butterworth at 6 Hz (Winter). Live: the causal One Euro filter
+(Casiez 2012). Every function works along axis 0 (time) and keeps NaN where data is missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """How trajectories are cleaned; recorded in every output.
+
+    kind : "butterworth" (zero lag, offline), "one_euro" (causal, live) or "none".
+    """
+
+    kind: str = "butterworth"
+    min_visibility: float = 0.5
+    max_gap_s: float = 0.3
+    cutoff_hz: float = 6.0
+    order: int = 4
+    one_euro_min_cutoff_hz: float = 1.0
+    one_euro_beta: float = 0.0
+    one_euro_d_cutoff_hz: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FILTER_KINDS:
+            raise ValueError(f"unknown filter {self.kind!r}; valid filters: {', '.join(FILTER_KINDS)}")
+        if not 0.0 <= self.min_visibility <= 1.0:
+            raise ValueError(f"min_visibility must be within 0..1, got {self.min_visibility}")
+        if self.max_gap_s < 0 or self.cutoff_hz <= 0 or self.order < 1:
+            raise ValueError("max_gap_s must be >= 0, cutoff_hz > 0 and order >= 1")
+
+
+FILTER_KINDS = ("butterworth", "one_euro", "none")
+
+
+def mask_low_visibility(xy_px: np.ndarray, visibility: np.ndarray, min_visibility: float) -> np.ndarray:
+    """Copy of ``xy_px`` (T, K, 2) with NaN where ``visibility`` (T, K) is below ``min_visibility``."""
+    with np.errstate(invalid="ignore"):
+        hidden = ~(visibility >= min_visibility)
+    out = np.array(xy_px, dtype=float)
+    out[hidden] = np.nan
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of the runs of True in a 1D boolean array."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(int)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def fill_short_gaps(values: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Linearly interpolate interior NaN gaps whose duration is at most ``max_gap_s``.
+
+    The duration of a gap is the time between the valid samples on either side minus one sample
+    interval, so a single missing frame at 30 fps lasts 1/30 s. Leading and trailing gaps stay NaN.
+    ``values`` has time on axis 0; every other position is filled independently.
+    """
+    out = np.array(values, dtype=float)
+    flat = out.reshape(out.shape[0], -1)
+    for col in range(flat.shape[1]):
+        series = flat[:, col]
+        valid = np.isfinite(series)
+        for start, stop in _runs(~valid):
+            if start == 0 or stop == len(series):
+                continue
+            gap_s = t_s[stop] - t_s[start - 1] - (t_s[start] - t_s[start - 1])
+            if gap_s <= max_gap_s + 1e-9:
+                series[start:stop] = np.interp(t_s[start:stop], t_s[[start - 1, stop]], series[[start - 1, stop]])
+    return out
+
+
+def butterworth_zero_lag(values: np.ndarray, t_s: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-lag low-pass: forward-backward Butterworth (``sosfiltfilt``) on each run of valid samples.
+
+    The sampling rate is ``1 / median(diff(t_s))``. ``order`` is the order of the design; the
+    forward-backward pass doubles the effective order and squares the gain. Runs too short for the
+    filter's padding are left as they are; NaN stays NaN.
+    """
+    out = np.array(values, dtype=float)
+    if out.shape[0] < 2:
+        return out
+    fs_hz = 1.0 / float(np.median(np.diff(t_s)))
+    if cutoff_hz >= fs_hz / 2:
+        return out
+    sos = butter(order, cutoff_hz, btype="low", fs=fs_hz, output="sos")
+    pad = 3 * (2 * len(sos) + 1)
+    flat = out.reshape(out.shape[0], -1)
+    for col in range(flat.shape[1]):
+        for start, stop in _runs(np.isfinite(flat[:, col])):
+            if stop - start > pad:
+                flat[start:stop, col] = sosfiltfilt(sos, flat[start:stop, col])
+    return out
+
+
+def _smoothing_factor(dt_s: float, cutoff_hz: float) -> float:
+    r = 2.0 * math.pi * cutoff_hz * dt_s
+    return r / (r + 1.0)
+
+
+class OneEuroFilter:
+    """Causal One Euro filter over arrays of any shape (Casiez, Roussel and Vogel 2012).
+
+    ``cutoff = min_cutoff_hz + beta * |smoothed derivative|``; the derivative is itself smoothed
+    at ``d_cutoff_hz``. NaN inputs give NaN and reset that element, so a lost landmark restarts cleanly.
+    """
+
+    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.0, d_cutoff_hz: float = 1.0) -> None:
+        if min_cutoff_hz <= 0 or d_cutoff_hz <= 0 or beta < 0:
+            raise ValueError("One Euro cut-offs must be > 0 and beta >= 0")
+        self.min_cutoff_hz, self.beta, self.d_cutoff_hz = min_cutoff_hz, beta, d_cutoff_hz
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+        self._t_s: float | None = None
+
+    def step(self, x: np.ndarray, t_s: float) -> np.ndarray:
+        """Filter one sample taken at ``t_s`` seconds; returns the smoothed value."""
+        x = np.asarray(x, dtype=float)
+        if self._x is None or self._dx is None or self._t_s is None or t_s <= self._t_s:
+            self._x, self._dx, self._t_s = x.copy(), np.zeros_like(x), t_s
+            return x.copy()
+        dt_s = t_s - self._t_s
+        restart = ~np.isfinite(self._x)
+        dx = (x - self._x) / dt_s
+        a_d = _smoothing_factor(dt_s, self.d_cutoff_hz)
+        dx_hat = np.where(restart, 0.0, a_d * dx + (1 - a_d) * self._dx)
+        cutoff = self.min_cutoff_hz + self.beta * np.abs(dx_hat)
+        r = 2.0 * math.pi * cutoff * dt_s
+        alpha = r / (r + 1.0)
+        x_hat = np.where(restart, x, alpha * x + (1 - alpha) * self._x)
+        self._x, self._dx, self._t_s = x_hat, np.where(np.isfinite(dx_hat), dx_hat, 0.0), t_s
+        return np.asarray(x_hat.copy())
+
+
+def one_euro_series(values: np.ndarray, t_s: np.ndarray, settings: FilterSettings) -> np.ndarray:
+    """Run a fresh ``OneEuroFilter`` causally along axis 0 (what the live loop computes)."""
+    f = OneEuroFilter(settings.one_euro_min_cutoff_hz, settings.one_euro_beta, settings.one_euro_d_cutoff_hz)
+    return np.stack([f.step(v, float(t)) for v, t in zip(values, t_s, strict=True)]) if len(t_s) else values
+
+
+def clean_trajectories(
+    xy_px: np.ndarray, visibility: np.ndarray, t_s: np.ndarray, settings: FilterSettings
+) -> np.ndarray:
+    """Mask low visibility, fill short gaps, then smooth, as ``settings`` says."""
+    xy = mask_low_visibility(xy_px, visibility, settings.min_visibility)
+    xy = fill_short_gaps(xy, t_s, settings.max_gap_s)
+    if settings.kind == "butterworth":
+        return butterworth_zero_lag(xy, t_s, settings.cutoff_hz, settings.order)
+    if settings.kind == "one_euro":
+        return one_euro_series(xy, t_s, settings)
+    return xy

@@ -1,0 +1,52 @@
+"""Vector geometry on image coordinates (x right, y down), vectorised over leading axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def cross_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """z component of the cross product of 2D vectors: ``a_x b_y - a_y b_x``."""
+    return np.asarray(a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
+
+
+def unsigned_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle between vectors ``a`` and ``b`` in degrees, in [0, 180].
+
+    Computed as ``atan2(|a x b|, a . b)``, which stays accurate near 0 and 180.
+    NaN where either vector is NaN or has zero length.
+    """
+    dot = np.sum(a * b, axis=-1)
+    cross = np.abs(cross_2d(a, b))
+    with np.errstate(invalid="ignore"):
+        zero = (np.linalg.norm(a, axis=-1) == 0) | (np.linalg.norm(b, axis=-1) == 0)
+    out = np.degrees(np.arctan2(cross, dot))
+    return np.where(zero, np.nan, out)
+
+
+def signed_angle_deg(
+    reference: np.ndarray, segment: np.ndarray, handedness: np.ndarray, lower_deg: float = -180.0
+) -> np.ndarray:
+    """Angle that rotates ``reference`` onto ``segment``, times ``handedness`` (+1, -1 or NaN).
+
+    ``theta = atan2(reference x segment, reference . segment)`` is positive for a clockwise turn on
+    screen (y points down). ``handedness`` says which turn is anatomically positive for this person
+    in this frame, which makes the result independent of mirroring and of the image's orientation.
+    The result is wrapped into ``[lower_deg, lower_deg + 360)``, which puts the discontinuity where
+    the joint cannot go (no 360 degree jumps within its range). NaN where ``handedness`` is NaN.
+    """
+    theta = np.degrees(np.arctan2(cross_2d(reference, segment), np.sum(reference * segment, axis=-1)))
+    return np.asarray((theta * handedness - lower_deg) % 360.0 + lower_deg)
+
+
+def turn_sign(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """+1 where turning from ``a`` to ``b`` is clockwise on screen, -1 counter-clockwise, NaN if parallel."""
+    s = np.sign(cross_2d(a, b))
+    return np.where(s == 0, np.nan, s)
+
+
+def component_perpendicular(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """The part of ``v`` perpendicular to ``axis`` (both (..., 2))."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    return np.asarray(v - np.sum(v * unit, axis=-1, keepdims=True) * unit)

@@ -1,0 +1,1 @@
+"""Pose estimation: the MediaPipe adapter, landmark replay, subject selection and model files."""

@@ -1,0 +1,153 @@
+"""The central pose types: one frame of landmarks and a validated, read-only sequence of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from romcam.landmarks import MIRROR_INDEX, N_LANDMARKS
+
+
+def _frozen_float(array: np.ndarray | list[float], shape_tail: tuple[int, ...], name: str) -> np.ndarray:
+    out = np.array(array, dtype=float)
+    if out.ndim != 1 + len(shape_tail) or out.shape[1:] != shape_tail:
+        raise ValueError(f"{name} must have shape (T, {', '.join(map(str, shape_tail))}), got {out.shape}")
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class PoseFrame:
+    """The landmarks of one person in one frame.
+
+    Attributes
+    ----------
+    xy_px : (33, 2) image coordinates in pixels (x right, y down).
+    world_m : (33, 3) metric coordinates in metres, origin at mid-hip (depth unreliable).
+    visibility : (33,) model visibility in [0, 1].
+    """
+
+    xy_px: np.ndarray
+    world_m: np.ndarray
+    visibility: np.ndarray
+
+
+@dataclass(frozen=True)
+class PoseSequence:
+    """Landmarks of one person over time; NaN marks a missing value.
+
+    Attributes
+    ----------
+    xy_px : (T, 33, 2) image coordinates in pixels: normalised x times width, y times height, so
+        angles are not distorted by the aspect ratio.
+    world_m : (T, 33, 3) metric coordinates in metres with the origin at mid-hip.
+    visibility : (T, 33) visibility in [0, 1], NaN where no person was found.
+    t_s : (T,) capture timestamps in seconds, strictly increasing.
+    width_px, height_px : frame size in pixels.
+    """
+
+    xy_px: np.ndarray
+    world_m: np.ndarray
+    visibility: np.ndarray
+    t_s: np.ndarray
+    width_px: int
+    height_px: int
+
+    def __post_init__(self) -> None:
+        t = _frozen_float(self.t_s, (), "t_s")
+        n = t.shape[0]
+        arrays = {
+            "xy_px": _frozen_float(self.xy_px, (N_LANDMARKS, 2), "xy_px"),
+            "world_m": _frozen_float(self.world_m, (N_LANDMARKS, 3), "world_m"),
+            "visibility": _frozen_float(self.visibility, (N_LANDMARKS,), "visibility"),
+        }
+        for name, array in arrays.items():
+            if array.shape[0] != n:
+                raise ValueError(f"{name} has {array.shape[0]} frames but t_s has {n}")
+            object.__setattr__(self, name, array)
+        if n > 1 and not np.all(np.diff(t) > 0):
+            raise ValueError("t_s must be strictly increasing")
+        if self.width_px <= 0 or self.height_px <= 0:
+            raise ValueError(f"frame size must be positive, got {self.width_px}x{self.height_px}")
+        object.__setattr__(self, "t_s", t)
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+    @property
+    def detected(self) -> np.ndarray:
+        """(T,) True where a person was found in the frame."""
+        return np.asarray(np.isfinite(self.xy_px).any(axis=(1, 2)))
+
+    @classmethod
+    def from_frames(
+        cls, frames: list[PoseFrame | None], t_s: list[float] | np.ndarray, width_px: int, height_px: int
+    ) -> PoseSequence:
+        """Stack per-frame results; a ``None`` frame becomes all-NaN."""
+        n = len(frames)
+        xy = np.full((n, N_LANDMARKS, 2), np.nan)
+        world = np.full((n, N_LANDMARKS, 3), np.nan)
+        vis = np.full((n, N_LANDMARKS), np.nan)
+        for i, frame in enumerate(frames):
+            if frame is not None:
+                xy[i], world[i], vis[i] = frame.xy_px, frame.world_m, frame.visibility
+        return cls(xy, world, vis, np.asarray(t_s, dtype=float), width_px, height_px)
+
+    def with_xy(self, xy_px: np.ndarray) -> PoseSequence:
+        """A copy with new pixel coordinates (for example after filtering)."""
+        return PoseSequence(xy_px, self.world_m, self.visibility, self.t_s, self.width_px, self.height_px)
+
+    def mirrored(self) -> PoseSequence:
+        """The sequence seen in a horizontal mirror: x flipped and left/right labels swapped."""
+        idx = list(MIRROR_INDEX)
+        xy = self.xy_px[:, idx].copy()
+        xy[..., 0] = self.width_px - xy[..., 0]
+        world = self.world_m[:, idx].copy()
+        world[..., 0] = -world[..., 0]
+        return PoseSequence(xy, world, self.visibility[:, idx], self.t_s, self.width_px, self.height_px)
+
+    def save_npz(self, path: Path, meta_json: str = "{}") -> None:
+        """Write the sequence (and an optional JSON text of metadata) to a compressed ``.npz`` file."""
+        np.savez_compressed(
+            path,
+            xy_px=self.xy_px,
+            world_m=self.world_m,
+            visibility=self.visibility,
+            t_s=self.t_s,
+            frame_size_px=np.array([self.width_px, self.height_px]),
+            meta_json=np.array(meta_json),
+        )
+
+    @classmethod
+    def load_npz(cls, path: Path) -> PoseSequence:
+        """Read a sequence written by :meth:`save_npz`."""
+        with np.load(path) as data:
+            missing = {"xy_px", "world_m", "visibility", "t_s", "frame_size_px"} - set(data.files)
+            if missing:
+                raise ValueError(f"{path} is not a romcam landmarks file (missing {', '.join(sorted(missing))})")
+            width, height = (int(v) for v in data["frame_size_px"])
+            return cls(data["xy_px"], data["world_m"], data["visibility"], data["t_s"], width, height)
+
+    @staticmethod
+    def load_npz_meta(path: Path) -> str:
+        """The JSON metadata text saved beside the landmarks ("{}" if none)."""
+        with np.load(path) as data:
+            return str(data["meta_json"]) if "meta_json" in data.files else "{}"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the capture learned about its source."""
+
+    source: str
+    kind: str  # "video", "image" or "camera"
+    fps: float
+    width_px: int
+    height_px: int
+    rotation_deg: float = 0.0
+    frame_count_header: int = 0
+    frames_read: int = 0
+    mirrored: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
