@@ -88,24 +88,34 @@ def front_view(
     xy = _empty()
     mid_hip = np.array([500.0, 600.0])
     person_right = np.array([-1.0, 0.0])
-    trunk_up = rotate(np.array([0.0, -1.0]), trunk_lateral_lean, person_right) if trunk_lateral_lean >= 0 else rotate(
-        np.array([0.0, -1.0]), -trunk_lateral_lean, -person_right)
+    trunk_up = (
+        rotate(np.array([0.0, -1.0]), trunk_lateral_lean, person_right)
+        if trunk_lateral_lean >= 0
+        else rotate(np.array([0.0, -1.0]), -trunk_lateral_lean, -person_right)
+    )
     trunk_down = -trunk_up
     mid_shoulder = mid_hip + 220 * trunk_up
     for i, side in enumerate(("LEFT", "RIGHT")):
         lateral = rotate(trunk_up, 90.0, -person_right if side == "LEFT" else person_right)
         shoulder, hip = mid_shoulder + 80 * lateral, mid_hip + 55 * lateral
         xy[L[f"{side}_SHOULDER"]], xy[L[f"{side}_HIP"]] = shoulder, hip
-        arm = rotate(trunk_down, shoulder_abduction[i], lateral) if shoulder_abduction[i] >= 0 else rotate(
-            trunk_down, -shoulder_abduction[i], -lateral)
+        arm = (
+            rotate(trunk_down, shoulder_abduction[i], lateral)
+            if shoulder_abduction[i] >= 0
+            else rotate(trunk_down, -shoulder_abduction[i], -lateral)
+        )
         elbow = shoulder + 120 * arm
         forearm = rotate(arm, elbow_flexion[i], -lateral)
         xy[L[f"{side}_ELBOW"]], xy[L[f"{side}_WRIST"]] = elbow, elbow + 110 * forearm
-        thigh = rotate(trunk_down, hip_abduction[i], lateral) if hip_abduction[i] >= 0 else rotate(
-            trunk_down, -hip_abduction[i], -lateral)
+        thigh = (
+            rotate(trunk_down, hip_abduction[i], lateral)
+            if hip_abduction[i] >= 0
+            else rotate(trunk_down, -hip_abduction[i], -lateral)
+        )
         knee = hip + 200 * thigh
-        shank = rotate(thigh, knee_valgus[i], lateral) if knee_valgus[i] >= 0 else rotate(
-            thigh, -knee_valgus[i], -lateral)
+        shank = (
+            rotate(thigh, knee_valgus[i], lateral) if knee_valgus[i] >= 0 else rotate(thigh, -knee_valgus[i], -lateral)
+        )
         ankle = knee + 190 * shank
         xy[L[f"{side}_KNEE"]], xy[L[f"{side}_ANKLE"]] = knee, ankle
         xy[L[f"{side}_HEEL"]] = ankle + 10 * shank

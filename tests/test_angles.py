@@ -68,20 +68,37 @@ def test_front_view_angles_recovered(case: tuple) -> None:
 
 
 def test_every_registry_angle_is_covered_by_a_truth_case() -> None:
-    side = {"trunk_flexion"} | {f"{s}_{m}" for s in ("left", "right") for m in (
-        "shoulder_flexion", "elbow_flexion", "hip_flexion", "knee_flexion", "ankle_dorsiflexion")}
-    front = {"trunk_lateral_lean"} | {f"{s}_{m}" for s in ("left", "right") for m in (
-        "shoulder_abduction", "hip_abduction", "knee_valgus")}
+    side = {"trunk_flexion"} | {
+        f"{s}_{m}"
+        for s in ("left", "right")
+        for m in ("shoulder_flexion", "elbow_flexion", "hip_flexion", "knee_flexion", "ankle_dorsiflexion")
+    }
+    front = {"trunk_lateral_lean"} | {
+        f"{s}_{m}" for s in ("left", "right") for m in ("shoulder_abduction", "hip_abduction", "knee_valgus")
+    }
     assert side | front == set(ANGLE_NAMES)
 
 
 def test_registry_order_and_names_are_the_output_contract() -> None:
     assert ANGLE_NAMES == (
-        "left_shoulder_flexion", "right_shoulder_flexion", "left_shoulder_abduction", "right_shoulder_abduction",
-        "left_elbow_flexion", "right_elbow_flexion", "left_hip_flexion", "right_hip_flexion",
-        "left_hip_abduction", "right_hip_abduction", "left_knee_flexion", "right_knee_flexion",
-        "left_ankle_dorsiflexion", "right_ankle_dorsiflexion", "left_knee_valgus", "right_knee_valgus",
-        "trunk_flexion", "trunk_lateral_lean",
+        "left_shoulder_flexion",
+        "right_shoulder_flexion",
+        "left_shoulder_abduction",
+        "right_shoulder_abduction",
+        "left_elbow_flexion",
+        "right_elbow_flexion",
+        "left_hip_flexion",
+        "right_hip_flexion",
+        "left_hip_abduction",
+        "right_hip_abduction",
+        "left_knee_flexion",
+        "right_knee_flexion",
+        "left_ankle_dorsiflexion",
+        "right_ankle_dorsiflexion",
+        "left_knee_valgus",
+        "right_knee_valgus",
+        "trunk_flexion",
+        "trunk_lateral_lean",
     )
     assert all(REGISTRY[n].plane in {"sagittal", "frontal"} for n in ANGLE_NAMES)
 
@@ -109,9 +126,7 @@ def test_knee_flexion_sweep_has_no_wrap_jumps() -> None:
 
 # --- invariances ---------------------------------------------------------------------------------
 
-poses = st.sampled_from(
-    [side_view(*c) for c in SIDE_CASES[1:]] + [front_view(*c) for c in FRONT_CASES[1:]]
-)
+poses = st.sampled_from([side_view(*c) for c in SIDE_CASES[1:]] + [front_view(*c) for c in FRONT_CASES[1:]])
 VERTICAL_REFERENCED = {"trunk_flexion", "trunk_lateral_lean"}
 
 

@@ -16,7 +16,9 @@ from romcam.types import PoseFrame, PoseSequence
 
 def _seq(n: int = 4) -> PoseSequence:
     rng = np.random.default_rng(1)
-    return PoseSequence(rng.random((n, 33, 2)) * 100, rng.random((n, 33, 3)), rng.random((n, 33)), np.arange(n) / 30, 640, 480)
+    return PoseSequence(
+        rng.random((n, 33, 2)) * 100, rng.random((n, 33, 3)), rng.random((n, 33)), np.arange(n) / 30, 640, 480
+    )
 
 
 def test_shapes_are_validated_and_arrays_read_only() -> None:

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -114,7 +115,7 @@ def _load_landmarks(path: Path) -> tuple[PoseSequence, dict[str, Any]]:
     try:
         sequence = PoseSequence.load_npz(path)
         meta = json.loads(PoseSequence.load_npz_meta(path))
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise RomcamError(f"cannot read landmarks from {path}: {exc}") from exc
     return sequence, meta
 

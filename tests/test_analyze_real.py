@@ -1,0 +1,127 @@
+"""Real MediaPipe inference on real clips: plausible physiology, rotation, no person, bystanders."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import MEDIA, require, run_cli
+
+from romcam.landmarks import Landmark as L
+from romcam.output.tables import read_angles_csv
+from romcam.types import PoseSequence
+
+pytestmark = pytest.mark.slow
+
+
+def _analyze(clip: str, out: Path, *extra: str) -> dict:
+    result = run_cli("analyze", str(require(MEDIA / clip)), "--out", str(out), "--json", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def squat_side(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("squat_side")
+    return _analyze("squat_side_01_gym_portrait.mp4", out, "--no-video"), out
+
+
+def test_squat_side_knee_flexion_is_a_squat(squat_side: tuple[dict, Path]) -> None:
+    summary, out = squat_side
+    # the right leg faces the camera in this clip (the left is mostly hidden behind it)
+    right = summary["angles"]["right_knee_flexion"]
+    assert right["valid_fraction"] > 0.9
+    assert 70.0 < right["max_deg"] < 150.0
+    assert right["min_deg"] > -15.0  # standing between reps: near straight, no wrap-around values
+    t, angles = read_angles_csv(out / "angles.csv")
+    knee = angles["right_knee_flexion"]
+    # two squats: the deep phases (> 60 deg) form exactly two separate runs
+    deep = np.concatenate([[False], knee > 60, [False]])
+    assert np.count_nonzero(np.diff(deep.astype(int)) == 1) == 2
+    hip = angles["right_hip_flexion"]
+    assert np.nanmax(hip) > 60.0  # the hips flex with the knees in a squat
+
+
+def test_summary_records_video_metadata_model_and_filter(squat_side: tuple[dict, Path]) -> None:
+    summary, out = squat_side
+    video = summary["video"]
+    assert isinstance(video["fps"], float) and abs(video["fps"] - 29.97) < 0.01
+    assert (video["width_px"], video["height_px"]) == (608, 1080)
+    assert video["frames_read"] == 614
+    assert summary["model"]["sha256"] == "4eaa5eb7a98365221087693fcc286334cf0858e2eb6e15b506aa4a7ecdcec4ad"
+    assert summary["filter"]["kind"] == "butterworth" and summary["filter"]["cutoff_hz"] == 6.0
+    assert summary["romcam_version"]
+    t, angles = read_angles_csv(out / "angles.csv")
+    assert len(t) == 614 and np.all(np.diff(t) > 0)
+    np.testing.assert_allclose(np.diff(t), 1 / 29.97, atol=2e-3)
+
+
+def test_rotated_clip_matches_its_source(squat_side: tuple[dict, Path], tmp_path: Path) -> None:
+    rotated = _analyze("derived_rotation_metadata_squat_side_from_squat_side_01.mp4", tmp_path, "--no-video")
+    assert rotated["video"]["rotation_deg"] in (90.0, -90.0, 270.0)
+    assert (rotated["video"]["width_px"], rotated["video"]["height_px"]) == (608, 1080)
+    _, ref = read_angles_csv(squat_side[1] / "angles.csv")
+    _, got = read_angles_csv(tmp_path / "angles.csv")
+    for name in ("right_knee_flexion", "right_hip_flexion", "trunk_flexion"):
+        diff = np.abs(got[name] - ref[name])
+        assert np.nanmedian(diff) < 2.0 and np.nanpercentile(diff, 95) < 6.0, name
+
+
+def test_from_landmarks_reproduces_the_angles_without_the_model(squat_side: tuple[dict, Path], tmp_path: Path) -> None:
+    start = time.monotonic()
+    result = run_cli(
+        "analyze",
+        "--from-landmarks",
+        str(squat_side[1] / "landmarks.npz"),
+        "--out",
+        str(tmp_path),
+        env={"ROMCAM_MODEL": "/nonexistent"},
+    )
+    assert result.returncode == 0, result.stderr
+    _, ref = read_angles_csv(squat_side[1] / "angles.csv")
+    _, got = read_angles_csv(tmp_path / "angles.csv")
+    for name in ref:
+        np.testing.assert_allclose(got[name], ref[name], atol=1e-3, equal_nan=True)
+    assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize(
+    "clip", ["hard_no_person_02_empty_field_frame.jpg", "hard_no_person_03_real_iphone_rotation_meta_wall.mov"]
+)
+def test_empty_scene_says_no_person_and_exits_1(clip: str, tmp_path: Path) -> None:
+    result = run_cli("analyze", str(require(MEDIA / clip)), "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "no person detected" in result.stderr and "Traceback" not in result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "no_person" and summary["frames"]["with_person"] == 0
+    assert (tmp_path / "landmarks.npz").exists()  # what was read is kept
+
+
+@pytest.mark.parametrize(
+    "clip", ["hard_two_people_02_lab_bystander.mp4", "hard_two_people_03_lab_cgi_second_person.mp4"]
+)
+def test_subject_stays_the_same_person_with_a_bystander(clip: str, tmp_path: Path) -> None:
+    summary = _analyze(clip, tmp_path, "--no-video")
+    assert summary["frames"]["person_fraction"] > 0.9
+    seq = PoseSequence.load_npz(tmp_path / "landmarks.npz")
+    torso = [int(L.LEFT_SHOULDER), int(L.RIGHT_SHOULDER), int(L.LEFT_HIP), int(L.RIGHT_HIP)]
+    center = np.nanmean(seq.xy_px[:, torso], axis=1)
+    height = np.nanmax(seq.xy_px[..., 1], axis=1) - np.nanmin(seq.xy_px[..., 1], axis=1)
+    jumps = np.linalg.norm(np.diff(center, axis=0), axis=1) / np.nanmedian(height)
+    assert np.nanmax(jumps) < 0.15  # no frame hands the measurement to another person
+
+
+def test_annotated_video_and_plot(tmp_path: Path) -> None:
+    summary = _analyze("bridge_supine_side_01_backlit.mp4", tmp_path)
+    cap = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    assert frames == summary["video"]["frames_read"]
+    assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == summary["video"]["width_px"]
+    plot = cv2.imread(str(tmp_path / "angles.png"))
+    assert plot is not None and plot.shape[0] > 200
