@@ -1,0 +1,69 @@
+"""Frames per second of a bare decode + MediaPipe loop versus ``romcam analyze --no-video``.
+
+Usage: python bench/throughput.py [VIDEO] [--model PATH]
+Both runs use the same clip, model and PoseLandmarker options (VIDEO mode, num_poses=2); the
+ratio analyze/bare says what romcam's own work costs on top of decoding and inference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import mediapipe as mp
+from mediapipe.tasks.python import BaseOptions, vision
+
+from romcam.app.analyze import AnalyzeConfig, run_analyze
+from romcam.pose.models import resolve_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bare_loop_fps(video: Path, model: Path) -> tuple[float, int]:
+    options = vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model)), running_mode=vision.RunningMode.VIDEO, num_poses=2
+    )
+    start = time.perf_counter()
+    with vision.PoseLandmarker.create_from_options(options) as landmarker:
+        cap = cv2.VideoCapture(str(video))
+        n = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            landmarker.detect_for_video(image, int(cap.get(cv2.CAP_PROP_POS_MSEC)) + n)
+            n += 1
+        cap.release()
+    return n / (time.perf_counter() - start), n
+
+
+def analyze_fps(video: Path, model: Path) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        result = run_analyze(AnalyzeConfig(out_dir=Path(out), source=str(video), model=str(model), write_video=False))
+        elapsed = time.perf_counter() - start
+    n = result.summary["frames"]["count"]
+    return n / elapsed, n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("video", nargs="?", default=str(ROOT / "samples" / "rendered_side_left.mp4"))
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args()
+    model = resolve_model(args.model).path
+    video = Path(args.video)
+    bare, n = bare_loop_fps(video, model)
+    full, _ = analyze_fps(video, model)
+    print(f"clip: {video.name} ({n} frames)")
+    print(f"bare decode+MediaPipe loop: {bare:7.1f} frames/s")
+    print(f"romcam analyze --no-video:  {full:7.1f} frames/s")
+    print(f"ratio analyze/bare:         {full / bare:7.2f}  (target >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()

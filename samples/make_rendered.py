@@ -1,0 +1,213 @@
+"""Render the romcam sample clips: a MakeHuman body (anny, CC0) posed with known joint angles.
+
+Dev-only (not a romcam dependency): needs ``torch``, ``anny``, ``roma``, ``pyrender`` and software
+EGL (Debian ``libegl1 libegl-mesa0``). Run ``python samples/make_rendered.py`` from the project root;
+it writes ``samples/<name>.mp4`` and ``samples/<name>_truth.csv`` for each clip in ``CLIPS``.
+
+Truth is measured on the posed skeleton's 3D joint centres (hip = upper-leg head, knee = lower-leg
+head, ankle = foot head, shoulder = upper-arm head, elbow = forearm head, wrist = wrist head) with
+the clinical definitions of CLINICAL.md, so it is the angle a goniometer would read on this body.
+Each movement happens in a plane parallel to the image, where perspective preserves angles.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+import anny  # noqa: E402
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pyrender  # noqa: E402
+import roma  # noqa: E402
+import torch  # noqa: E402
+import trimesh  # noqa: E402
+
+FPS = 30.0
+SIZE = (480, 640)  # width, height
+HERE = Path(__file__).resolve().parent
+
+# anny world axes: x = the person's left, y = backward, z = up.
+X, Y, Z = np.eye(3)
+ARM_DOWN_DEG = 38.0  # brings the rest A-pose arms to the sides
+
+
+def smooth_bump(t_s: float, start_s: float, end_s: float, peak: float) -> float:
+    """0 outside [start, end], rising to ``peak`` at the middle along a raised cosine."""
+    if not start_s <= t_s <= end_s:
+        return 0.0
+    return peak * 0.5 * (1 - np.cos(2 * np.pi * (t_s - start_s) / (end_s - start_s)))
+
+
+def axis_angle(axis: np.ndarray, deg: float) -> np.ndarray:
+    return roma.rotvec_to_rotmat(torch.tensor(axis * np.radians(deg), dtype=torch.float32)).numpy()
+
+
+KNEE_STRAIGHT_DEG = -9.0  # the rest pose's knees are bent about 10 degrees
+ELBOW_STRAIGHT_DEG = 40.0  # and its elbows about 43 degrees forward
+
+
+def side_motion(t: float) -> dict[str, np.ndarray]:
+    """Left side to the camera: knee bend, knee raise, arm raise, elbow bend (world rotations)."""
+    knee = smooth_bump(t, 0.5, 2.5, 100.0) + smooth_bump(t, 2.7, 4.7, 90.0)
+    hip = smooth_bump(t, 2.7, 4.7, 90.0)
+    shoulder = smooth_bump(t, 4.9, 7.4, 150.0)
+    elbow = smooth_bump(t, 7.5, 9.0, 120.0)
+    return {
+        "upperleg01.L": axis_angle(X, -hip),  # about +x, negative turns the thigh forward (-y)
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
+        "upperarm01.L": axis_angle(X, -shoulder) @ axis_angle(Y, ARM_DOWN_DEG),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG - elbow),
+        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
+    }
+
+
+def front_motion(t: float) -> dict[str, np.ndarray]:
+    """Facing the camera: left arm abduction to 150, right to 90, then both arms to 120."""
+    both = smooth_bump(t, 6.4, 8.8, 120.0)
+    left = smooth_bump(t, 0.5, 3.5, 150.0) + both
+    right = smooth_bump(t, 3.7, 6.2, 90.0) + both
+    return {
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
+    }
+
+
+def camera_pose(view: str) -> np.ndarray:
+    """pyrender camera (looks along its -z) 3.6 m away at hip height: side = at +x, front = at -y."""
+    pose = np.eye(4)
+    if view == "side":
+        pose[:3, :3] = np.column_stack([Y, Z, X])  # image right = backward, up = up, camera back = +x
+        pose[:3, 3] = 3.6 * X + np.array([0, -0.05, 0.0])
+    else:
+        pose[:3, :3] = np.column_stack([X, Z, -Y])  # image right = the person's left
+        pose[:3, 3] = -3.6 * Y + np.array([0, 0, 0.0])
+    return pose
+
+
+class Poser:
+    """anny body posed by forward kinematics of world-frame rotations about the rest joint centres.
+
+    Each bone's rotation ``W`` turns it (and everything below it) about its own rest head, after
+    its parents' motion: ``A_b(x) = A_parent(h_b + W_b (x - h_b))``; the posed bone is ``A_b @ rest_b``,
+    handed to anny as "world" pose parameters.
+    """
+
+    def __init__(self) -> None:
+        self.model = anny.Anny()
+        self.labels = list(self.model.bone_labels)
+        self.index = {n: i for i, n in enumerate(self.labels)}
+        self.parents = list(self.model.bone_parents)
+        n = len(self.labels)
+        rest = self.model(pose_parameters=torch.eye(4)[None, None].repeat(1, n, 1, 1))
+        self.rest = rest["rest_bone_poses"][0].detach().numpy().astype(float)
+        self.faces = self.model.faces.numpy()
+
+    def __call__(self, rotations: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        n = len(self.labels)
+        motion = np.zeros((n, 4, 4))
+        for b in range(n):
+            parent = motion[self.parents[b]] if b > 0 else np.eye(4)
+            w = rotations.get(self.labels[b], np.eye(3))
+            head = self.rest[b, :3, 3]
+            turn = np.eye(4)
+            turn[:3, :3], turn[:3, 3] = w, head - w @ head
+            motion[b] = parent @ turn
+        posed = motion @ self.rest
+        out = self.model(pose_parameters=torch.tensor(posed[None], dtype=torch.float32), pose_parameterization="world")
+        joints = posed[:, :3, 3]
+        return out["vertices"][0].detach().numpy(), {name: joints[i] for name, i in self.index.items()}
+
+
+def _angle2_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """Signed 2D angle from ``a`` to ``b`` (counter-clockwise positive, y up)."""
+    return float(np.degrees(np.arctan2(a[0] * b[1] - a[1] * b[0], a @ b)))
+
+
+def truth_angles(j: dict[str, np.ndarray]) -> dict[str, float]:
+    """Clinical angles of the 3D joint centres projected onto the anatomical planes.
+
+    Sagittal angles use the (forward, up) plane = (-y, z); frontal ones the (left, up) plane = (x, z),
+    the views of the two rendered cameras, as a goniometer laid on that plane would read them.
+    """
+
+    def sag(v: np.ndarray) -> np.ndarray:
+        return np.array([-v[1], v[2]])  # forward, up
+
+    def fro(v: np.ndarray) -> np.ndarray:
+        return np.array([v[0], v[2]])  # person's left, up
+
+    out = {}
+    mid_sh = (j["upperarm01.L"] + j["upperarm01.R"]) / 2
+    mid_hip = (j["upperleg01.L"] + j["upperleg01.R"]) / 2
+    for side, s in (("left", "L"), ("right", "R")):
+        hip, knee, ankle = j[f"upperleg01.{s}"], j[f"lowerleg01.{s}"], j[f"foot.{s}"]
+        sh, el, wr = j[f"upperarm01.{s}"], j[f"lowerarm01.{s}"], j[f"wrist.{s}"]
+        # sagittal, seen with forward to the right and up: flexion turns a hanging segment
+        # counter-clockwise (positive in this frame)
+        out[f"{side}_shoulder_flexion"] = _angle2_deg(sag(hip - sh), sag(el - sh))
+        out[f"{side}_elbow_flexion"] = abs(_angle2_deg(sag(el - sh), sag(wr - el)))
+        out[f"{side}_hip_flexion"] = _angle2_deg(sag(hip - sh), sag(knee - hip))
+        out[f"{side}_knee_flexion"] = -_angle2_deg(sag(knee - hip), sag(ankle - knee))
+        # frontal, seen with the person's left to the right: abduction of the left limb is
+        # counter-clockwise, of the right limb clockwise
+        sign = 1.0 if s == "L" else -1.0
+        out[f"{side}_shoulder_abduction"] = sign * _angle2_deg(fro(mid_hip - mid_sh), fro(el - sh))
+        out[f"{side}_frontal_elbow_flexion"] = abs(_angle2_deg(fro(el - sh), fro(wr - el)))
+    return out
+
+
+def render_clip(poser: Poser, name: str, view: str, motion: Callable[[float], dict], seconds: float) -> None:
+    renderer = pyrender.OffscreenRenderer(*SIZE)
+    camera = pyrender.PerspectiveCamera(yfov=np.radians(38.0), aspectRatio=SIZE[0] / SIZE[1])
+    material = pyrender.MetallicRoughnessMaterial(baseColorFactor=(0.86, 0.67, 0.55, 1.0), roughnessFactor=0.7)
+    writer = cv2.VideoWriter(str(HERE / f"{name}.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
+    rows = []
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        vertices, joints = poser(motion(t))
+        scene = pyrender.Scene(bg_color=(0.42, 0.45, 0.5, 1.0), ambient_light=(0.35, 0.35, 0.35))
+        mesh = trimesh.Trimesh(vertices, poser.faces, process=False)
+        scene.add(pyrender.Mesh.from_trimesh(mesh, material=material, smooth=True))
+        pose = camera_pose(view)
+        scene.add(camera, pose=pose)
+        scene.add(pyrender.DirectionalLight(intensity=3.5), pose=pose)
+        key = np.eye(4)
+        key[:3, :3] = axis_angle(Z, 35.0) @ axis_angle(X, -25.0) @ pose[:3, :3]
+        scene.add(pyrender.DirectionalLight(intensity=2.0), pose=key)
+        color, _ = renderer.render(scene)
+        writer.write(cv2.cvtColor(color, cv2.COLOR_RGB2BGR))
+        rows.append({"time_s": f"{t:.6f}", **{k: f"{v:.3f}" for k, v in truth_angles(joints).items()}})
+    writer.release()
+    renderer.delete()
+    with open(HERE / f"{name}_truth.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+CLIPS = {
+    "rendered_side_left": ("side", side_motion, 9.2),
+    "rendered_front": ("front", front_motion, 9.2),
+}
+
+
+def main() -> None:
+    poser = Poser()
+    for name, (view, motion, seconds) in CLIPS.items():
+        render_clip(poser, name, view, motion, seconds)
+        print(f"wrote samples/{name}.mp4 and samples/{name}_truth.csv")
+
+
+if __name__ == "__main__":
+    main()
