@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -171,10 +172,33 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _divert_native_stderr() -> None:
+    """Send what C++ libraries (MediaPipe, TFLite, FFmpeg) print to file descriptor 2 into a log file.
+
+    Python's own ``sys.stderr`` keeps the terminal through a duplicate of the descriptor, so romcam's
+    messages and progress bars still show; the native chatter lands in ``<cache>/native.log``.
+    """
+    import platformdirs
+
+    log_dir = Path(platformdirs.user_cache_dir("romcam"))
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        native = os.open(log_dir / "native.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    sys.stderr = os.fdopen(terminal, "w", buffering=1)
+    os.dup2(native, 2)
+    os.close(native)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="romcam: %(message)s")
+    if not args.verbose:
+        _divert_native_stderr()
     try:
         return int(args.func(args))
     except UsageError as exc:

@@ -125,3 +125,38 @@ def test_annotated_video_and_plot(tmp_path: Path) -> None:
     assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == summary["video"]["width_px"]
     plot = cv2.imread(str(tmp_path / "angles.png"))
     assert plot is not None and plot.shape[0] > 200
+
+
+def _mirrored_copy(src: Path, dst: Path) -> None:
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    writer = None
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if writer is None:
+            writer = cv2.VideoWriter(str(dst), cv2.VideoWriter.fourcc(*"mp4v"), fps, (bgr.shape[1], bgr.shape[0]))
+        writer.write(cv2.flip(bgr, 1))
+    assert writer is not None
+    writer.release()
+
+
+def test_mirror_flag_keeps_the_persons_left_on_the_left(tmp_path: Path) -> None:
+    from conftest import SAMPLES
+
+    clip = require(SAMPLES / "rendered_front.mp4")
+    mirrored = tmp_path / "mirrored.mp4"
+    _mirrored_copy(clip, mirrored)
+    ref = _analyze(str(clip), tmp_path / "ref", "--no-video")["angles"]
+    raw = run_cli("analyze", str(mirrored), "--out", str(tmp_path / "raw"), "--no-video", "--json")
+    fixed = run_cli("analyze", str(mirrored), "--out", str(tmp_path / "fixed"), "--no-video", "--json", "--mirror")
+    raw_angles, fixed_angles = json.loads(raw.stdout)["angles"], json.loads(fixed.stdout)["angles"]
+    # the sample raises the left arm to 150 deg and the right to 90 deg (then both to 120)
+    assert abs(fixed_angles["left_shoulder_abduction"]["max_deg"] - ref["left_shoulder_abduction"]["max_deg"]) < 3
+    assert abs(fixed_angles["right_shoulder_abduction"]["max_deg"] - ref["right_shoulder_abduction"]["max_deg"]) < 3
+    # without --mirror, a mirror image swaps the sides
+    raw_right = raw_angles["right_shoulder_abduction"]["max_deg"]
+    to_left = abs(raw_right - ref["left_shoulder_abduction"]["max_deg"])
+    to_right = abs(raw_right - ref["right_shoulder_abduction"]["max_deg"])
+    assert to_left < 10 and to_left < to_right / 2

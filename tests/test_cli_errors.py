@@ -83,3 +83,16 @@ def test_corrupt_landmarks_file(tmp_path: Path) -> None:
     _assert_one_line_error(
         run_cli("analyze", "--from-landmarks", str(bad), "--out", str(tmp_path / "o")), 1, "cannot read landmarks"
     )
+
+
+def test_missing_camera_is_one_line(tmp_path: Path) -> None:
+    _assert_one_line_error(run_cli("analyze", "7", "--out", str(tmp_path / "o")), 1, "cannot open camera 7")
+
+
+def test_models_path_and_list(tmp_path: Path) -> None:
+    result = run_cli("models", "path")
+    assert result.returncode == 0 and result.stdout.strip().endswith("pose_landmarker_full.task")
+    listing = run_cli("models", "list", env={"ROMCAM_CACHE_DIR": str(tmp_path)})
+    assert listing.returncode == 0
+    assert [ln.split()[0] for ln in listing.stdout.splitlines()] == ["lite", "full", "heavy"]
+    assert all("not cached" in ln for ln in listing.stdout.splitlines())

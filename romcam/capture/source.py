@@ -71,10 +71,9 @@ class FrameSource:
     def _open_capture(self, target: str | int, kind: str) -> VideoInfo:
         cap = cv2.VideoCapture(target)
         if not cap.isOpened():
-            what = f"camera {target}" if kind == "camera" else f"{target}"
-            raise RomcamError(
-                f"cannot open {what}: not a readable video" + (" (is it connected?)" if kind == "camera" else "")
-            )
+            if kind == "camera":
+                raise RomcamError(f"cannot open camera {target} (is it connected and free?)")
+            raise RomcamError(f"cannot open {target}: not a readable video")
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))

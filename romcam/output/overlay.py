@@ -14,16 +14,17 @@ from romcam.landmarks import SKELETON
 LEFT_BGR = (255, 160, 40)
 RIGHT_BGR = (40, 140, 255)
 CENTER_BGR = (230, 230, 230)
-MAIN_ANGLES = (
-    "left_shoulder_flexion",
-    "right_shoulder_flexion",
-    "left_elbow_flexion",
-    "right_elbow_flexion",
-    "left_hip_flexion",
-    "right_hip_flexion",
-    "left_knee_flexion",
-    "right_knee_flexion",
-)
+MAIN_ANGLES = {
+    "left_shoulder_flexion": "sh",
+    "right_shoulder_flexion": "sh",
+    "left_elbow_flexion": "elb",
+    "right_elbow_flexion": "elb",
+    "left_hip_flexion": "hip",
+    "right_hip_flexion": "hip",
+    "left_knee_flexion": "knee",
+    "right_knee_flexion": "knee",
+}
+"""Angles written on the video, with their short labels (the box edge colour gives the side)."""
 
 
 def _color(a_name: str, b_name: str) -> tuple[int, int, int]:
@@ -46,25 +47,36 @@ def draw_skeleton(bgr: np.ndarray, xy_px: np.ndarray) -> None:
             cv2.circle(bgr, tuple(map(int, p)), 3 * scale, (255, 255, 255), -1, cv2.LINE_AA)
 
 
-def put_label(bgr: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.6) -> None:
-    """White text on a dark box, legible on any background."""
+def put_label(
+    bgr: np.ndarray,
+    text: str,
+    origin: tuple[int, int],
+    scale: float = 0.6,
+    edge_bgr: tuple[int, int, int] | None = None,
+) -> None:
+    """White text on a dark box (with a coloured edge if given), legible on any background."""
     font = cv2.FONT_HERSHEY_SIMPLEX
     thickness = max(1, int(round(scale * 2)))
     (w, h), base = cv2.getTextSize(text, font, scale, thickness)
     x, y = origin
-    cv2.rectangle(bgr, (x - 2, y - h - 4), (x + w + 2, y + base), (20, 20, 20), -1)
+    cv2.rectangle(bgr, (x - 3, y - h - 5), (x + w + 3, y + base + 1), (20, 20, 20), -1)
+    if edge_bgr is not None:
+        cv2.rectangle(bgr, (x - 3, y - h - 5), (x + w + 3, y + base + 1), edge_bgr, max(1, thickness))
     cv2.putText(bgr, text, (x, y), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
 def draw_angles(bgr: np.ndarray, xy_px: np.ndarray, angles_deg: dict[str, float]) -> None:
-    """Write each main angle's value beside its joint."""
-    scale = max(0.5, max(bgr.shape[:2]) / 1400)
-    for name in MAIN_ANGLES:
+    """Write each main angle (joint name and whole degrees) beside its joint, edged in the side's colour."""
+    scale = max(0.45, max(bgr.shape[:2]) / 1500)
+    for name, short in MAIN_ANGLES.items():
         value = angles_deg.get(name, np.nan)
         vertex = xy_px[int(REGISTRY[name].vertex)]
         if np.isfinite(value) and np.isfinite(vertex).all():
-            dx = 10 if name.startswith("left_") else -int(90 * scale)
-            put_label(bgr, f"{value:.0f}", (int(vertex[0]) + dx, int(vertex[1])), scale)
+            left = name.startswith("left_")
+            text = f"{short} {value:.0f}"
+            width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+            dx = 12 if left else -12 - width
+            put_label(bgr, text, (int(vertex[0]) + dx, int(vertex[1])), scale, LEFT_BGR if left else RIGHT_BGR)
 
 
 class AnnotatedVideoWriter:
