@@ -59,16 +59,22 @@ def _unit_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="PATH", help="pose model bundle (.task); default: ROMCAM_MODEL or the cache")
     p.add_argument("--model-variant", choices=["lite", "full", "heavy"], default="full", help="default: full")
 
 
-def _add_analyze(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("analyze", help="measure every joint angle through a recorded clip")
-    p.add_argument("video", nargs="?", help="video file, image, or webcam index")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
-    p.add_argument("--from-landmarks", type=Path, metavar="FILE", help="re-analyse a saved landmarks.npz")
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
     p.add_argument("--filter", choices=FILTER_KINDS, default="butterworth", help="default: butterworth")
     p.add_argument("--cutoff-hz", type=_positive_float, default=6.0, help="Butterworth cut-off (default 6)")
@@ -76,9 +82,57 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-visibility", type=_unit_float, default=0.5, help="mask landmarks below (0.5)")
     p.add_argument("--angles", metavar="A,B", help="comma-separated subset of angles (default: all)")
     p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
+    p.add_argument("--stride", type=_positive_int, default=1, help="analyse every K-th frame (default 1)")
     p.add_argument("--no-video", action="store_true", help="skip annotated.mp4")
+
+
+def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
+    from romcam.app.analyze import AnalyzeConfig
+    from romcam.kinematics.angles import resolve_angle_names
+
+    names = None
+    if args.angles:
+        try:
+            names = resolve_angle_names([a.strip() for a in args.angles.split(",") if a.strip()])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    settings = FilterSettings(
+        kind=args.filter, cutoff_hz=args.cutoff_hz, max_gap_s=args.max_gap_s, min_visibility=args.min_visibility
+    )
+    return AnalyzeConfig(
+        out_dir=out_dir,
+        model=args.model,
+        model_variant=args.model_variant,
+        filter=settings,
+        angles=names,
+        mirror=args.mirror,
+        write_video=not args.no_video,
+        stride=args.stride,
+    )
+
+
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="measure every joint angle through a recorded clip")
+    p.add_argument("video", nargs="?", help="video file, image, or webcam index")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    p.add_argument("--from-landmarks", type=Path, metavar="FILE", help="re-analyse a saved landmarks.npz")
+    _add_analysis_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.set_defaults(func=_cmd_analyze)
+
+
+def _add_batch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("batch", help="analyse many clips: folders, globs or a manifest; resumable")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="folders (searched recursively), files or globs")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    p.add_argument("--manifest", type=Path, metavar="CSV", help="CSV with a 'path' column and metadata columns")
+    p.add_argument("--workers", type=_positive_int, default=0, help="worker processes (default: all cores)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="default: local")
+    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster address (default: a local Ray instance)")
+    p.add_argument("--from-landmarks", action="store_true", help="redo kinematics from saved landmarks only")
+    p.add_argument("--retry-failed", action="store_true", help="try clips that failed before again")
+    _add_analysis_options(p)
+    p.set_defaults(func=_cmd_batch)
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
@@ -94,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_analyze(sub)
+    _add_batch(sub)
     _add_models(sub)
     return parser
 
@@ -112,35 +167,15 @@ def _print_ranges(summary: dict[str, Any]) -> None:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from romcam.app.analyze import AnalyzeConfig, run_analyze
-    from romcam.kinematics.angles import resolve_angle_names
+    from romcam.app.analyze import run_analyze
     from romcam.output.tables import to_json
 
     if bool(args.video) == bool(args.from_landmarks):
         raise UsageError("give either a VIDEO or --from-landmarks FILE")
-    names = None
-    if args.angles:
-        try:
-            names = resolve_angle_names([a.strip() for a in args.angles.split(",") if a.strip()])
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    settings = FilterSettings(
-        kind=args.filter, cutoff_hz=args.cutoff_hz, max_gap_s=args.max_gap_s, min_visibility=args.min_visibility
-    )
-    config = AnalyzeConfig(
-        out_dir=args.out,
-        source=args.video,
-        from_landmarks=args.from_landmarks,
-        model=args.model,
-        model_variant=args.model_variant,
-        filter=settings,
-        angles=names,
-        mirror=args.mirror,
-        write_video=not args.no_video,
-    )
+    config = replace(_analysis_config(args, args.out), source=args.video, from_landmarks=args.from_landmarks)
     progress = _Progress("analyze", "frame", enabled=sys.stderr.isatty())
     try:
-        result = run_analyze(replace(config), progress)
+        result = run_analyze(config, progress)
     finally:
         progress.close()
     if args.json:
@@ -152,6 +187,38 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print("romcam: interrupted; the frames read so far were analysed and saved", file=sys.stderr)
         return 130
     return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from romcam.app.batch import BatchConfig, run_batch
+
+    if not args.inputs and not args.manifest:
+        raise UsageError("give at least one INPUT or --manifest CSV")
+    config = BatchConfig(
+        inputs=tuple(args.inputs),
+        out_dir=args.out,
+        analysis=_analysis_config(args, args.out),
+        manifest=args.manifest,
+        workers=args.workers,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        from_landmarks=args.from_landmarks,
+        retry_failed=args.retry_failed,
+    )
+    progress = _Progress("batch", "video", enabled=sys.stderr.isatty())
+    try:
+        report = run_batch(config, progress)
+    finally:
+        progress.close()
+    print(
+        f"videos: {report.done} done, {report.skipped} skipped, {report.failed} failed; "
+        f"{report.frames} frames in {report.seconds:.1f} s ({report.frames_per_s:.1f} frames/s)"
+    )
+    print(f"wrote {args.out / 'summary.csv'} and {args.out / 'failures.csv'}")
+    if report.interrupted:
+        print("romcam: interrupted; finished videos are kept, unfinished ones will be redone", file=sys.stderr)
+        return 130
+    return 1 if report.failed and not report.done and not report.skipped else 0
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -209,4 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("romcam: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0

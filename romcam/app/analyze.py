@@ -50,6 +50,7 @@ class AnalyzeConfig:
     mirror: bool = False
     write_video: bool = True
     num_poses: int = 2
+    stride: int = 1
 
 
 @dataclass
@@ -94,15 +95,29 @@ def estimate_sequence(
     return PoseSequence.from_frames(frames, times, source.info.width_px, source.info.height_px), interrupted
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified model and its bytes, loaded once and reused for many clips (one graph per clip)."""
+
+    resolved: ResolvedModel
+    data: bytes
+
+    @classmethod
+    def load(cls, path: str | None, variant: str) -> LoadedModel:
+        resolved = resolve_model(path, variant)
+        return cls(resolved, resolved.load_verified())
+
+
 def _run_model(
-    config: AnalyzeConfig, progress: ProgressFn | None
+    config: AnalyzeConfig, progress: ProgressFn | None, loaded: LoadedModel | None
 ) -> tuple[PoseSequence, VideoInfo, ResolvedModel, bool]:
     from romcam.pose.mediapipe_pose import MediaPipePose
 
     assert config.source is not None
-    with FrameSource(config.source, mirror=config.mirror) as source:
-        model = resolve_model(config.model, config.model_variant)
-        with MediaPipePose(model.path, num_poses=config.num_poses) as pose:
+    with FrameSource(config.source, mirror=config.mirror, stride=config.stride) as source:
+        loaded = loaded or LoadedModel.load(config.model, config.model_variant)
+        model = loaded.resolved
+        with MediaPipePose(loaded.data, num_poses=config.num_poses) as pose:
             sequence, interrupted = estimate_sequence(source, pose, progress)
         if sequence is None:
             raise RomcamError(f"{config.source}: no frame could be decoded (corrupt or not a video)")
@@ -162,24 +177,27 @@ def _write_annotated_video(
     path: Path, config: AnalyzeConfig, info: VideoInfo, xy: np.ndarray, angles: dict[str, np.ndarray]
 ) -> None:
     assert config.source is not None
-    writer = AnnotatedVideoWriter(path, info.fps, info.width_px, info.height_px)
+    writer = AnnotatedVideoWriter(path, info.fps / config.stride, info.width_px, info.height_px)
     try:
-        with FrameSource(config.source, mirror=config.mirror) as source:
-            for frame in source:
-                if frame.index >= len(xy):
+        with FrameSource(config.source, mirror=config.mirror, stride=config.stride) as source:
+            for i, frame in enumerate(source):
+                if i >= len(xy):
                     break
                 bgr = frame.bgr.copy()
-                draw_skeleton(bgr, xy[frame.index])
-                draw_angles(bgr, xy[frame.index], {n: float(v[frame.index]) for n, v in angles.items()})
+                draw_skeleton(bgr, xy[i])
+                draw_angles(bgr, xy[i], {n: float(v[i]) for n, v in angles.items()})
                 put_label(bgr, f"t = {frame.t_s:5.2f} s", (10, 30))
                 writer.write(bgr)
     finally:
         writer.close()
 
 
-def run_analyze(config: AnalyzeConfig, progress: ProgressFn | None = None) -> AnalyzeResult:
+def run_analyze(
+    config: AnalyzeConfig, progress: ProgressFn | None = None, model: LoadedModel | None = None
+) -> AnalyzeResult:
     """Measure every angle through a clip and write the outputs into ``config.out_dir``.
 
+    ``model`` is a model already loaded (batch workers load it once); by default it is resolved here.
     Raises ``NoPersonError`` (after writing ``summary.json`` and ``landmarks.npz``) when nobody was
     detected, and ``RomcamError`` for unreadable input.
     """
@@ -195,9 +213,9 @@ def run_analyze(config: AnalyzeConfig, progress: ProgressFn | None = None) -> An
             sequence.save_npz(files["landmarks"], json.dumps(meta))
         config = replace(config, write_video=False)
     else:
-        sequence, info, model, interrupted = _run_model(config, progress)
-        video = {**asdict(info), "interrupted": interrupted}
-        model_info = {"file": model.path.name, "variant": model.variant, "sha256": model.sha256, "origin": model.origin}
+        sequence, info, resolved, interrupted = _run_model(config, progress, model)
+        video = {**asdict(info), "interrupted": interrupted, "stride": config.stride}
+        model_info = resolved.describe()
         sequence.save_npz(files["landmarks"], to_json({"video": video, "model": model_info}))
 
     xy, angles = angles_from_sequence(sequence, config.filter, names)

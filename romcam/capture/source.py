@@ -41,15 +41,19 @@ def _check_file(path: Path) -> None:
 class FrameSource:
     """Frames from a webcam (``"0"``), a video file or a single image; iterate to read them.
 
+    ``stride=K`` yields every K-th frame (the others are grabbed but not converted).
     Video timestamps come from the container (``CAP_PROP_POS_MSEC``) and fall back to
     ``index / fps`` where the container gives none. The rotation tag is honoured (frames come out
     upright). ``mirror=True`` flips frames horizontally, for webcams that deliver a mirror image,
     so the person's left stays their left. Frames are read until the decoder stops.
     """
 
-    def __init__(self, spec: str | int, mirror: bool = False) -> None:
+    def __init__(self, spec: str | int, mirror: bool = False, stride: int = 1) -> None:
+        if stride < 1:
+            raise RomcamError(f"stride must be a whole number >= 1, got {stride}")
         self.spec = str(spec)
         self.mirror = mirror
+        self.stride = stride
         self._image: np.ndarray | None = None
         self._cap: cv2.VideoCapture | None = None
         self.info = self._open()
@@ -100,6 +104,12 @@ class FrameSource:
         last_t = -np.inf
         index = 0
         while True:
+            if index % self.stride:
+                if not cap.grab():
+                    break
+                index += 1
+                self.info = replace(self.info, frames_read=index)
+                continue
             ok, bgr = cap.read()
             if not ok or bgr is None:
                 break

@@ -31,7 +31,7 @@ class MediaPipePose:
 
     def __init__(
         self,
-        model_path: Path,
+        model: Path | bytes,
         num_poses: int = 2,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
@@ -41,7 +41,11 @@ class MediaPipePose:
 
         self._image_cls, self._format = Image, ImageFormat.SRGB
         options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
+            base_options=(
+                BaseOptions(model_asset_buffer=model)
+                if isinstance(model, bytes)
+                else BaseOptions(model_asset_path=str(model))
+            ),
             running_mode=vision.RunningMode.VIDEO,
             num_poses=num_poses,
             min_pose_detection_confidence=min_detection_confidence,
@@ -50,7 +54,8 @@ class MediaPipePose:
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
-            raise RomcamError(f"MediaPipe could not load the model {model_path}: {exc}") from exc
+            what = "the model" if isinstance(model, bytes) else f"the model {model}"
+            raise RomcamError(f"MediaPipe could not load {what}: {exc}") from exc
         self.tracker = SubjectTracker()
         self._last_ms = -1
 

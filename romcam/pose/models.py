@@ -71,6 +71,17 @@ class ResolvedModel:
     sha256: str
     origin: str  # "argument", "environment", "cache", "download" or "wheel"
 
+    def describe(self) -> dict[str, str]:
+        """What outputs record about the model."""
+        return {"file": self.path.name, "variant": self.variant, "sha256": self.sha256, "origin": self.origin}
+
+    def load_verified(self) -> bytes:
+        """The model's bytes, checked once more against the hash (for loading from memory)."""
+        data = self.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise RomcamError(f"model {self.path} changed on disk since it was verified; not used")
+        return data
+
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
