@@ -386,7 +386,16 @@ def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list
             skipped.append(JobResult(job.key, "skipped", marker.get("reason", "")))
         else:
             tasks.append((job, config.out_dir, config.analysis, content, settings_sha))
+    # longest first (by file size) keeps the workers evenly busy to the end
+    tasks.sort(key=lambda task: -_size_bytes(task[0].path))
     return tasks, skipped
+
+
+def _size_bytes(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _run_tasks(tasks: list[Task], config: BatchConfig) -> Iterator[JobResult]:
