@@ -258,3 +258,23 @@ def test_ray_engine_on_a_local_instance_gives_the_same_summary(
     assert (report.done, report.failed) == (3, 2)
     assert len({r.worker_pid for r in report.results if r.status == "done"}) == 2  # two actors shared the work
     assert _csv(tmp_path / "out" / "summary.csv") == _default_summary(reference_out)
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_clips_and_writes_the_tables(first_run: tuple[Path, Path, str], tmp_path: Path) -> None:
+    src, _, _ = first_run
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "romcam", "batch", str(src), "--out", str(out), "--no-video", "--workers", "1"]
+    env = {**os.environ, "ROMCAM_MODEL": str(SHARED_MODEL)}
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not [p for p in out.rglob(MARKER) if "romcam-tmp" not in str(p)]:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole process group
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    done = {p.parent.relative_to(out).as_posix() for p in out.rglob(MARKER)}
+    assert done and not (out / ".romcam-tmp").exists()
+    assert {r["output"] for r in _csv(out / "summary.csv")} | {r["output"] for r in _csv(out / "failures.csv")} == done
