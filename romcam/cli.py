@@ -135,6 +135,32 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_batch)
 
 
+def _add_measure(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("measure", help="measure ROM with a standard protocol (webcam or video)")
+    p.add_argument("--list", action="store_true", help="list the protocols and exit")
+    p.add_argument("--protocol", metavar="NAME", help="protocol name (see --list) or a protocol .toml file")
+    p.add_argument("--side", choices=["left", "right", "both"], default="both", help="default: both")
+    p.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO", help="webcam index or video (default 0)")
+    p.add_argument("--patient", metavar="ID", help="pseudonymous patient ID: keeps a history and shows change")
+    p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
+    p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
+    p.add_argument("--headless", action="store_true", help="no window")
+    p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
+    p.add_argument("--json", action="store_true", help="print measurement.json on stdout")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_measure)
+
+
+def _add_history(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="a patient's trend, or export the whole history")
+    p.add_argument("patient", nargs="?", help="patient ID")
+    p.add_argument("--protocol", metavar="NAME", help="only this protocol")
+    p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
+    p.add_argument("--export", type=Path, metavar="CSV", help="write every measurement to a CSV file")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="where to write the trend plot (default: ./history_ID.png)")
+    p.set_defaults(func=_cmd_history)
+
+
 def _add_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="fetch, locate or list the pose models")
     p.add_argument("action", choices=["fetch", "path", "list"])
@@ -149,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_analyze(sub)
     _add_batch(sub)
+    _add_measure(sub)
+    _add_history(sub)
     _add_models(sub)
     return parser
 
@@ -219,6 +247,76 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         print("romcam: interrupted; finished videos are kept, unfinished ones will be redone", file=sys.stderr)
         return 130
     return 1 if report.failed and not report.done and not report.skipped else 0
+
+
+def _cmd_measure(args: argparse.Namespace) -> int:
+    from romcam.app.measure import MeasureConfig, run_measure
+    from romcam.output.tables import to_json
+    from romcam.protocols import builtin_protocols, get_protocol
+
+    if args.list:
+        for name, p in builtin_protocols().items():
+            print(f"{name:<22} {p.view:<6} {p.title}")
+        return 0
+    if not args.protocol or not args.out:
+        raise UsageError("measure needs --protocol NAME and --out DIR (or --list)")
+    sides = ("left", "right") if args.side == "both" else (args.side,)
+    config = MeasureConfig(
+        protocol=get_protocol(args.protocol),
+        out_dir=args.out,
+        source=args.source,
+        sides=sides,
+        patient=args.patient,
+        db=args.db,
+        headless=args.headless,
+        mirror=args.mirror,
+        model=args.model,
+        model_variant=args.model_variant,
+    )
+    m = run_measure(config)
+    if args.json:
+        print(to_json(m))
+        return 0
+    for r in m["results"]:
+        peak = "not measured" if r["peak_deg"] is None else f"{r['peak_deg']:.1f} deg"
+        trials = ", ".join(f"{t:.1f}" for t in r["trials_deg"])
+        print(f"{m['protocol']['title']}, {r['side']}: {peak}  (trials: {trials or '-'})")
+        if r.get("change"):
+            print(f"  change: {r['change']['interpretation']}")
+        for flag in r["flags"]:
+            print(f"  flag: {flag}")
+    print(f"wrote {args.out / 'measurement.json'} and {args.out / 'report.html'}")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from romcam.history import History
+    from romcam.output.report import _trend_png
+
+    with History.open(args.db) as history:
+        if args.export:
+            n = history.export_csv(args.export)
+            print(f"wrote {n} measurements to {args.export}")
+            return 0
+        if not args.patient:
+            raise UsageError("give a PATIENT ID or --export CSV")
+        points = history.points(args.patient, args.protocol)
+    if not points:
+        raise RomcamError(
+            f"no measurements for patient {args.patient!r}"
+            + (f" and protocol {args.protocol}" if args.protocol else "")
+        )
+    print(f"{'date':<26}{'protocol':<22}{'side':<7}{'peak':>8}{'mean':>8}  flags")
+    for p in points:
+        peak = "-" if p.peak_deg is None else f"{p.peak_deg:.1f}"
+        mean = "-" if p.mean_deg is None else f"{p.mean_deg:.1f}"
+        print(f"{p.started_at:<26}{p.protocol:<22}{p.side:<7}{peak:>8}{mean:>8}  {p.flags}")
+    plot = args.plot or Path(f"history_{''.join(c if c.isalnum() else '_' for c in args.patient)}.png")
+    data = _trend_png([vars(p) for p in points], f"patient {args.patient}")
+    if data:
+        plot.write_bytes(data)
+        print(f"wrote {plot}")
+    return 0
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

@@ -43,6 +43,61 @@ def smooth_bump(t_s: float, start_s: float, end_s: float, peak: float) -> float:
     return peak * 0.5 * (1 - np.cos(2 * np.pi * (t_s - start_s) / (end_s - start_s)))
 
 
+def held_trials(
+    t_s: float,
+    start_s: float,
+    peaks_deg: tuple[float, ...],
+    rise_s: float = 1.0,
+    hold_s: float = 1.5,
+    rest_s: float = 0.8,
+) -> float:
+    """Trials that rise to each peak along a half cosine, hold it, come back down and rest."""
+    period = 2 * rise_s + hold_s + rest_s
+    i = int((t_s - start_s) // period) if t_s >= start_s else -1
+    if not 0 <= i < len(peaks_deg):
+        return 0.0
+    u = t_s - start_s - i * period
+    peak = peaks_deg[i]
+    if u < rise_s:
+        return peak * 0.5 * (1 - np.cos(np.pi * u / rise_s))
+    if u < rise_s + hold_s:
+        return peak
+    if u < 2 * rise_s + hold_s:
+        return peak * 0.5 * (1 + np.cos(np.pi * (u - rise_s - hold_s) / rise_s))
+    return 0.0
+
+
+ABDUCTION_PEAKS = {"left": (120.0, 128.0, 116.0), "right": (95.0, 102.0, 99.0)}
+KNEE_PEAKS = (95.0, 104.0, 99.0)
+
+
+def abduction_trials_motion(t: float) -> dict[str, np.ndarray]:
+    """Facing the camera: three held left-arm abductions from 0.5 s, then three right-arm ones from 13.5 s."""
+    left = held_trials(t, 0.5, ABDUCTION_PEAKS["left"])
+    right = held_trials(t, 13.5, ABDUCTION_PEAKS["right"])
+    return {
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
+    }
+
+
+def knee_trials_motion(t: float) -> dict[str, np.ndarray]:
+    """Left side to the camera: three held standing knee flexions (heel toward buttock)."""
+    knee = held_trials(t, 0.5, KNEE_PEAKS)
+    return {
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
+    }
+
+
 def axis_angle(axis: np.ndarray, deg: float) -> np.ndarray:
     return roma.rotvec_to_rotmat(torch.tensor(axis * np.radians(deg), dtype=torch.float32)).numpy()
 
@@ -199,12 +254,18 @@ def render_clip(poser: Poser, name: str, view: str, motion: Callable[[float], di
 CLIPS = {
     "rendered_side_left": ("side", side_motion, 9.2),
     "rendered_front": ("front", front_motion, 9.2),
+    "rendered_abduction_trials_front": ("front", abduction_trials_motion, 26.5),
+    "rendered_knee_trials_side_left": ("side", knee_trials_motion, 13.5),
 }
 
 
 def main() -> None:
+    import sys
+
     poser = Poser()
     for name, (view, motion, seconds) in CLIPS.items():
+        if len(sys.argv) > 1 and name not in sys.argv[1:]:
+            continue
         render_clip(poser, name, view, motion, seconds)
         print(f"wrote samples/{name}.mp4 and samples/{name}_truth.csv")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -96,3 +97,86 @@ class AnnotatedVideoWriter:
 
     def close(self) -> None:
         self._writer.release()
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def draw_goniometer(bgr: np.ndarray, xy_px: np.ndarray, angle_name: str, value_deg: float, caption: str) -> None:
+    """Draw the goniometer's axis, stationary arm (white) and moving arm (green) for one angle, with its value."""
+    d = REGISTRY[angle_name]
+    vertex, distal = xy_px[int(d.vertex)], xy_px[int(d.distal)]
+    if not (np.isfinite(vertex).all() and np.isfinite(distal).all()):
+        put_label(bgr, f"{caption}: {value_deg:.0f} deg", (10, 30), 0.7)
+        return
+    length = float(np.linalg.norm(distal - vertex))
+    if d.kind == "abduction":
+        from romcam.kinematics.angles import trunk_down_vector
+
+        stationary = _unit(trunk_down_vector(xy_px[None])[0])
+    else:
+        stationary = _unit(xy_px[int(d.proximal)] - vertex)
+    thick = max(2, round(max(bgr.shape[:2]) / 300))
+    v = tuple(int(c) for c in vertex)
+    cv2.line(bgr, v, tuple(int(c) for c in vertex + stationary * length), (255, 255, 255), thick, cv2.LINE_AA)
+    cv2.line(bgr, v, tuple(int(c) for c in distal), (60, 220, 60), thick, cv2.LINE_AA)
+    cv2.circle(bgr, v, 3 * thick, (0, 200, 255), -1, cv2.LINE_AA)
+    scale = max(0.6, max(bgr.shape[:2]) / 1100)
+    put_label(bgr, f"{value_deg:.0f} deg", (int(vertex[0]) + 15, int(vertex[1]) - 15), scale * 1.2, (60, 220, 60))
+    put_label(bgr, caption, (10, int(35 * scale)), scale)
+
+
+def _check_mark(bgr: np.ndarray, center: tuple[int, int], size: int) -> None:
+    cv2.circle(bgr, center, size, (60, 200, 60), -1, cv2.LINE_AA)
+    x, y = center
+    pts = np.array([[x - size // 2, y], [x - size // 8, y + size // 2], [x + size // 2, y - size // 2]])
+    cv2.polylines(bgr, [pts.astype(np.int32)], False, (255, 255, 255), max(2, size // 5), cv2.LINE_AA)
+
+
+def draw_measure_panel(
+    bgr: np.ndarray, protocol: object, metrics: dict[str, float], tracks: dict, events: list
+) -> None:
+    """The guidance panel of ``romcam measure``: a dark band with the instruction, then per side the
+    trial count, the live angle and a check mark once the end-range hold is captured."""
+    p: Any = protocol
+    h, w = bgr.shape[:2]
+    scale = max(0.55, w / 950)
+    line_px = int(30 * scale)
+    sides = list(tracks)
+    hint = f"Turn your {sides[0]} side to the camera." if p.view == "side" else "Face the camera."
+    text_lines = [p.title.upper(), *_wrap(f"{hint} {p.instruction_for(' or '.join(sides))}", int(w / (12 * scale)))]
+    band_px = line_px * (len(text_lines) + len(sides)) + int(20 * scale)
+    overlay = bgr.copy()
+    cv2.rectangle(overlay, (0, 0), (w, band_px), (25, 25, 25), -1)
+    cv2.addWeighted(overlay, 0.75, bgr, 0.25, 0, dst=bgr)
+    font, y = cv2.FONT_HERSHEY_SIMPLEX, line_px
+    for text in text_lines:
+        cv2.putText(bgr, text, (12, y), font, 0.75 * scale, (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
+        y += line_px
+    for side, track in tracks.items():
+        value = p.direction * metrics.get(p.angle_name(side), float("nan"))
+        det = track.detector
+        trial_no = min(len(det.trials) + (1 if det.in_trial else 0), p.trials) or 1
+        shown = "--" if not np.isfinite(value) else f"{value:.0f} deg"
+        text = f"{side}: trial {trial_no} of {p.trials}   {shown}"
+        color = LEFT_BGR if side == "left" else RIGHT_BGR
+        cv2.putText(
+            bgr, text, (12, y + int(6 * scale)), font, 0.95 * scale, color, max(2, round(2 * scale)), cv2.LINE_AA
+        )
+        if det.hold_captured or any(s == side and k == "hold" for s, k in events):
+            (tw, _), _ = cv2.getTextSize(text, font, 0.95 * scale, max(2, round(2 * scale)))
+            _check_mark(bgr, (int(30 + tw + 14 * scale), y - int(4 * scale)), int(14 * scale))
+        y += line_px
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if len(line) + len(word) + 1 > width and line:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line] if line else lines

@@ -1,0 +1,396 @@
+"""``romcam measure``: a standard ROM protocol, live from a camera or from a video, with a report.
+
+Frames go through the pose estimator and a causal One Euro filter one at a time, and the same
+``TrialDetector`` finds trials and holds, so a webcam session and a recorded one give the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+import romcam
+from romcam.app.analyze import LoadedModel, check_output_dir
+from romcam.capture.source import FrameSource
+from romcam.errors import RomcamError
+from romcam.kinematics.angles import compute_angles_deg
+from romcam.kinematics.filters import FilterSettings, OneEuroFilter, mask_low_visibility
+from romcam.protocols import Protocol
+from romcam.rules.compensation import CompensationCheck, compensation_value
+from romcam.rules.trials import Trial, TrialDetector
+from romcam.rules.view import classify_view, dominant_view, shoulder_hiking_ratio
+from romcam.types import PoseFrame
+
+log = logging.getLogger(__name__)
+
+MIN_VIEW_SHARE = 0.6
+VIEW_WORDS = {"side": "side-on", "front": "front-on"}
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """What ``romcam measure`` runs."""
+
+    protocol: Protocol
+    out_dir: Path
+    source: str = "0"
+    sides: tuple[str, ...] = ("left", "right")
+    patient: str | None = None
+    db: Path | None = None
+    headless: bool = False
+    mirror: bool = False
+    model: str | None = None
+    model_variant: str = "full"
+    filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
+
+
+@dataclass
+class SideTrack:
+    """Per-side live state: the trial detector and the frame at the current trial's highest value."""
+
+    side: str
+    detector: TrialDetector
+    best_value: float = -math.inf
+    best_frame: np.ndarray | None = None
+    best_xy: np.ndarray | None = None
+    evidence: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)
+
+
+@dataclass
+class Recording:
+    """Everything the frame loop collects."""
+
+    t_s: list[float] = field(default_factory=list)
+    xy: list[np.ndarray] = field(default_factory=list)
+    angles: list[dict[str, float]] = field(default_factory=list)
+    frames_with_person: int = 0
+    quit_early: bool = False
+
+
+def _metrics(xy_px: np.ndarray) -> dict[str, float]:
+    """All registry angles plus the ear-shoulder distances of one filtered frame."""
+    xy = xy_px[None]
+    out = {k: float(v[0]) for k, v in compute_angles_deg(xy).items()}
+    for side in ("left", "right"):
+        out[f"{side}_ear_shoulder_distance"] = float(shoulder_hiking_ratio(xy, side)[0])
+    return out
+
+
+class FrameLoop:
+    """Runs one protocol over a frame source; the window is optional, the numbers are the same."""
+
+    def __init__(self, config: MeasureConfig, estimator: Any) -> None:
+        p = config.protocol
+        self.config, self.estimator = config, estimator
+        self.tracks = {
+            s: SideTrack(s, TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s))
+            for s in config.sides
+        }
+        f = config.filter
+        self.smoother = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta, f.one_euro_d_cutoff_hz)
+        self.rec = Recording()
+        self.window = None if config.headless else _Window(config)
+
+    def run(self, source: FrameSource) -> Recording:
+        try:
+            for frame in source:
+                if not self._step(frame.bgr, frame.t_s):
+                    self.rec.quit_early = True
+                    break
+        except KeyboardInterrupt:
+            self.rec.quit_early = True
+        finally:
+            if self.window:
+                self.window.close()
+        if self.rec.t_s:
+            for track in self.tracks.values():
+                event = track.detector.finish(self.rec.t_s[-1])
+                if event is not None:
+                    self._keep_evidence(track)
+        return self.rec
+
+    def _step(self, bgr: np.ndarray, t_s: float) -> bool:
+        pose: PoseFrame | None = self.estimator.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), t_s)
+        if pose is None:
+            xy = np.full((33, 2), np.nan)
+        else:
+            self.rec.frames_with_person += 1
+            xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
+        xy = self.smoother.step(xy, t_s)
+        metrics = _metrics(xy)
+        self.rec.t_s.append(t_s)
+        self.rec.xy.append(xy)
+        self.rec.angles.append(metrics)
+        events = []
+        for track in self.tracks.values():
+            value = self.config.protocol.direction * metrics[self.config.protocol.angle_name(track.side)]
+            new = track.detector.step(value, t_s)
+            events += [(track.side, e.kind) for e in new]
+            if track.detector.in_trial and value > track.best_value:
+                track.best_value, track.best_frame, track.best_xy = value, bgr.copy(), xy.copy()
+            if any(e.kind == "end" for e in new):
+                self._keep_evidence(track)
+        if self.window:
+            return self.window.show(bgr, xy, metrics, self.tracks, events)
+        return True
+
+    @staticmethod
+    def _keep_evidence(track: SideTrack) -> None:
+        if track.best_frame is not None and track.best_xy is not None:
+            track.evidence.append((track.best_frame, track.best_xy, track.best_value))
+        track.best_value, track.best_frame, track.best_xy = -math.inf, None, None
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def _window_values(rec: Recording, metric: str, start_s: float, end_s: float) -> np.ndarray:
+    t = np.array(rec.t_s)
+    mask = (t >= start_s) & (t <= end_s)
+    return np.array([a.get(metric, math.nan) for a, m in zip(rec.angles, mask, strict=True) if m])
+
+
+def check_compensations(protocol: Protocol, side: str, trial: Trial, rec: Recording) -> list[CompensationCheck]:
+    """Each of the protocol's compensation rules, over the trial's hold (or 0.5 s around its maximum)."""
+    start, end = (
+        (trial.hold.start_s, trial.hold.end_s) if trial.hold else (trial.max_time_s - 0.25, trial.max_time_s + 0.25)
+    )
+    t = np.array(rec.t_s)
+    i0 = int(np.searchsorted(t, trial.start_s))
+    out = []
+    for c in protocol.compensations:
+        metric = c.angle.format(side=side)
+        start_value = rec.angles[max(i0 - 1, 0)].get(metric, math.nan)
+        value = compensation_value(c.measure, _window_values(rec, metric, start, end), start_value)
+        out.append(
+            CompensationCheck(
+                c.name, metric, value, c.threshold_deg, bool(math.isfinite(value) and value > c.threshold_deg), c.cue
+            )
+        )
+    return out
+
+
+def view_flag(protocol: Protocol, rec: Recording, trials: list[Trial]) -> tuple[str, float, str | None]:
+    """The camera view during the trials, its share of frames, and a flag if it is not the protocol's."""
+    t = np.array(rec.t_s)
+    mask = np.zeros(len(t), dtype=bool)
+    for trial in trials:
+        mask |= (t >= trial.start_s) & (t <= trial.end_s)
+    if not mask.any():
+        mask[:] = True
+    views = classify_view(np.array(rec.xy)[mask])
+    view, share = dominant_view(views)
+    if view != protocol.view or share < MIN_VIEW_SHARE:
+        return view, share, f"unreliable: camera not {VIEW_WORDS[protocol.view]} (saw {view or 'no person'})"
+    return view, share, None
+
+
+def _change(protocol: Protocol, peak: float | None, previous: Any) -> dict[str, Any] | None:
+    if previous is None or peak is None or previous.peak_deg is None:
+        return None
+    change = peak - previous.peak_deg
+    if abs(change) > protocol.change_deg:
+        words = f"{change:+.0f}°: larger than the {protocol.change_deg:.0f}° {protocol.change_source}"
+    else:
+        words = f"{change:+.0f}°: within the {protocol.change_deg:.0f}° {protocol.change_source}; not a real change"
+    return {
+        "previous_deg": previous.peak_deg,
+        "previous_at": previous.started_at,
+        "change_deg": change,
+        "interpretation": words,
+    }
+
+
+def side_result(
+    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, view: str | None, previous: Any
+) -> dict[str, Any]:
+    """The per-side result: trials, reported (max) and mean peak, hold SD, compensations, norms, change."""
+    peaks = [t.peak_deg for t in trials]
+    flags: list[str] = []
+    checks = [check_compensations(protocol, side, t, rec) for t in trials]
+    for per_trial in checks:
+        flags += [c.name for c in per_trial if c.seen and c.name not in flags]
+    if view:
+        flags.append(view)
+    if len(trials) < protocol.trials:
+        flags.append(f"{len(trials)} of {protocol.trials} trials")
+    if any(t.hold is None for t in trials):
+        flags.append("no end-range hold in some trials")
+    best = int(np.argmax(peaks)) if peaks else -1
+    peak = float(peaks[best]) if peaks else None
+    hold = trials[best].hold if peaks else None
+    return {
+        "protocol": protocol.name,
+        "side": side,
+        "angle": protocol.angle_name(side),
+        "direction": protocol.direction,
+        "peak_deg": peak,
+        "mean_deg": float(np.mean(peaks)) if peaks else None,
+        "trials_deg": [float(p) for p in peaks],
+        "hold_sd_deg": hold.sd_deg if hold else None,
+        "hold_s": hold.duration_s if hold else None,
+        "trials": [
+            {**asdict(t), "peak_deg": t.peak_deg, "compensations": [asdict(c) for c in checks[i]]}
+            for i, t in enumerate(trials)
+        ],
+        "flags": flags,
+        "normal_deg": protocol.normal_deg,
+        "normal_source": protocol.normal_source,
+        "percent_of_normal": (100.0 * peak / protocol.normal_deg) if peak is not None and protocol.normal_deg else None,
+        "change": _change(protocol, peak, previous),
+    }
+
+
+def asymmetry(results: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Left minus right peak, and the difference as a share of the larger, when both were measured."""
+    by_side = {r["side"]: r["peak_deg"] for r in results if r["peak_deg"] is not None}
+    if {"left", "right"} - set(by_side):
+        return None
+    diff = by_side["left"] - by_side["right"]
+    larger = max(abs(by_side["left"]), abs(by_side["right"]))
+    return {"left_minus_right_deg": diff, "percent": 100.0 * abs(diff) / larger if larger else 0.0}
+
+
+# --- the use case -----------------------------------------------------------------------------
+
+
+def _save_evidence(config: MeasureConfig, track: SideTrack) -> list[str]:
+    from romcam.output.overlay import draw_goniometer
+
+    names = []
+    for i, (bgr, xy, value) in enumerate(track.evidence, start=1):
+        image = bgr.copy()
+        draw_goniometer(
+            image,
+            xy,
+            config.protocol.angle_name(track.side),
+            config.protocol.direction * value,
+            f"{config.protocol.title}, {track.side}, trial {i}",
+        )
+        name = f"peak_{track.side}_trial{i}.png"
+        cv2.imwrite(str(config.out_dir / name), image)
+        names.append(name)
+    return names
+
+
+def run_measure(config: MeasureConfig) -> dict[str, Any]:
+    """Run the protocol and write measurement.json, report.html, the peak frames and the history rows."""
+    from romcam.pose.mediapipe_pose import MediaPipePose
+
+    check_output_dir(config.out_dir)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    with FrameSource(config.source, mirror=config.mirror) as source:
+        model = LoadedModel.load(config.model, config.model_variant)
+        with MediaPipePose(model.data) as pose:
+            loop = FrameLoop(config, pose)
+            rec = loop.run(source)
+        info = source.info
+    if not rec.t_s:
+        raise RomcamError(f"{config.source}: no frame could be read")
+    return _finish(config, loop, rec, info, model, started)
+
+
+def _finish(
+    config: MeasureConfig, loop: FrameLoop, rec: Recording, info: Any, model: LoadedModel, started: str
+) -> dict[str, Any]:
+    from romcam.history import History, MeasurementRow
+    from romcam.output.report import write_report
+    from romcam.output.tables import write_json
+
+    protocol = config.protocol
+    history = History.open(config.db) if config.patient else None
+    results = []
+    for side, track in loop.tracks.items():
+        view, share, flag = view_flag(protocol, rec, track.detector.trials)
+        previous = history.previous(config.patient, protocol.name, side) if history and config.patient else None
+        result = side_result(protocol, side, track.detector.trials, rec, flag, previous)
+        result["view"] = {"seen": view, "share": share, "needed": protocol.view}
+        result["evidence"] = _save_evidence(config, track)
+        results.append(result)
+    measurement: dict[str, Any] = {
+        "romcam_version": romcam.__version__,
+        "patient": config.patient,
+        "started_at": started,
+        "protocol": {**asdict(protocol), "compensations": [asdict(c) for c in protocol.compensations]},
+        "source": {**asdict(info)},
+        "model": model.resolved.describe(),
+        "filter": asdict(config.filter),
+        "frames": {"count": len(rec.t_s), "with_person": rec.frames_with_person},
+        "stopped_early": rec.quit_early,
+        "results": results,
+        "asymmetry": asymmetry(results),
+    }
+    if history and config.patient:
+        rows = [
+            MeasurementRow(
+                protocol.name,
+                r["side"],
+                r["peak_deg"],
+                r["mean_deg"],
+                r["hold_sd_deg"],
+                len(r["trials_deg"]),
+                tuple(r["flags"]),
+            )
+            for r in results
+            if r["peak_deg"] is not None
+        ]
+        if rows:
+            measurement["session_id"] = history.add_session(
+                config.patient,
+                "measure",
+                info.source,
+                {"started_at": started, "protocol": protocol.name},
+                rows,
+                romcam.__version__,
+            )
+        measurement["history"] = [asdict(p) for p in history.points(config.patient, protocol.name)]
+        history.conn.close()
+    write_json(config.out_dir / "measurement.json", measurement)
+    write_report(config.out_dir / "report.html", measurement, config.out_dir)
+    if not any(r["peak_deg"] is not None for r in results):
+        views = sorted({f for r in results for f in r["flags"] if f.startswith("unreliable")})
+        raise RomcamError(
+            f"no {protocol.title.lower()} trial found in {config.source} "
+            f"({rec.frames_with_person} of {len(rec.t_s)} frames with a person{'; ' + views[0] if views else ''}); "
+            f"results written to {config.out_dir}"
+        )
+    return measurement
+
+
+class _Window:
+    """The live OpenCV window: picture, skeleton, instruction, trial counter, live angle, hold check mark."""
+
+    name = "romcam measure"
+    min_height_px = 720
+
+    def __init__(self, config: MeasureConfig) -> None:
+        self.config = config
+        cv2.namedWindow(self.name, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+
+    def show(
+        self,
+        bgr: np.ndarray,
+        xy: np.ndarray,
+        metrics: dict[str, float],
+        tracks: dict[str, SideTrack],
+        events: list[tuple[str, str]],
+    ) -> bool:
+        from romcam.output.overlay import draw_measure_panel, draw_skeleton
+
+        scale = max(1.0, self.min_height_px / bgr.shape[0])
+        image = cv2.resize(bgr, None, fx=scale, fy=scale) if scale > 1 else bgr.copy()
+        draw_skeleton(image, xy * scale)
+        draw_measure_panel(image, self.config.protocol, metrics, tracks, events)
+        cv2.imshow(self.name, image)
+        key = cv2.waitKey(1) & 0xFF
+        return key not in (ord("q"), 27)
+
+    def close(self) -> None:
+        cv2.destroyWindow(self.name)

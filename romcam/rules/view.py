@@ -1,0 +1,59 @@
+"""Which way the camera sees the person, from 2D landmarks (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from romcam.kinematics.angles import forward_vector, trunk_down_vector
+from romcam.kinematics.geometry import component_perpendicular
+from romcam.landmarks import Landmark as L
+
+FRONT_MIN_RATIO = 0.45
+SIDE_MAX_RATIO = 0.25
+
+
+def shoulder_width_ratio(xy_px: np.ndarray) -> np.ndarray:
+    """(T,) shoulder width across the trunk axis divided by the trunk length (mid-shoulder to mid-hip).
+
+    About 0.6-0.8 facing the camera, under 0.2 side-on.
+    """
+    axis = trunk_down_vector(xy_px)
+    across = component_perpendicular(xy_px[:, int(L.LEFT_SHOULDER)] - xy_px[:, int(L.RIGHT_SHOULDER)], axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.linalg.norm(across, axis=-1) / np.linalg.norm(axis, axis=-1))
+
+
+def classify_view(xy_px: np.ndarray) -> np.ndarray:
+    """(T,) "front" (or back), "side", "oblique", or "" where the landmarks are missing."""
+    ratio = shoulder_width_ratio(xy_px)
+    facing_known = np.isfinite(forward_vector(xy_px)).all(axis=-1)
+    out = np.full(ratio.shape, "oblique", dtype=object)
+    out[ratio >= FRONT_MIN_RATIO] = "front"
+    out[(ratio <= SIDE_MAX_RATIO) & facing_known] = "side"
+    out[~np.isfinite(ratio)] = ""
+    return out
+
+
+def dominant_view(views: np.ndarray) -> tuple[str, float]:
+    """The most common view among frames that have one, and its share of those frames."""
+    known = [v for v in views if v]
+    if not known:
+        return "", 0.0
+    names, counts = np.unique(np.array(known, dtype=str), return_counts=True)
+    i = int(np.argmax(counts))
+    return str(names[i]), float(counts[i] / len(known))
+
+
+def shoulder_hiking_ratio(xy_px: np.ndarray, side: str) -> np.ndarray:
+    """(T,) distance from the ear down to the shoulder along the trunk axis, divided by the trunk length.
+
+    It shrinks when the shoulder hikes toward the ear; compensation rules compare it with the
+    trial's start (``drop``) or use ``shoulder_hiking`` = 1 - ratio / ratio at rest.
+    """
+    s = "LEFT" if side == "left" else "RIGHT"
+    axis = trunk_down_vector(xy_px)
+    length = np.linalg.norm(axis, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = axis / length[:, None]
+        drop = np.sum((xy_px[:, int(L[f"{s}_SHOULDER"])] - xy_px[:, int(L[f"{s}_EAR"])]) * unit, axis=-1)
+        return np.asarray(drop / length)
