@@ -105,7 +105,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def draw_goniometer(bgr: np.ndarray, xy_px: np.ndarray, angle_name: str, value_deg: float, caption: str) -> None:
-    """Draw the goniometer's axis, stationary arm (white) and moving arm (green) for one angle, with its value."""
+    """Draw the goniometer's axis, stationary arm (blue) and moving arm (green) for one angle, with its value."""
     d = REGISTRY[angle_name]
     vertex, distal = xy_px[int(d.vertex)], xy_px[int(d.distal)]
     if not (np.isfinite(vertex).all() and np.isfinite(distal).all()):
@@ -118,13 +118,18 @@ def draw_goniometer(bgr: np.ndarray, xy_px: np.ndarray, angle_name: str, value_d
         stationary = _unit(trunk_down_vector(xy_px[None])[0])
     else:
         stationary = _unit(xy_px[int(d.proximal)] - vertex)
-    thick = max(2, round(max(bgr.shape[:2]) / 300))
+    thick = max(3, round(max(bgr.shape[:2]) / 200))
     v = tuple(int(c) for c in vertex)
-    cv2.line(bgr, v, tuple(int(c) for c in vertex + stationary * length), (255, 255, 255), thick, cv2.LINE_AA)
+    cv2.line(bgr, v, tuple(int(c) for c in vertex + stationary * length), (200, 60, 20), thick, cv2.LINE_AA)
     cv2.line(bgr, v, tuple(int(c) for c in distal), (60, 220, 60), thick, cv2.LINE_AA)
     cv2.circle(bgr, v, 3 * thick, (0, 200, 255), -1, cv2.LINE_AA)
     scale = max(0.6, max(bgr.shape[:2]) / 1100)
-    put_label(bgr, f"{value_deg:.0f} deg", (int(vertex[0]) + 15, int(vertex[1]) - 15), scale * 1.2, (60, 220, 60))
+    # the value goes on the far side of the vertex from both arms, where it hides neither
+    away = -_unit(stationary + _unit(distal - vertex))
+    text = f"{value_deg:.0f} deg"
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale * 1.2, 2)
+    anchor = vertex + away * (30 + tw / 2) - np.array([tw / 2, -th / 2])
+    put_label(bgr, text, (int(anchor[0]), int(anchor[1])), scale * 1.2, (60, 220, 60))
     put_label(bgr, caption, (10, int(35 * scale)), scale)
 
 
