@@ -151,6 +151,23 @@ def _add_measure(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_measure)
 
 
+def _add_exercise(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("exercise", help="guided exercise: count reps, time holds, cue form")
+    p.add_argument("--list", action="store_true", help="list the exercises and exit")
+    p.add_argument("--program", type=Path, metavar="FILE", help="a program (prescription) TOML file")
+    p.add_argument("--exercise", metavar="NAME", help="one exercise from the library (see --list)")
+    p.add_argument("--side", choices=["left", "right", "both"], help="override the exercise's side")
+    p.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO", help="webcam index or video (default 0)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
+    p.add_argument("--headless", action="store_true", help="no window; write DIR/annotated.mp4 instead")
+    p.add_argument("--patient", metavar="ID", help="pseudonymous patient ID: adds the session to the history")
+    p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
+    p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
+    p.add_argument("--json", action="store_true", help="print session.json on stdout")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_exercise)
+
+
 def _add_history(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="a patient's trend, or export the whole history")
     p.add_argument("patient", nargs="?", help="patient ID")
@@ -176,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     _add_batch(sub)
     _add_measure(sub)
+    _add_exercise(sub)
     _add_history(sub)
     _add_models(sub)
     return parser
@@ -286,6 +304,54 @@ def _cmd_measure(args: argparse.Namespace) -> int:
         for flag in r["flags"]:
             print(f"  flag: {flag}")
     print(f"wrote {args.out / 'measurement.json'} and {args.out / 'report.html'}")
+    return 0
+
+
+def _cmd_exercise(args: argparse.Namespace) -> int:
+    from dataclasses import replace as dc_replace
+
+    from romcam.app.exercise import ExerciseConfig, run_exercise
+    from romcam.exercises import Program, ProgramItem, builtin_exercises, get_exercise, load_program
+    from romcam.output.tables import to_json
+
+    if args.list:
+        for name, e in builtin_exercises().items():
+            print(f"{name:<26} {e.view:<6} {e.title}")
+        return 0
+    if bool(args.program) == bool(args.exercise) or not args.out:
+        raise UsageError("exercise needs --out DIR and either --program FILE or --exercise NAME (or --list)")
+    if args.program:
+        program = load_program(args.program)
+    else:
+        exercise = get_exercise(args.exercise)
+        exercise = dc_replace(exercise, side=args.side) if args.side else exercise
+        program = Program(exercise.title, (ProgramItem(exercise, sets=1, reps=0, rest_s=0.0),))
+    config = ExerciseConfig(
+        program=program,
+        out_dir=args.out,
+        source=args.source,
+        headless=args.headless,
+        mirror=args.mirror,
+        patient=args.patient,
+        db=args.db,
+        model=args.model,
+        model_variant=args.model_variant,
+    )
+    record = run_exercise(config)
+    if args.json:
+        print(to_json(record))
+        return 0
+    for e in record["exercises"]:
+        peaks = [r["peak_deg"] for r in e["rep_details"]]
+        peak_text = f", peaks {min(peaks):.0f}-{max(peaks):.0f} deg" if peaks else ""
+        print(f"{e['title']}: {e['reps']} reps{peak_text}")
+        if e["prescribed"]["hold_s"]:
+            print(f"  holds achieved: {e['holds_achieved']}")
+        for fault, n in e["form_faults"].items():
+            print(f"  form: {fault} in {n} rep(s)")
+    if record["stopped_early"]:
+        print("stopped early; what was done is saved")
+    print(f"wrote {args.out / 'session.json'}")
     return 0
 
 

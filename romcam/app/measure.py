@@ -20,12 +20,12 @@ import romcam
 from romcam.app.analyze import LoadedModel, check_output_dir
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
-from romcam.kinematics.angles import compute_angles_deg
 from romcam.kinematics.filters import FilterSettings, OneEuroFilter, mask_low_visibility
 from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
+from romcam.rules.metrics import frame_metrics
 from romcam.rules.trials import Trial, TrialDetector
-from romcam.rules.view import classify_view, dominant_view, shoulder_hiking_ratio
+from romcam.rules.view import classify_view, dominant_view
 from romcam.types import PoseFrame
 
 log = logging.getLogger(__name__)
@@ -74,15 +74,6 @@ class Recording:
     quit_early: bool = False
 
 
-def _metrics(xy_px: np.ndarray) -> dict[str, float]:
-    """All registry angles plus the ear-shoulder distances of one filtered frame."""
-    xy = xy_px[None]
-    out = {k: float(v[0]) for k, v in compute_angles_deg(xy).items()}
-    for side in ("left", "right"):
-        out[f"{side}_ear_shoulder_distance"] = float(shoulder_hiking_ratio(xy, side)[0])
-    return out
-
-
 class FrameLoop:
     """Runs one protocol over a frame source; the window is optional, the numbers are the same."""
 
@@ -124,7 +115,7 @@ class FrameLoop:
             self.rec.frames_with_person += 1
             xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
         xy = self.smoother.step(xy, t_s)
-        metrics = _metrics(xy)
+        metrics = frame_metrics(xy)
         self.rec.t_s.append(t_s)
         self.rec.xy.append(xy)
         self.rec.angles.append(metrics)

@@ -26,7 +26,7 @@ class FilterSettings:
     cutoff_hz: float = 6.0
     order: int = 4
     one_euro_min_cutoff_hz: float = 1.0
-    one_euro_beta: float = 0.0
+    one_euro_beta: float = 0.01  # Hz per px/s: keeps a 1 s squat peak within 1 deg (tests/test_exercise_rules.py)
     one_euro_d_cutoff_hz: float = 1.0
 
     def __post_init__(self) -> None:

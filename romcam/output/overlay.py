@@ -185,3 +185,56 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             line = f"{line} {word}".strip()
     return [*lines, line] if line else lines
+
+
+def _text(
+    bgr: np.ndarray, text: str, org: tuple[int, int], scale: float, color: tuple[int, int, int], weight: int = 2
+) -> None:
+    cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), weight + 3, cv2.LINE_AA)
+    cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, weight, cv2.LINE_AA)
+
+
+def draw_gauge(bgr: np.ndarray, value: float, target: float, top: float, box: tuple[int, int, int, int]) -> None:
+    """A vertical gauge from 0 to ``top`` with the target zone (target and above) in green."""
+    x, y, w, h = box
+    cv2.rectangle(bgr, (x, y), (x + w, y + h), (40, 40, 40), -1)
+
+    def level(v: float) -> int:
+        return int(y + h - h * float(np.clip(v / top, 0, 1)))
+
+    cv2.rectangle(bgr, (x, y), (x + w, level(target)), (40, 120, 40), -1)
+    if np.isfinite(value):
+        cv2.rectangle(bgr, (x + 4, level(value)), (x + w - 4, y + h), (255, 190, 60), -1)
+    cv2.rectangle(bgr, (x, y), (x + w, y + h), (230, 230, 230), 2)
+
+
+def draw_exercise_panel(bgr: np.ndarray, state: Any, shown: dict[str, Any], done: bool) -> None:
+    """Exercise name, set and rep counters, gauge with target zone, hold timer, one cue, rest countdown."""
+    h, w = bgr.shape[:2]
+    s = max(0.6, w / 1000)
+    item, e = state.item, state.item.exercise
+    reps_text = f"{state.reps_in_set}/{item.reps}" if item.reps else f"{len(state.counter.reps)}"
+    _text(bgr, e.title, (14, int(36 * s)), 0.9 * s, (255, 255, 255))
+    _text(bgr, f"set {state.set_index}/{item.sets}   reps {reps_text}", (14, int(72 * s)), 0.9 * s, (255, 220, 120))
+    value = e.direction * shown.get("value", float("nan"))
+    if np.isfinite(value):
+        _text(bgr, f"{value:.0f} deg (target {e.target_deg:.0f})", (14, int(106 * s)), 0.75 * s, (230, 230, 230))
+    top = max(abs(e.target_deg) * 1.4, abs(e.active_above_deg) * 1.6, 30.0)
+    gauge_value = shown.get("value", float("nan"))
+    if e.direction < 0:  # show how close to the target, growing upward
+        gauge_value = top - (e.target_deg - value) if np.isfinite(value) else value
+        draw_gauge(bgr, gauge_value, top, top, (w - int(60 * s), int(80 * s), int(36 * s), h - int(200 * s)))
+    else:
+        draw_gauge(bgr, gauge_value, e.target_deg, top, (w - int(60 * s), int(80 * s), int(36 * s), h - int(200 * s)))
+    t_s = shown.get("t_s", 0.0)
+    if e.hold_s > 0 and state.counter.active:
+        held = min(state.counter.current_hold_s(t_s), e.hold_s)
+        _text(bgr, f"hold {held:.1f} / {e.hold_s:.0f} s", (14, int(140 * s)), 0.85 * s, (120, 255, 120))
+    if shown.get("cue"):
+        cv2.rectangle(bgr, (0, h - int(70 * s)), (w, h), (20, 20, 120), -1)
+        _text(bgr, shown["cue"], (14, h - int(25 * s)), 0.85 * s, (255, 255, 255))
+    rest = shown.get("rest_left_s", 0.0)
+    if done and rest <= 0:
+        _text(bgr, "Well done!", (w // 2 - int(120 * s), h // 2), 1.5 * s, (120, 255, 120), 3)
+    elif rest > 0:
+        _text(bgr, f"Rest {rest:.0f} s", (w // 2 - int(110 * s), h // 2), 1.6 * s, (255, 255, 255), 3)

@@ -1,0 +1,352 @@
+"""``romcam exercise``: a prescribed program with rep counting, holds, form cues and a session record.
+
+Each frame: pose -> causal One Euro filter -> metrics -> ``RepCounter.step`` and the form rules ->
+``CueManager``. A webcam and a video file take the same path, so live and recorded counts agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+import romcam
+from romcam.app.analyze import LoadedModel, check_output_dir
+from romcam.capture.source import FrameSource
+from romcam.errors import RomcamError
+from romcam.exercises import Exercise, FormRule, Program, ProgramItem
+from romcam.kinematics.filters import FilterSettings, OneEuroFilter, mask_low_visibility
+from romcam.rules.compensation import compensation_value
+from romcam.rules.metrics import frame_metrics
+from romcam.rules.reps import CueManager, Rep, RepCounter
+from romcam.rules.view import classify_view
+from romcam.types import PoseFrame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExerciseConfig:
+    """What ``romcam exercise`` runs."""
+
+    program: Program
+    out_dir: Path
+    source: str = "0"
+    headless: bool = False
+    mirror: bool = False
+    patient: str | None = None
+    db: Path | None = None
+    model: str | None = None
+    model_variant: str = "full"
+    filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
+
+
+def primary_value(exercise: Exercise, metrics: dict[str, float]) -> float:
+    """``direction * angle`` of the exercise's side, or the larger of both sides ("both")."""
+    values = [exercise.direction * metrics.get(f"{s}_{exercise.angle}", math.nan) for s in exercise.sides()]
+    finite = [v for v in values if math.isfinite(v)]
+    return max(finite) if finite else math.nan
+
+
+def _rule_metrics(rule: FormRule, exercise: Exercise) -> list[str]:
+    if "{side}" in rule.angle:
+        return [rule.angle.format(side=s) for s in exercise.sides()]
+    return [rule.angle]
+
+
+def live_faults(exercise: Exercise, metrics: dict[str, float], at_start: dict[str, float], view: str) -> list[FormRule]:
+    """The form rules broken in this frame (``peak_below`` is judged when the rep ends)."""
+    broken = []
+    for rule in exercise.form:
+        if rule.measure == "peak_below" or (rule.view != "any" and rule.view != view):
+            continue
+        for metric in _rule_metrics(rule, exercise):
+            value = compensation_value(
+                rule.measure, np.array([metrics.get(metric, math.nan)]), at_start.get(metric, math.nan)
+            )
+            if math.isfinite(value) and value > rule.threshold_deg:
+                broken.append(rule)
+                break
+    return broken
+
+
+@dataclass
+class ItemState:
+    """Progress through one program item."""
+
+    item: ProgramItem
+    counter: RepCounter
+    set_index: int = 1
+    reps_in_set: int = 0
+    rep_sets: list[int] = field(default_factory=list)
+
+
+def _new_state(item: ProgramItem) -> ItemState:
+    e = item.exercise
+    counter = RepCounter(
+        e.active_above_deg, e.rest_below_deg, e.direction * e.target_deg, e.hold_tolerance_deg, e.direction
+    )
+    return ItemState(item, counter)
+
+
+class ExerciseSession:
+    """The program's state machine over frames: count, check form, cue, rest between sets."""
+
+    def __init__(self, config: ExerciseConfig) -> None:
+        self.config = config
+        self.states = [_new_state(item) for item in config.program.items]
+        self.current = 0
+        self.rest_until = -math.inf
+        self.cues = CueManager()
+        self.cue: str | None = None
+        self.at_start: dict[str, float] = {}
+        f = config.filter
+        self.smoother = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta, f.one_euro_d_cutoff_hz)
+        self.frames = 0
+        self.frames_with_person = 0
+        self.last: dict[str, Any] = {}
+
+    @property
+    def done(self) -> bool:
+        return self.current >= len(self.states)
+
+    def step(self, pose: PoseFrame | None, t_s: float) -> dict[str, Any]:
+        """Advance by one frame; returns what a display needs to show."""
+        self.frames += 1
+        xy = np.full((33, 2), np.nan)
+        if pose is not None:
+            self.frames_with_person += 1
+            xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
+        xy = self.smoother.step(xy, t_s)
+        metrics = frame_metrics(xy)
+        self.last = {"xy": xy, "metrics": metrics, "t_s": t_s, "rest_left_s": max(0.0, self.rest_until - t_s)}
+        if self.done or t_s < self.rest_until:
+            return self.last
+        state = self.states[self.current]
+        exercise = state.item.exercise
+        value = primary_value(exercise, metrics)
+        was_active = state.counter.active
+        rep = state.counter.step(value, t_s)
+        if state.counter.active and not was_active:
+            self.at_start = dict(metrics)
+        view = str(classify_view(xy[None])[0])
+        broken = live_faults(exercise, metrics, self.at_start, view) if state.counter.active else []
+        for rule in broken:
+            state.counter.note_fault(rule.name)
+        self.cue = self.cues.step([r.cue for r in broken], t_s)
+        if rep is not None:
+            self._complete(state, rep, t_s)
+        self.last |= {"value": value, "view": view, "cue": self.cue}
+        return self.last
+
+    def _complete(self, state: ItemState, rep: Rep, t_s: float) -> None:
+        exercise = state.item.exercise
+        extra = [r.name for r in exercise.form if r.measure == "peak_below" and rep.peak_deg < r.threshold_deg]
+        if extra:
+            rep = replace(rep, faults=rep.faults + tuple(extra))
+            state.counter.reps[-1] = rep
+            cue = next(r.cue for r in exercise.form if r.name == extra[0])
+            self.cue = self.cues.step([cue], t_s)
+        state.rep_sets.append(state.set_index)
+        state.reps_in_set += 1
+        item = state.item
+        if item.reps and state.reps_in_set >= item.reps:
+            if state.set_index < item.sets:
+                state.set_index, state.reps_in_set = state.set_index + 1, 0
+            else:
+                self.current += 1
+            self.rest_until = t_s + item.rest_s
+
+    def summary(self) -> list[dict[str, Any]]:
+        """The ``exercises`` list of session.json."""
+        out = []
+        for state in self.states:
+            e, item, reps = state.item.exercise, state.item, state.counter.reps
+            faults = Counter(f for r in reps for f in r.faults)
+            holds = sum(1 for r in reps if e.hold_s > 0 and r.hold_s >= e.hold_s and not r.faults)
+            out.append(
+                {
+                    "name": e.name,
+                    "title": e.title,
+                    "reps": len(reps),
+                    "prescribed": {
+                        "sets": item.sets,
+                        "reps": item.reps,
+                        "target_deg": e.target_deg,
+                        "hold_s": e.hold_s,
+                        "rest_s": item.rest_s,
+                    },
+                    "sets": [
+                        {"set": s, "reps": sum(1 for x in state.rep_sets if x == s)}
+                        for s in sorted(set(state.rep_sets))
+                    ],
+                    "rep_details": [
+                        {
+                            **asdict(r),
+                            "set": s,
+                            "duration_s": r.duration_s,
+                            "reached_target": e.direction * r.peak_deg >= e.direction * e.target_deg,
+                        }
+                        for r, s in zip(reps, state.rep_sets, strict=True)
+                    ],
+                    "holds_achieved": holds,
+                    "form_faults": dict(faults),
+                }
+            )
+        return out
+
+
+def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
+    """Run the program over the source and write session.json (and the annotated video when headless)."""
+    from romcam.pose.mediapipe_pose import MediaPipePose
+
+    check_output_dir(config.out_dir)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    session = ExerciseSession(config)
+    stopped_early = False
+    with FrameSource(config.source, mirror=config.mirror) as source:
+        model = LoadedModel.load(config.model, config.model_variant)
+        display = _Display(config, source.info) if not config.headless else None
+        writer = _headless_writer(config, source.info) if config.headless else None
+        start_wall = time.perf_counter()
+        try:
+            with MediaPipePose(model.data) as pose:
+                for frame in source:
+                    shown = session.step(
+                        pose.estimate(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), frame.t_s), frame.t_s
+                    )
+                    if writer is not None:
+                        writer.write(_compose(frame.bgr, session, shown, mirror_display=False))
+                    if display is not None and not display.show(frame.bgr, session, shown):
+                        stopped_early = True
+                        break
+                    if session.done and shown["rest_left_s"] <= 0:
+                        break
+        except KeyboardInterrupt:
+            stopped_early = True
+        finally:
+            if writer is not None:
+                writer.close()
+            if display is not None:
+                display.close()
+        info = source.info
+    if session.frames == 0:
+        raise RomcamError(f"{config.source}: no frame could be read")
+    return _finish(config, session, info, model, started, stopped_early, time.perf_counter() - start_wall)
+
+
+def _finish(
+    config: ExerciseConfig,
+    session: ExerciseSession,
+    info: Any,
+    model: LoadedModel,
+    started: str,
+    stopped_early: bool,
+    seconds: float,
+) -> dict[str, Any]:
+    from romcam.history import History, MeasurementRow
+    from romcam.output.tables import write_json
+
+    exercises = session.summary()
+    record: dict[str, Any] = {
+        "romcam_version": romcam.__version__,
+        "patient": config.patient,
+        "started_at": started,
+        "program": config.program.title,
+        "source": asdict(info),
+        "model": model.resolved.describe(),
+        "filter": asdict(config.filter),
+        "frames": {"count": session.frames, "with_person": session.frames_with_person},
+        "stopped_early": stopped_early,
+        "exercises": exercises,
+    }
+    if config.patient:
+        rows = []
+        for e in exercises:
+            peaks = [r["peak_deg"] for r in e["rep_details"]]
+            rows.append(
+                MeasurementRow(
+                    f"exercise:{e['name']}",
+                    "both",
+                    max(peaks) if peaks else None,
+                    float(np.mean(peaks)) if peaks else None,
+                    None,
+                    e["reps"],
+                    tuple(e["form_faults"]),
+                )
+            )
+        with History.open(config.db) as history:
+            record["session_id"] = history.add_session(
+                config.patient,
+                "exercise",
+                info.source,
+                {"started_at": started, "program": config.program.title},
+                rows,
+                romcam.__version__,
+            )
+    write_json(config.out_dir / "session.json", record)
+    return record
+
+
+# --- drawing ----------------------------------------------------------------------------------
+
+
+def _compose(bgr: np.ndarray, session: ExerciseSession, shown: dict[str, Any], mirror_display: bool) -> np.ndarray:
+    from romcam.output.overlay import draw_exercise_panel, draw_skeleton
+
+    scale = max(1.0, 720 / bgr.shape[0])
+    image = cv2.resize(bgr, None, fx=scale, fy=scale) if scale > 1 else bgr.copy()
+    xy = shown["xy"] * scale
+    if mirror_display:
+        image = cv2.flip(image, 1)
+        xy = xy.copy()
+        xy[:, 0] = image.shape[1] - xy[:, 0]
+    draw_skeleton(image, xy)
+    state = session.states[min(session.current, len(session.states) - 1)]
+    draw_exercise_panel(image, state, shown, session.done)
+    return image
+
+
+def _headless_writer(config: ExerciseConfig, info: Any) -> Any:
+    from romcam.output.overlay import AnnotatedVideoWriter
+
+    scale = max(1.0, 720 / info.height_px)
+    return AnnotatedVideoWriter(
+        config.out_dir / "annotated.mp4",
+        info.fps or 30.0,
+        int(round(info.width_px * scale)),
+        int(round(info.height_px * scale)),
+    )
+
+
+class _Display:
+    """The live window: a mirrored picture for webcams; space pauses, q or Esc quits (what was done is kept)."""
+
+    name = "romcam exercise"
+
+    def __init__(self, config: ExerciseConfig, info: Any) -> None:
+        self.mirror_display = info.kind == "camera"
+        cv2.namedWindow(self.name, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+
+    def show(self, bgr: np.ndarray, session: ExerciseSession, shown: dict[str, Any]) -> bool:
+        cv2.imshow(self.name, _compose(bgr, session, shown, self.mirror_display))
+        key = cv2.waitKey(1) & 0xFF
+        while key == ord(" "):  # paused until space again
+            key = cv2.waitKey(100) & 0xFF
+            if key == ord(" "):
+                break
+            if key in (ord("q"), 27):
+                return False
+            key = ord(" ")
+        return key not in (ord("q"), 27)
+
+    def close(self) -> None:
+        cv2.destroyWindow(self.name)

@@ -1,0 +1,149 @@
+"""Rep counting, holds, cues and form rules on synthetic series and synthetic poses (no model)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fk import front_view, side_view
+
+from romcam.app.exercise import ExerciseConfig, ExerciseSession, live_faults
+from romcam.errors import UsageError
+from romcam.exercises import Program, ProgramItem, builtin_exercises, get_exercise, load_program
+from romcam.rules.metrics import frame_metrics
+from romcam.rules.reps import CueManager, RepCounter
+from romcam.types import PoseFrame
+
+FPS = 30.0
+
+
+def _reps_series(peaks: list[float], jitter: float = 0.0, rest: float = 5.0, hold_s: float = 0.0) -> np.ndarray:
+    parts = [np.full(15, rest)]
+    for p in peaks:
+        up = np.linspace(rest, p, 30)
+        parts += [up, np.full(int(hold_s * FPS) + 1, p), up[::-1], np.full(15, rest)]
+    v = np.concatenate(parts)
+    return v + jitter * np.sin(np.arange(v.size) * 2.7)
+
+
+def _count(counter: RepCounter, values: np.ndarray) -> RepCounter:
+    for i, v in enumerate(values):
+        counter.step(float(v), i / FPS)
+    return counter
+
+
+def test_reps_counted_with_their_peaks() -> None:
+    counter = _count(RepCounter(60.0, 30.0), _reps_series([95.0, 110.0, 88.0]))
+    assert [round(r.peak_deg, 6) for r in counter.reps] == [95.0, 110.0, 88.0]
+    assert all(r.duration_s > 1.0 for r in counter.reps)
+
+
+def test_jitter_around_a_threshold_never_double_counts() -> None:
+    t = np.arange(0, 4, 1 / FPS)
+    values = 60.0 + 8.0 * np.sin(2 * np.pi * 4 * t)  # crosses 60 about 30 times, never goes below 30
+    assert _count(RepCounter(60.0, 30.0), values).reps == []
+    jittery = _reps_series([90.0, 90.0], jitter=6.0)
+    assert len(_count(RepCounter(60.0, 30.0), jittery).reps) == 2
+
+
+def test_shallow_movements_are_not_reps() -> None:
+    assert _count(RepCounter(60.0, 30.0), _reps_series([50.0, 55.0])).reps == []
+
+
+def test_hold_time_at_target() -> None:
+    counter = _count(RepCounter(20.0, 10.0, target=45.0, hold_tolerance=5.0), _reps_series([45.0], hold_s=2.0))
+    assert counter.reps[0].hold_s == pytest.approx(2.0 + 2 * 5 / (40 / 29) / FPS, abs=0.15)
+
+
+def test_direction_minus_one_reports_angles() -> None:
+    # seated knee extension: flexion 90 -> 5; value = -flexion
+    counter = _count(RepCounter(-30.0, -60.0, direction=-1), -_reps_series([5.0], rest=90.0)[::1] * 1.0)
+    assert len(counter.reps) == 1 and counter.reps[0].peak_deg == pytest.approx(5.0)
+
+
+def test_cues_one_at_a_time_with_cooldown() -> None:
+    cues = CueManager(show_s=3.0, cooldown_s=8.0)
+    assert cues.step(["chest up", "knees out"], 0.0) == "chest up"
+    assert cues.step(["knees out"], 1.0) == "chest up"  # still showing
+    assert cues.step(["chest up", "knees out"], 3.5) == "knees out"  # chest up is cooling down
+    assert cues.step(["chest up"], 7.0) is None
+    assert cues.step(["chest up"], 8.5) == "chest up"
+
+
+# --- form rules on synthetic poses --------------------------------------------------------------
+
+
+def test_squat_trunk_lean_fires_and_stays_silent_when_upright() -> None:
+    squat = get_exercise("squat")
+    leaning = frame_metrics(side_view(1, trunk_flexion=55.0, hip_flexion=(100.0, 100.0), knee_flexion=(95.0, 95.0)))
+    upright = frame_metrics(side_view(1, trunk_flexion=20.0, hip_flexion=(80.0, 80.0), knee_flexion=(95.0, 95.0)))
+    assert [r.name for r in live_faults(squat, leaning, leaning, "side")] == ["trunk lean"]
+    assert live_faults(squat, upright, upright, "side") == []
+
+
+def test_knee_valgus_is_checked_only_in_a_front_view() -> None:
+    squat = get_exercise("squat")
+    valgus = frame_metrics(front_view(knee_valgus=(25.0, 24.0)))
+    assert [r.name for r in live_faults(squat, valgus, valgus, "front")] == ["knee valgus"]
+    assert live_faults(squat, valgus, valgus, "side") == []
+    straight = frame_metrics(front_view(knee_valgus=(4.0, 3.0)))
+    assert live_faults(squat, straight, straight, "front") == []
+
+
+def test_arm_raise_bent_elbow_and_trunk_lean() -> None:
+    raise_ = get_exercise("shoulder_abduction_raise")
+    start = frame_metrics(front_view())
+    bent = frame_metrics(front_view(shoulder_abduction=(90.0, 90.0), elbow_flexion=(40.0, 0.0)))
+    lean = frame_metrics(front_view(trunk_lateral_lean=14.0, shoulder_abduction=(90.0, 90.0)))
+    clean = frame_metrics(front_view(trunk_lateral_lean=2.0, shoulder_abduction=(90.0, 90.0)))
+    assert [r.name for r in live_faults(raise_, bent, start, "front")] == ["bent elbow"]
+    assert [r.name for r in live_faults(raise_, lean, start, "front")] == ["lateral trunk lean"]
+    assert live_faults(raise_, clean, start, "front") == []
+
+
+def test_straight_leg_raise_knee_extension_lag() -> None:
+    slr = get_exercise("straight_leg_raise")
+    lag = frame_metrics(side_view(1, hip_flexion=(45.0, 0.0), knee_flexion=(15.0, 0.0)))
+    straight = frame_metrics(side_view(1, hip_flexion=(45.0, 0.0), knee_flexion=(3.0, 0.0)))
+    assert [r.name for r in live_faults(slr, lag, lag, "side")] == ["knee extension lag"]
+    assert live_faults(slr, straight, straight, "side") == []
+
+
+def _pose(xy: np.ndarray) -> PoseFrame:
+    return PoseFrame(xy, np.zeros((33, 3)), np.ones(33))
+
+
+def test_session_counts_sets_rests_and_flags_shallow_reps(tmp_path: Path) -> None:
+    squat = get_exercise("squat")
+    program = Program("test", (ProgramItem(squat, sets=2, reps=2, rest_s=2.0),))
+    session = ExerciseSession(ExerciseConfig(program=program, out_dir=tmp_path))
+    knees = np.concatenate([_reps_series([95.0, 65.0]), np.full(70, 5.0), _reps_series([100.0, 98.0])])
+    for i, k in enumerate(knees):
+        session.step(_pose(side_view(1, trunk_flexion=15.0, hip_flexion=(k * 0.8, k * 0.8),
+                                     knee_flexion=(k, k))), i / FPS)
+    [summary] = session.summary()
+    assert summary["reps"] == 4 and [s["reps"] for s in summary["sets"]] == [2, 2]
+    peaks = [r["peak_deg"] for r in summary["rep_details"]]
+    assert peaks[0] == pytest.approx(95.0, abs=1.0) and peaks[1] < 70
+    assert list(summary["rep_details"][1]["faults"]) == ["shallow squat"]
+    assert list(summary["rep_details"][0]["faults"]) == []
+    assert session.done
+
+
+def test_exercise_library_and_programs(tmp_path: Path) -> None:
+    names = set(builtin_exercises())
+    assert {"squat", "forward_lunge", "shoulder_abduction_raise", "shoulder_flexion_raise", "seated_knee_extension",
+            "sit_to_stand", "straight_leg_raise", "glute_bridge", "heel_raise", "standing_hip_abduction"} <= names
+    root = Path(__file__).resolve().parents[1]
+    for path in (root / "samples" / "programs").glob("*.toml"):
+        program = load_program(path)
+        assert program.items and all(item.sets >= 1 for item in program.items)
+    bad = tmp_path / "p.toml"
+    bad.write_text('title = "x"\n[[exercise]]\nname = "squat"\nrepetitions = 5\n')
+    with pytest.raises(UsageError, match="unknown key repetitions; valid keys: hold_s, name, reps"):
+        load_program(bad)
+    with pytest.raises(UsageError, match="valid exercises: forward_lunge"):
+        get_exercise("burpee")
+    assert math.isfinite(get_exercise("squat").target_deg)
