@@ -147,3 +147,9 @@ def test_exercise_library_and_programs(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="valid exercises: forward_lunge"):
         get_exercise("burpee")
     assert math.isfinite(get_exercise("squat").target_deg)
+
+
+def test_a_two_frame_glitch_is_not_a_rep() -> None:
+    values = np.full(60, 10.0)
+    values[30:33] = 80.0  # 0.1 s spike, as when a landmark jumps for a frame or two
+    assert _count(RepCounter(60.0, 30.0), values).reps == []

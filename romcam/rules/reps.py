@@ -27,6 +27,7 @@ class Rep:
 class RepCounter:
     """Counts reps on a value stream: active above ``active_above``, complete below ``rest_below``.
 
+    An excursion shorter than ``min_rep_s`` is a landmark glitch and is not counted.
     ``target`` and ``hold_s``: the longest continuous time the value stayed at or above
     ``target - tolerance`` within the rep is its hold. ``direction`` converts values back to angles.
     """
@@ -36,6 +37,7 @@ class RepCounter:
     target: float = math.inf
     hold_tolerance: float = 5.0
     direction: int = 1
+    min_rep_s: float = 0.4
     reps: list[Rep] = field(default_factory=list)
     _active: bool = False
     _start_s: float = 0.0
@@ -71,6 +73,9 @@ class RepCounter:
             self._peak, self._peak_t = value, t_s
         self._track_hold(value, t_s)
         if value < self.rest_below:
+            if t_s - self._start_s < self.min_rep_s:  # a glitch of a frame or two, not a movement
+                self._active, self._hold_since = False, None
+                return None
             return self._complete(t_s)
         return None
 
