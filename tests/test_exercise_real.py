@@ -34,12 +34,15 @@ def _session(tmp_path: Path, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize(("clip", "exercise", "reps"), [
-    ("squat_side_01_gym_portrait.mp4", "squat", 2),
-    ("squat_front_02_home_workout.mp4", "squat", 5),
-    ("lunge_front_01_home_workout.mp4", "forward_lunge", 10),
-    ("bridge_supine_side_01_backlit.mp4", "glute_bridge", 1),
-])
+@pytest.mark.parametrize(
+    ("clip", "exercise", "reps"),
+    [
+        ("squat_side_01_gym_portrait.mp4", "squat", 2),
+        ("squat_front_02_home_workout.mp4", "squat", 5),
+        ("lunge_front_01_home_workout.mp4", "forward_lunge", 10),
+        ("bridge_supine_side_01_backlit.mp4", "glute_bridge", 1),
+    ],
+)
 def test_rep_counts_on_real_clips(clip: str, exercise: str, reps: int, tmp_path: Path) -> None:
     session = _session(tmp_path, "--exercise", exercise, "--source", str(require(MEDIA / clip)))
     [e] = session["exercises"]
@@ -48,8 +51,13 @@ def test_rep_counts_on_real_clips(clip: str, exercise: str, reps: int, tmp_path:
 
 
 def test_rendered_program_counts_reps_and_peaks(tmp_path: Path) -> None:
-    session = _session(tmp_path, "--program", str(ROOT / "samples" / "programs" / "shoulder_mobility.toml"),
-                       "--source", str(require(SAMPLES / "rendered_abduction_trials_front.mp4")))
+    session = _session(
+        tmp_path,
+        "--program",
+        str(ROOT / "samples" / "programs" / "shoulder_mobility.toml"),
+        "--source",
+        str(require(SAMPLES / "rendered_abduction_trials_front.mp4")),
+    )
     left, right = session["exercises"]
     assert (left["reps"], right["reps"]) == (3, 3)
     # measured errors on this clip (see test_measure_real): left -12 to -15 deg, right -7 to -9 deg
@@ -62,8 +70,9 @@ def test_rendered_program_counts_reps_and_peaks(tmp_path: Path) -> None:
 
 
 def test_rendered_knee_bends_count_as_squat_reps(tmp_path: Path) -> None:
-    session = _session(tmp_path, "--exercise", "squat", "--source",
-                       str(require(SAMPLES / "rendered_knee_trials_side_left.mp4")))
+    session = _session(
+        tmp_path, "--exercise", "squat", "--source", str(require(SAMPLES / "rendered_knee_trials_side_left.mp4"))
+    )
     [e] = session["exercises"]
     truth = _truth_trial_peaks("rendered_knee_trials_side_left", "left_knee_flexion", 3)
     assert e["reps"] == 3
@@ -81,13 +90,46 @@ def test_window_under_xvfb_agrees_with_headless(tmp_path: Path) -> None:
     try:
         time.sleep(1.0)
         env = {**os.environ, "DISPLAY": display, "ROMCAM_MODEL": str(SHARED_MODEL)}
-        proc = subprocess.Popen([sys.executable, "-m", "romcam", "exercise", "--exercise", "squat", "--source", clip,
-                                 "--out", str(tmp_path / "live"), "--json"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "romcam",
+                "exercise",
+                "--exercise",
+                "squat",
+                "--source",
+                clip,
+                "--out",
+                str(tmp_path / "live"),
+                "--json",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(7.0)
         shot = tmp_path / "window.png"
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "x11grab", "-video_size", "1400x800", "-i",
-                        display, "-frames:v", "1", str(shot)], check=True, timeout=30)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "x11grab",
+                "-video_size",
+                "1400x800",
+                "-i",
+                display,
+                "-frames:v",
+                "1",
+                str(shot),
+            ],
+            check=True,
+            timeout=30,
+        )
         stdout, stderr = proc.communicate(timeout=180)
         assert proc.returncode == 0, stderr
     finally:

@@ -121,8 +121,9 @@ def test_session_counts_sets_rests_and_flags_shallow_reps(tmp_path: Path) -> Non
     session = ExerciseSession(ExerciseConfig(program=program, out_dir=tmp_path))
     knees = np.concatenate([_reps_series([95.0, 65.0]), np.full(70, 5.0), _reps_series([100.0, 98.0])])
     for i, k in enumerate(knees):
-        session.step(_pose(side_view(1, trunk_flexion=15.0, hip_flexion=(k * 0.8, k * 0.8),
-                                     knee_flexion=(k, k))), i / FPS)
+        session.step(
+            _pose(side_view(1, trunk_flexion=15.0, hip_flexion=(k * 0.8, k * 0.8), knee_flexion=(k, k))), i / FPS
+        )
     [summary] = session.summary()
     assert summary["reps"] == 4 and [s["reps"] for s in summary["sets"]] == [2, 2]
     peaks = [r["peak_deg"] for r in summary["rep_details"]]
@@ -134,8 +135,18 @@ def test_session_counts_sets_rests_and_flags_shallow_reps(tmp_path: Path) -> Non
 
 def test_exercise_library_and_programs(tmp_path: Path) -> None:
     names = set(builtin_exercises())
-    assert {"squat", "forward_lunge", "shoulder_abduction_raise", "shoulder_flexion_raise", "seated_knee_extension",
-            "sit_to_stand", "straight_leg_raise", "glute_bridge", "heel_raise", "standing_hip_abduction"} <= names
+    assert {
+        "squat",
+        "forward_lunge",
+        "shoulder_abduction_raise",
+        "shoulder_flexion_raise",
+        "seated_knee_extension",
+        "sit_to_stand",
+        "straight_leg_raise",
+        "glute_bridge",
+        "heel_raise",
+        "standing_hip_abduction",
+    } <= names
     root = Path(__file__).resolve().parents[1]
     for path in (root / "samples" / "programs").glob("*.toml"):
         program = load_program(path)

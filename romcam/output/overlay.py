@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def draw_skeleton(bgr: np.ndarray, xy_px: np.ndarray) -> None:
             cv2.line(bgr, tuple(map(int, pa)), tuple(map(int, pb)), _color(a.name, b.name), 2 * scale, cv2.LINE_AA)
     for p in xy_px:
         if np.isfinite(p).all():
-            cv2.circle(bgr, tuple(map(int, p)), 3 * scale, (255, 255, 255), -1, cv2.LINE_AA)
+            cv2.circle(bgr, tuple(map(int, p)), 3 * scale, (255, 255, 255), -1, cv2.LINE_8)
 
 
 def put_label(
@@ -190,7 +191,7 @@ def _wrap(text: str, width: int) -> list[str]:
 def _text(
     bgr: np.ndarray, text: str, org: tuple[int, int], scale: float, color: tuple[int, int, int], weight: int = 2
 ) -> None:
-    cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), weight + 3, cv2.LINE_AA)
+    cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), weight + 3, cv2.LINE_8)
     cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, weight, cv2.LINE_AA)
 
 
@@ -211,7 +212,7 @@ def draw_gauge(bgr: np.ndarray, value: float, target: float, top: float, box: tu
 def draw_exercise_panel(bgr: np.ndarray, state: Any, shown: dict[str, Any], done: bool) -> None:
     """Exercise name, set and rep counters, gauge with target zone, hold timer, one cue, rest countdown."""
     h, w = bgr.shape[:2]
-    s = max(0.6, w / 1000)
+    s = max(0.8, w / 800)
     item, e = state.item, state.item.exercise
     reps_text = f"{state.reps_in_set}/{item.reps}" if item.reps else f"{len(state.counter.reps)}"
     _text(bgr, e.title, (14, int(36 * s)), 0.9 * s, (255, 255, 255))
@@ -237,4 +238,4 @@ def draw_exercise_panel(bgr: np.ndarray, state: Any, shown: dict[str, Any], done
     if done and rest <= 0:
         _text(bgr, "Well done!", (w // 2 - int(120 * s), h // 2), 1.5 * s, (120, 255, 120), 3)
     elif rest > 0:
-        _text(bgr, f"Rest {rest:.0f} s", (w // 2 - int(110 * s), h // 2), 1.6 * s, (255, 255, 255), 3)
+        _text(bgr, f"Rest {math.ceil(rest)} s", (w // 2 - int(110 * s), h // 2), 1.6 * s, (255, 255, 255), 3)
