@@ -202,13 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_ranges(summary: dict[str, Any]) -> None:
     frames = summary["frames"]
     print(f"{frames['with_person']}/{frames['count']} frames with a person ({frames['person_fraction']:.0%})")
-    print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}")
+    print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}  note")
     for name, s in summary["angles"].items():
+        note = "; ".join(s.get("flags", []))
         if s["min_deg"] is None:
-            print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{s['valid_fraction']:>8.0%}")
+            print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{s['valid_fraction']:>8.0%}  {note}")
         else:
             print(
-                f"{name:<26}{s['min_deg']:>8.1f}{s['max_deg']:>8.1f}{s['range_deg']:>8.1f}{s['valid_fraction']:>8.0%}"
+                f"{name:<26}{s['min_deg']:>8.1f}{s['max_deg']:>8.1f}{s['range_deg']:>8.1f}"
+                f"{s['valid_fraction']:>8.0%}  {note}"
             )
 
 
@@ -427,9 +429,9 @@ def _divert_native_stderr() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="romcam: %(message)s")
     if not args.verbose:
         _divert_native_stderr()
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="romcam: %(message)s")
     try:
         return int(args.func(args))
     except UsageError as exc:

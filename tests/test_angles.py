@@ -100,7 +100,7 @@ def test_registry_order_and_names_are_the_output_contract() -> None:
         "trunk_flexion",
         "trunk_lateral_lean",
     )
-    assert all(REGISTRY[n].plane in {"sagittal", "frontal"} for n in ANGLE_NAMES)
+    assert all(REGISTRY[n].plane in {"sagittal", "frontal", "any"} for n in ANGLE_NAMES)
 
 
 def test_unknown_angle_name_lists_valid_ones() -> None:

@@ -56,3 +56,18 @@ def test_rendered_clip_matches_truth(analysed: tuple[str, Path]) -> None:
         assert peak_err <= max_peak_err, f"{name}: peak error {peak_err:.2f} > {max_peak_err}"
         # the movement happens when the truth says: the measured peak is within 0.3 s of the true one
         assert abs(t[int(np.nanargmax(got[name]))] - t_truth[int(np.argmax(truth[name]))]) < 0.3, name
+
+
+def test_angles_of_the_other_plane_are_flagged(analysed: tuple[str, Path]) -> None:
+    import json
+
+    clip, out = analysed
+    angles = json.loads((out / "summary.json").read_text())["angles"]
+    measured = {name for name, _, _ in CASES[clip]}
+    for name in measured:
+        assert angles[name]["flags"] == [], name  # the clip films these in their own plane
+    if clip == "rendered_side_left":
+        assert angles["left_shoulder_abduction"]["flags"] == ["unreliable: camera not front-on"]
+        assert angles["left_knee_valgus"]["view_ok_fraction"] < 0.1
+    else:
+        assert angles["left_knee_flexion"]["flags"] == ["unreliable: camera not side-on"]

@@ -25,6 +25,7 @@ from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skelet
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
 from romcam.pose.models import ResolvedModel, resolve_model
+from romcam.rules.view import classify_view
 from romcam.types import PoseFrame, PoseSequence, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,24 @@ def angles_from_sequence(
     return xy, compute_angles_deg(xy, names)
 
 
+PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
+VIEW_WORDS = {"side": "side-on", "front": "front-on"}
+MIN_VIEW_OK_FRACTION = 0.5
+
+
+def view_check(plane: str, views: np.ndarray, measured: np.ndarray) -> tuple[float | None, list[str]]:
+    """Share of the measured frames seen from the view the angle's plane needs, and a flag when most are not."""
+    if plane not in PLANE_VIEW or not measured.any():
+        return None, []
+    needed = PLANE_VIEW[plane]
+    share = float(np.mean(views[measured] == needed))
+    flags = [f"unreliable: camera not {VIEW_WORDS[needed]}"] if share < MIN_VIEW_OK_FRACTION else []
+    return share, flags
+
+
 def build_summary(
     sequence: PoseSequence,
+    xy_px: np.ndarray,
     angles: dict[str, np.ndarray],
     video: dict[str, Any],
     model: dict[str, Any],
@@ -152,11 +169,20 @@ def build_summary(
 ) -> dict[str, Any]:
     """The content of ``summary.json``."""
     per_angle = {}
+    views = classify_view(xy_px)
     for name, values in angles.items():
         stats = asdict(summarize_angle(name, values, sequence.t_s))
         stats.pop("name")
         d = REGISTRY[name]
-        per_angle[name] = {**stats, "plane": d.plane, "zero": d.zero, "sign": d.sign}
+        ok, flags = view_check(d.plane, views, np.isfinite(values))
+        per_angle[name] = {
+            **stats,
+            "plane": d.plane,
+            "zero": d.zero,
+            "sign": d.sign,
+            "view_ok_fraction": ok,
+            "flags": flags,
+        }
     detected = sequence.detected
     return {
         "romcam_version": romcam.__version__,
@@ -219,7 +245,7 @@ def run_analyze(
         sequence.save_npz(files["landmarks"], to_json({"video": video, "model": model_info}))
 
     xy, angles = angles_from_sequence(sequence, config.filter, names)
-    summary = build_summary(sequence, angles, video, model_info, config.filter)
+    summary = build_summary(sequence, xy, angles, video, model_info, config.filter)
     write_json(files["summary"], summary)
     if summary["status"] == "no_person":
         raise NoPersonError(

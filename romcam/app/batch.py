@@ -476,6 +476,8 @@ def angle_flags(stats: dict[str, Any], summary: dict[str, Any]) -> list[str]:
         flags.append("person_not_always_in_view")
     if summary["video"].get("interrupted"):
         flags.append("interrupted")
+    if any(f.startswith("unreliable") for f in stats.get("flags", [])):
+        flags.append("wrong_view")
     return flags
 
 

@@ -33,7 +33,7 @@ class JointAngle:
     name : column name, e.g. ``left_knee_flexion``.
     kind : which formula (a key of ``FORMULAS``).
     vertex, proximal, distal : landmarks of the goniometer axis and arms.
-    plane : "sagittal" or "frontal": the plane that must face the camera.
+    plane : "sagittal" or "frontal": the plane that must face the camera ("any" if either will do).
     zero : the posture that reads 0.
     sign : what a positive value means.
     side : "left", "right" or "" for the trunk.
@@ -264,7 +264,7 @@ def _angles_for_side(side: str) -> list[JointAngle]:
             p["ELBOW"],
             p["SHOULDER"],
             p["WRIST"],
-            "sagittal",
+            "any",
             "straight arm",
             "+ flexion",
             side,

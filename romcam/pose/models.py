@@ -123,6 +123,7 @@ def _verify_into(tmp: Path, variant: ModelVariant, dest: Path, what: str) -> Pat
         tmp.unlink(missing_ok=True)
         raise RomcamError(f"{what} has SHA-256 {digest[:12]}…, expected {variant.sha256[:12]}…; not used")
     dest.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, dest)
     return dest
 
