@@ -140,15 +140,33 @@ def _add_measure(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the protocols and exit")
     p.add_argument("--protocol", metavar="NAME", help="protocol name (see --list) or a protocol .toml file")
     p.add_argument("--side", choices=["left", "right", "both"], default="both", help="default: both")
-    p.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO", help="webcam index or video (default 0)")
-    p.add_argument("--patient", metavar="ID", help="pseudonymous patient ID: keeps a history and shows change")
-    p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
-    p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
-    p.add_argument("--headless", action="store_true", help="no window")
-    p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
-    p.add_argument("--json", action="store_true", help="print measurement.json on stdout")
-    _add_model_options(p)
+    _add_session_options(p, "no window", "print measurement.json on stdout")
     p.set_defaults(func=_cmd_measure)
+
+
+def _add_session_options(p: argparse.ArgumentParser, headless_help: str, json_help: str) -> None:
+    """Options shared by the live use cases (measure, exercise)."""
+    p.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO", help="webcam index or video (default 0)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
+    p.add_argument("--headless", action="store_true", help=headless_help)
+    p.add_argument("--patient", metavar="ID", help="pseudonymous patient ID: keeps a history and shows change")
+    p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
+    p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
+    p.add_argument("--json", action="store_true", help=json_help)
+    _add_model_options(p)
+
+
+def _session_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "out_dir": args.out,
+        "source": args.source,
+        "headless": args.headless,
+        "patient": args.patient,
+        "db": args.db,
+        "mirror": args.mirror,
+        "model": args.model,
+        "model_variant": args.model_variant,
+    }
 
 
 def _add_exercise(sub: argparse._SubParsersAction) -> None:
@@ -157,14 +175,7 @@ def _add_exercise(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--program", type=Path, metavar="FILE", help="a program (prescription) TOML file")
     p.add_argument("--exercise", metavar="NAME", help="one exercise from the library (see --list)")
     p.add_argument("--side", choices=["left", "right", "both"], help="override the exercise's side")
-    p.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO", help="webcam index or video (default 0)")
-    p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
-    p.add_argument("--headless", action="store_true", help="no window; write DIR/annotated.mp4 instead")
-    p.add_argument("--patient", metavar="ID", help="pseudonymous patient ID: adds the session to the history")
-    p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
-    p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
-    p.add_argument("--json", action="store_true", help="print session.json on stdout")
-    _add_model_options(p)
+    _add_session_options(p, "no window; write DIR/annotated.mp4 instead", "print session.json on stdout")
     p.set_defaults(func=_cmd_exercise)
 
 
@@ -281,18 +292,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     if not args.protocol or not args.out:
         raise UsageError("measure needs --protocol NAME and --out DIR (or --list)")
     sides = ("left", "right") if args.side == "both" else (args.side,)
-    config = MeasureConfig(
-        protocol=get_protocol(args.protocol),
-        out_dir=args.out,
-        source=args.source,
-        sides=sides,
-        patient=args.patient,
-        db=args.db,
-        headless=args.headless,
-        mirror=args.mirror,
-        model=args.model,
-        model_variant=args.model_variant,
-    )
+    config = MeasureConfig(protocol=get_protocol(args.protocol), sides=sides, **_session_kwargs(args))
     m = run_measure(config)
     if args.json:
         print(to_json(m))
@@ -328,17 +328,7 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
         exercise = get_exercise(args.exercise)
         exercise = dc_replace(exercise, side=args.side) if args.side else exercise
         program = Program(exercise.title, (ProgramItem(exercise, sets=1, reps=0, rest_s=0.0),))
-    config = ExerciseConfig(
-        program=program,
-        out_dir=args.out,
-        source=args.source,
-        headless=args.headless,
-        mirror=args.mirror,
-        patient=args.patient,
-        db=args.db,
-        model=args.model,
-        model_variant=args.model_variant,
-    )
+    config = ExerciseConfig(program=program, **_session_kwargs(args))
     record = run_exercise(config)
     if args.json:
         print(to_json(record))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,4 +50,43 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600)
         env=full_env,
         timeout=timeout,
         check=False,
+    )
+
+
+@contextlib.contextmanager
+def virtual_screen(size: str = "1280x800") -> Iterator[str]:
+    """An Xvfb display for a real OpenCV window; yields its DISPLAY name."""
+    for tool in ("Xvfb", "ffmpeg"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: apt-get install xvfb ffmpeg (.ci/run installs them)")
+    display = f":{100 + os.getpid() % 800}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24"], stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        yield display
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+
+
+def grab_screen(display: str, path: Path, size: str = "1280x800") -> None:
+    """A screenshot of the whole virtual screen as PNG (ffmpeg's x11grab)."""
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "x11grab",
+            "-video_size",
+            size,
+            "-i",
+            display,
+            "-frames:v",
+            "1",
+            str(path),
+        ],
+        check=True,
+        timeout=30,
     )

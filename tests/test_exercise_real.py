@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MEDIA, SAMPLES, SHARED_MODEL, require, run_cli
+from conftest import MEDIA, SAMPLES, SHARED_MODEL, grab_screen, require, run_cli, virtual_screen
 from test_measure_real import _truth_trial_peaks
 
 pytestmark = pytest.mark.slow
@@ -80,15 +79,10 @@ def test_rendered_knee_bends_count_as_squat_reps(tmp_path: Path) -> None:
 
 
 def test_window_under_xvfb_agrees_with_headless(tmp_path: Path) -> None:
-    for tool in ("Xvfb", "ffmpeg"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: apt-get install xvfb ffmpeg (.ci/run installs them)")
     clip = str(require(MEDIA / "squat_front_02_home_workout.mp4"))
     offline = _session(tmp_path / "headless", "--exercise", "squat", "--source", clip)
-    display = f":{150 + os.getpid() % 100}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x800x24"], stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.0)
+    shot = tmp_path / "window.png"
+    with virtual_screen("1400x800") as display:
         env = {**os.environ, "DISPLAY": display, "ROMCAM_MODEL": str(SHARED_MODEL)}
         proc = subprocess.Popen(
             [
@@ -110,30 +104,9 @@ def test_window_under_xvfb_agrees_with_headless(tmp_path: Path) -> None:
             text=True,
         )
         time.sleep(7.0)
-        shot = tmp_path / "window.png"
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "x11grab",
-                "-video_size",
-                "1400x800",
-                "-i",
-                display,
-                "-frames:v",
-                "1",
-                str(shot),
-            ],
-            check=True,
-            timeout=30,
-        )
+        grab_screen(display, shot, "1400x800")
         stdout, stderr = proc.communicate(timeout=180)
         assert proc.returncode == 0, stderr
-    finally:
-        xvfb.terminate()
     live = json.loads(stdout)
     live_reps = [r["peak_deg"] for r in live["exercises"][0]["rep_details"]]
     offline_reps = [r["peak_deg"] for r in offline["exercises"][0]["rep_details"]]

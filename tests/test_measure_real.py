@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, SHARED_MODEL, require, run_cli
+from conftest import SAMPLES, SHARED_MODEL, grab_screen, require, run_cli, virtual_screen
 
 from romcam.output.tables import read_angles_csv
 
@@ -186,14 +186,10 @@ def test_wrong_view_is_flagged(tmp_path: Path) -> None:
 
 
 def test_live_window_under_xvfb(tmp_path: Path) -> None:
-    for tool in ("Xvfb", "ffmpeg"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: apt-get install xvfb ffmpeg (.ci/run installs them)")
-    display = f":{90 + os.getpid() % 100}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24"], stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.0)
+    shot = tmp_path / "window.png"
+    with virtual_screen() as display:
         env = {**os.environ, "DISPLAY": display, "ROMCAM_MODEL": str(SHARED_MODEL)}
+        clip = str(require(SAMPLES / "rendered_knee_trials_side_left.mp4"))
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -205,7 +201,7 @@ def test_live_window_under_xvfb(tmp_path: Path) -> None:
                 "--side",
                 "left",
                 "--source",
-                str(require(SAMPLES / "rendered_knee_trials_side_left.mp4")),
+                clip,
                 "--out",
                 str(tmp_path / "o"),
             ],
@@ -214,30 +210,9 @@ def test_live_window_under_xvfb(tmp_path: Path) -> None:
             text=True,
         )
         time.sleep(8.0)
-        shot = tmp_path / "window.png"
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "x11grab",
-                "-video_size",
-                "1280x800",
-                "-i",
-                display,
-                "-frames:v",
-                "1",
-                str(shot),
-            ],
-            check=True,
-            timeout=30,
-        )
+        grab_screen(display, shot)
         _, stderr = proc.communicate(timeout=180)
         assert proc.returncode == 0, stderr
-    finally:
-        xvfb.terminate()
     import cv2
 
     image = cv2.imread(str(shot))

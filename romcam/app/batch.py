@@ -28,6 +28,7 @@ from romcam.capture.source import VIDEO_SUFFIXES
 from romcam.errors import RomcamError, UsageError
 from romcam.output.opensim import write_mot, write_trc
 from romcam.output.tables import read_angles_csv
+from romcam.pose.models import sha256_of
 from romcam.types import PoseSequence
 
 log = logging.getLogger(__name__)
@@ -162,14 +163,6 @@ def discover(inputs: tuple[str, ...], manifest: Path | None = None) -> list[Job]
 
 
 # --- fingerprints -----------------------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def settings_sha256(analysis: AnalyzeConfig, model_sha256: str) -> str:
@@ -373,7 +366,7 @@ def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list
             tasks.append((job, config.out_dir, config.analysis, "", settings_sha))
             continue
         try:
-            content = file_sha256(job.path)
+            content = sha256_of(job.path)
         except OSError as exc:
             content = f"unreadable: {exc.strerror}"
         marker = read_marker(folder)
