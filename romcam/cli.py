@@ -84,6 +84,7 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
     p.add_argument("--stride", type=_positive_int, default=1, help="analyse every K-th frame (default 1)")
     p.add_argument("--no-video", action="store_true", help="skip annotated.mp4")
+    p.add_argument("--camera-profile", type=Path, metavar="FILE", help="undistort landmarks (romcam calibrate camera)")
 
 
 def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
@@ -108,6 +109,7 @@ def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
         mirror=args.mirror,
         write_video=not args.no_video,
         stride=args.stride,
+        camera_profile=args.camera_profile,
     )
 
 
@@ -153,6 +155,7 @@ def _add_session_options(p: argparse.ArgumentParser, headless_help: str, json_he
     p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
     p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
     p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("--camera-profile", type=Path, metavar="FILE", help="undistort landmarks (romcam calibrate camera)")
     _add_model_options(p)
 
 
@@ -177,6 +180,16 @@ def _add_exercise(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--side", choices=["left", "right", "both"], help="override the exercise's side")
     _add_session_options(p, "no window; write DIR/annotated.mp4 instead", "print session.json on stdout")
     p.set_defaults(func=_cmd_exercise)
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="camera calibration with the printed checkerboard (calibration/)")
+    p.add_argument("what", choices=["camera"])
+    p.add_argument("--source", required=True, metavar="CAMERA|VIDEO|FOLDER", help="webcam index, video or images")
+    p.add_argument("--out", required=True, type=Path, metavar="PROFILE.toml", help="where to write the profile")
+    p.add_argument("--board", default="9x6", metavar="COLSxROWS", help="inner corners of the board (default 9x6)")
+    p.add_argument("--square-mm", type=_positive_float, default=25.0, help="printed square size (default 25)")
+    p.set_defaults(func=_cmd_calibrate)
 
 
 def _add_history(sub: argparse._SubParsersAction) -> None:
@@ -205,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_batch(sub)
     _add_measure(sub)
     _add_exercise(sub)
+    _add_calibrate(sub)
     _add_history(sub)
     _add_models(sub)
     return parser
@@ -344,6 +358,26 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
     if record["stopped_early"]:
         print("stopped early; what was done is saved")
     print(f"wrote {args.out / 'session.json'}")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from romcam.capture.camera_profile import calibrate, calibration_images
+
+    try:
+        cols, rows = (int(v) for v in args.board.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--board takes COLSxROWS inner corners, like 9x6, not {args.board!r}") from None
+    images = calibration_images(args.source)
+    profile = calibrate(images, (cols, rows), args.square_mm, note=f"from {args.source}")
+    profile.save(args.out)
+    k = profile.camera_matrix
+    print(f"board found in {profile.views} of {len(images)} images; RMS reprojection error {profile.rms_px:.3f} px")
+    print(
+        f"fx {k[0, 0]:.1f}  fy {k[1, 1]:.1f}  cx {k[0, 2]:.1f}  cy {k[1, 2]:.1f}  "
+        f"k1 {profile.dist_coeffs[0]:+.4f}  k2 {profile.dist_coeffs[1]:+.4f}"
+    )
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -52,6 +52,7 @@ class AnalyzeConfig:
     write_video: bool = True
     num_poses: int = 2
     stride: int = 1
+    camera_profile: Path | None = None
 
 
 @dataclass
@@ -218,6 +219,16 @@ def _write_annotated_video(
         writer.close()
 
 
+def _undistorted(sequence: PoseSequence, path: Path) -> tuple[PoseSequence, dict[str, Any]]:
+    """The sequence with landmark pixels undistorted by a camera profile, and what to record about it."""
+    from romcam.capture.camera_profile import CameraProfile, check_profile_fits, undistort_xy_px
+
+    profile = CameraProfile.load(path)
+    check_profile_fits(profile, sequence.width_px, sequence.height_px)
+    info = {"file": str(path), "rms_reprojection_px": profile.rms_px, "dist_coeffs": profile.dist_coeffs.tolist()}
+    return sequence.with_xy(undistort_xy_px(sequence.xy_px, profile)), info
+
+
 def run_analyze(
     config: AnalyzeConfig, progress: ProgressFn | None = None, model: LoadedModel | None = None
 ) -> AnalyzeResult:
@@ -244,8 +255,12 @@ def run_analyze(
         model_info = resolved.describe()
         sequence.save_npz(files["landmarks"], to_json({"video": video, "model": model_info}))
 
+    profile_info: dict[str, Any] | None = None
+    if config.camera_profile is not None:
+        sequence, profile_info = _undistorted(sequence, config.camera_profile)
     xy, angles = angles_from_sequence(sequence, config.filter, names)
     summary = build_summary(sequence, xy, angles, video, model_info, config.filter)
+    summary["camera_profile"] = profile_info
     write_json(files["summary"], summary)
     if summary["status"] == "no_person":
         raise NoPersonError(

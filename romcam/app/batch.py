@@ -175,8 +175,13 @@ def settings_sha256(analysis: AnalyzeConfig, model_sha256: str) -> str:
         "mirror": analysis.mirror,
         "num_poses": analysis.num_poses,
         "video": analysis.write_video,
+        "camera_profile": file_sha256_or_none(analysis.camera_profile),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def file_sha256_or_none(path: Path | None) -> str | None:
+    return None if path is None else sha256_of(path)
 
 
 def read_marker(folder: Path) -> dict[str, Any] | None:

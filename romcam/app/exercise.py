@@ -20,6 +20,7 @@ import numpy as np
 
 import romcam
 from romcam.app.analyze import LoadedModel, check_output_dir
+from romcam.capture.camera_profile import load_profile, undistort_xy_px
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
@@ -47,6 +48,7 @@ class ExerciseConfig:
     model: str | None = None
     model_variant: str = "full"
     filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
+    camera_profile: Path | None = None
 
 
 def primary_value(exercise: Exercise, metrics: dict[str, float]) -> float:
@@ -112,6 +114,7 @@ class ExerciseSession:
         self.smoother = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta, f.one_euro_d_cutoff_hz)
         self.frames = 0
         self.frames_with_person = 0
+        self.profile = load_profile(config.camera_profile)
         self.last: dict[str, Any] = {}
 
     @property
@@ -125,6 +128,8 @@ class ExerciseSession:
         if pose is not None:
             self.frames_with_person += 1
             xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
+        if self.profile is not None:
+            xy = undistort_xy_px(xy, self.profile)
         xy = self.smoother.step(xy, t_s)
         metrics = frame_metrics(xy)
         self.last = {"xy": xy, "metrics": metrics, "t_s": t_s, "rest_left_s": max(0.0, self.rest_until - t_s)}

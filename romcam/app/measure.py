@@ -18,6 +18,7 @@ import numpy as np
 
 import romcam
 from romcam.app.analyze import LoadedModel, check_output_dir
+from romcam.capture.camera_profile import load_profile, undistort_xy_px
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.kinematics.filters import FilterSettings, OneEuroFilter, mask_low_visibility
@@ -49,6 +50,7 @@ class MeasureConfig:
     model: str | None = None
     model_variant: str = "full"
     filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
+    camera_profile: Path | None = None
 
 
 @dataclass
@@ -88,6 +90,7 @@ class FrameLoop:
         self.smoother = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta, f.one_euro_d_cutoff_hz)
         self.rec = Recording()
         self.window = None if config.headless else _Window(config)
+        self.profile = load_profile(config.camera_profile)
 
     def run(self, source: FrameSource) -> Recording:
         try:
@@ -114,6 +117,8 @@ class FrameLoop:
         else:
             self.rec.frames_with_person += 1
             xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
+        if self.profile is not None:
+            xy = undistort_xy_px(xy, self.profile)
         xy = self.smoother.step(xy, t_s)
         metrics = frame_metrics(xy)
         self.rec.t_s.append(t_s)
