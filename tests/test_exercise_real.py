@@ -115,3 +115,10 @@ def test_window_under_xvfb_agrees_with_headless(tmp_path: Path) -> None:
 
     image = cv2.imread(str(shot))
     assert image is not None and image[:720, :1280].std() > 20  # the window shows the clip with its overlay
+
+
+def test_no_person_in_view_is_a_clear_failure(tmp_path: Path) -> None:
+    clip = str(require(MEDIA / "hard_no_person_03_real_iphone_rotation_meta_wall.mov"))
+    result = run_cli("exercise", "--exercise", "squat", "--source", clip, "--out", str(tmp_path), "--headless")
+    assert result.returncode == 1 and "no person detected in any of the 66 frames" in result.stderr
+    assert json.loads((tmp_path / "session.json").read_text())["exercises"][0]["reps"] == 0

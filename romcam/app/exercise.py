@@ -298,6 +298,11 @@ def _finish(
                 romcam.__version__,
             )
     write_json(config.out_dir / "session.json", record)
+    if session.frames_with_person == 0:
+        raise RomcamError(
+            f"no person detected in any of the {session.frames} frames of {config.source}; "
+            f"session written to {config.out_dir / 'session.json'}"
+        )
     return record
 
 
