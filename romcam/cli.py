@@ -85,6 +85,7 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stride", type=_positive_int, default=1, help="analyse every K-th frame (default 1)")
     p.add_argument("--no-video", action="store_true", help="skip annotated.mp4")
     p.add_argument("--camera-profile", type=Path, metavar="FILE", help="undistort landmarks (romcam calibrate camera)")
+    p.add_argument("--repair-left-right", action="store_true", help="repair limb left/right label swaps (side views)")
 
 
 def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
@@ -110,6 +111,7 @@ def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
         write_video=not args.no_video,
         stride=args.stride,
         camera_profile=args.camera_profile,
+        repair_left_right=args.repair_left_right,
     )
 
 

@@ -53,6 +53,7 @@ class AnalyzeConfig:
     num_poses: int = 2
     stride: int = 1
     camera_profile: Path | None = None
+    repair_left_right: bool = False
 
 
 @dataclass
@@ -229,6 +230,17 @@ def _undistorted(sequence: PoseSequence, path: Path) -> tuple[PoseSequence, dict
     return sequence.with_xy(undistort_xy_px(sequence.xy_px, profile)), info
 
 
+def _repaired(sequence: PoseSequence) -> tuple[PoseSequence, dict[str, Any]]:
+    """The sequence with limb left/right label swaps repaired, and what was repaired."""
+    from romcam.kinematics.sides import LIMB_GROUPS, repair_left_right
+
+    xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility)
+    fixed = PoseSequence(xy, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
+    info: dict[str, Any] = {f"{group}_frames_swapped": int(swapped[:, g].sum()) for g, group in enumerate(LIMB_GROUPS)}
+    info["times_s"] = [round(float(t), 3) for t in sequence.t_s[swapped.any(axis=1)]][:200]
+    return fixed, info
+
+
 def run_analyze(
     config: AnalyzeConfig, progress: ProgressFn | None = None, model: LoadedModel | None = None
 ) -> AnalyzeResult:
@@ -258,9 +270,13 @@ def run_analyze(
     profile_info: dict[str, Any] | None = None
     if config.camera_profile is not None:
         sequence, profile_info = _undistorted(sequence, config.camera_profile)
+    repair_info: dict[str, Any] | None = None
+    if config.repair_left_right:
+        sequence, repair_info = _repaired(sequence)
     xy, angles = angles_from_sequence(sequence, config.filter, names)
     summary = build_summary(sequence, xy, angles, video, model_info, config.filter)
     summary["camera_profile"] = profile_info
+    summary["left_right_repair"] = repair_info
     write_json(files["summary"], summary)
     if summary["status"] == "no_person":
         raise NoPersonError(
