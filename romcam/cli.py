@@ -86,6 +86,7 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-video", action="store_true", help="skip annotated.mp4")
     p.add_argument("--camera-profile", type=Path, metavar="FILE", help="undistort landmarks (romcam calibrate camera)")
     p.add_argument("--repair-left-right", action="store_true", help="repair limb left/right label swaps (side views)")
+    p.add_argument("--neutral", type=Path, metavar="FILE", help="level the camera roll (romcam calibrate neutral)")
 
 
 def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
@@ -112,6 +113,7 @@ def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
         stride=args.stride,
         camera_profile=args.camera_profile,
         repair_left_right=args.repair_left_right,
+        neutral=args.neutral,
     )
 
 
@@ -158,6 +160,7 @@ def _add_session_options(p: argparse.ArgumentParser, headless_help: str, json_he
     p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
     p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("--camera-profile", type=Path, metavar="FILE", help="undistort landmarks (romcam calibrate camera)")
+    p.add_argument("--neutral", type=Path, metavar="FILE", help="level the camera roll; measure reports from zero")
     _add_model_options(p)
 
 
@@ -185,10 +188,11 @@ def _add_exercise(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_calibrate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("calibrate", help="camera calibration with the printed checkerboard (calibration/)")
-    p.add_argument("what", choices=["camera"])
-    p.add_argument("--source", required=True, metavar="CAMERA|VIDEO|FOLDER", help="webcam index, video or images")
-    p.add_argument("--out", required=True, type=Path, metavar="PROFILE.toml", help="where to write the profile")
+    p = sub.add_parser("calibrate", help="camera: lens calibration (checkerboard); neutral: roll and zero offsets")
+    p.add_argument("what", choices=["camera", "neutral"])
+    p.add_argument("--source", metavar="CAMERA|VIDEO|FOLDER", help="webcam index, video, or (camera) image folder")
+    p.add_argument("--from-landmarks", type=Path, metavar="NPZ", help="(neutral) saved landmarks instead of a video")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE.toml", help="where to write the profile")
     p.add_argument("--board", default="9x6", metavar="COLSxROWS", help="inner corners of the board (default 9x6)")
     p.add_argument("--square-mm", type=_positive_float, default=25.0, help="printed square size (default 25)")
     p.set_defaults(func=_cmd_calibrate)
@@ -364,8 +368,12 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    if args.what == "neutral":
+        return _calibrate_neutral(args)
     from romcam.capture.camera_profile import calibrate, calibration_images
 
+    if not args.source:
+        raise UsageError("calibrate camera needs --source CAMERA|VIDEO|FOLDER")
     try:
         cols, rows = (int(v) for v in args.board.lower().split("x"))
     except ValueError:
@@ -378,6 +386,24 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     print(
         f"fx {k[0, 0]:.1f}  fy {k[1, 1]:.1f}  cx {k[0, 2]:.1f}  cy {k[1, 2]:.1f}  "
         f"k1 {profile.dist_coeffs[0]:+.4f}  k2 {profile.dist_coeffs[1]:+.4f}"
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _calibrate_neutral(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from romcam.app.calibrate import neutral_from_source
+
+    if bool(args.source) == bool(args.from_landmarks):
+        raise UsageError("calibrate neutral needs --source VIDEO or --from-landmarks NPZ")
+    with tempfile.TemporaryDirectory() as work:
+        profile = neutral_from_source(args.source, args.from_landmarks, Path(work))
+    profile.save(args.out)
+    print(
+        f"camera roll {profile.roll_deg:+.1f} deg over {profile.frames} frames; zero offsets of "
+        f"{len(profile.zero_offsets_deg)} angles recorded"
     )
     print(f"wrote {args.out}")
     return 0

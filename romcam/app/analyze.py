@@ -54,6 +54,7 @@ class AnalyzeConfig:
     stride: int = 1
     camera_profile: Path | None = None
     repair_left_right: bool = False
+    neutral: Path | None = None
 
 
 @dataclass
@@ -270,6 +271,13 @@ def run_analyze(
     profile_info: dict[str, Any] | None = None
     if config.camera_profile is not None:
         sequence, profile_info = _undistorted(sequence, config.camera_profile)
+    neutral_info: dict[str, Any] | None = None
+    if config.neutral is not None:
+        from romcam.app.calibrate import NeutralProfile
+
+        neutral = NeutralProfile.load(config.neutral)
+        sequence = sequence.with_xy(neutral.level(sequence.xy_px, sequence.width_px, sequence.height_px))
+        neutral_info = {"file": str(config.neutral), "roll_deg": neutral.roll_deg}
     repair_info: dict[str, Any] | None = None
     if config.repair_left_right:
         sequence, repair_info = _repaired(sequence)
@@ -277,6 +285,7 @@ def run_analyze(
     summary = build_summary(sequence, xy, angles, video, model_info, config.filter)
     summary["camera_profile"] = profile_info
     summary["left_right_repair"] = repair_info
+    summary["neutral"] = neutral_info
     write_json(files["summary"], summary)
     if summary["status"] == "no_person":
         raise NoPersonError(

@@ -177,6 +177,7 @@ def settings_sha256(analysis: AnalyzeConfig, model_sha256: str) -> str:
         "video": analysis.write_video,
         "camera_profile": file_sha256_or_none(analysis.camera_profile),
         "repair_left_right": analysis.repair_left_right,
+        "neutral": file_sha256_or_none(analysis.neutral),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 

@@ -20,6 +20,7 @@ import numpy as np
 
 import romcam
 from romcam.app.analyze import LoadedModel, check_output_dir
+from romcam.app.calibrate import load_neutral
 from romcam.capture.camera_profile import load_profile, undistort_xy_px
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
@@ -49,6 +50,7 @@ class ExerciseConfig:
     model_variant: str = "full"
     filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
     camera_profile: Path | None = None
+    neutral: Path | None = None
 
 
 def primary_value(exercise: Exercise, metrics: dict[str, float]) -> float:
@@ -115,6 +117,8 @@ class ExerciseSession:
         self.frames = 0
         self.frames_with_person = 0
         self.profile = load_profile(config.camera_profile)
+        self.neutral = load_neutral(config.neutral)
+        self.frame_size_px: tuple[int, int] | None = None  # set by the frame loop, checked against the neutral
         self.last: dict[str, Any] = {}
 
     @property
@@ -130,6 +134,9 @@ class ExerciseSession:
             xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
         if self.profile is not None:
             xy = undistort_xy_px(xy, self.profile)
+        if self.neutral is not None:
+            w, h = self.frame_size_px or (self.neutral.width_px, self.neutral.height_px)
+            xy = self.neutral.level(xy, w, h)
         xy = self.smoother.step(xy, t_s)
         metrics = frame_metrics(xy)
         self.last = {"xy": xy, "metrics": metrics, "t_s": t_s, "rest_left_s": max(0.0, self.rest_until - t_s)}
@@ -219,6 +226,7 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
     stopped_early = False
     with FrameSource(config.source, mirror=config.mirror) as source:
         model = LoadedModel.load(config.model, config.model_variant)
+        session.frame_size_px = (source.info.width_px, source.info.height_px)
         display = _Display(config, source.info) if not config.headless else None
         writer = _headless_writer(config, source.info) if config.headless else None
         start_wall = time.perf_counter()

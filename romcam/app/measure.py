@@ -18,6 +18,7 @@ import numpy as np
 
 import romcam
 from romcam.app.analyze import LoadedModel, check_output_dir
+from romcam.app.calibrate import load_neutral
 from romcam.capture.camera_profile import load_profile, undistort_xy_px
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
@@ -51,6 +52,7 @@ class MeasureConfig:
     model_variant: str = "full"
     filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
     camera_profile: Path | None = None
+    neutral: Path | None = None
 
 
 @dataclass
@@ -91,6 +93,7 @@ class FrameLoop:
         self.rec = Recording()
         self.window = None if config.headless else _Window(config)
         self.profile = load_profile(config.camera_profile)
+        self.neutral = load_neutral(config.neutral)
 
     def run(self, source: FrameSource) -> Recording:
         try:
@@ -119,6 +122,8 @@ class FrameLoop:
             xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
         if self.profile is not None:
             xy = undistort_xy_px(xy, self.profile)
+        if self.neutral is not None:
+            xy = self.neutral.level(xy, bgr.shape[1], bgr.shape[0])
         xy = self.smoother.step(xy, t_s)
         metrics = frame_metrics(xy)
         self.rec.t_s.append(t_s)
@@ -308,6 +313,11 @@ def _finish(
         previous = history.previous(config.patient, protocol.name, side) if history and config.patient else None
         result = side_result(protocol, side, track.detector.trials, rec, flag, previous)
         result["view"] = {"seen": view, "share": share, "needed": protocol.view}
+        if loop.neutral is not None:
+            offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side))
+            result["zero_offset_deg"] = offset
+            if offset is not None and result["peak_deg"] is not None:
+                result["peak_from_neutral_deg"] = result["peak_deg"] - protocol.direction * offset
         result["evidence"] = _save_evidence(config, track)
         results.append(result)
     measurement: dict[str, Any] = {

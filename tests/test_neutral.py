@@ -1,0 +1,70 @@
+"""Camera roll and zero offsets from a neutral capture (analytic)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fk import front_view, side_view
+
+from romcam.kinematics.angles import compute_angles_deg
+from romcam.kinematics.neutral import camera_roll_deg, level_xy_px, rotate_xy_px, zero_offsets_deg
+
+
+@pytest.mark.parametrize("roll", [-12.0, -3.0, 0.0, 5.0, 9.5])
+@pytest.mark.parametrize("pose", [front_view(), side_view(1)], ids=["front", "side"])
+def test_roll_is_recovered_and_levelling_restores_the_vertical(roll: float, pose: np.ndarray) -> None:
+    frames = np.stack([rotate_xy_px(pose, roll, (320.0, 240.0)) for _ in range(10)])
+    assert camera_roll_deg(frames) == pytest.approx(roll, abs=1e-6)
+    tilted = compute_angles_deg(frames[:1])
+    levelled = compute_angles_deg(level_xy_px(frames[:1], roll, 640, 480))
+    vertical_angle = (
+        "trunk_lateral_lean"
+        if pose is not None and np.isfinite(tilted["trunk_lateral_lean"]).all()
+        else "trunk_flexion"
+    )
+    assert levelled[vertical_angle][0] == pytest.approx(0.0, abs=1e-6)
+    if roll:
+        assert abs(tilted[vertical_angle][0]) == pytest.approx(abs(roll), abs=1e-6)  # the roll was an error
+    for name in ("left_elbow_flexion", "right_knee_flexion"):  # joint angles do not care about roll
+        np.testing.assert_allclose(levelled[name], tilted[name], atol=1e-6)
+
+
+def test_zero_offsets_are_the_medians() -> None:
+    offsets = zero_offsets_deg({"a": np.array([4.0, 5.0, 6.0, np.nan]), "b": np.array([np.nan, np.nan])})
+    assert offsets == {"a": 5.0}
+
+
+def test_calibrate_neutral_then_analyze_levels_the_trunk(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from conftest import run_cli
+
+    from romcam.types import PoseSequence
+
+    roll = 6.0
+    standing = np.stack([rotate_xy_px(front_view(), roll, (320.0, 240.0)) for _ in range(30)])
+    PoseSequence(standing, np.zeros((30, 33, 3)), np.ones((30, 33)), np.arange(30) / 30, 640, 480).save_npz(
+        tmp_path / "neutral.npz"
+    )
+    made = run_cli(
+        "calibrate", "neutral", "--from-landmarks", str(tmp_path / "neutral.npz"), "--out", str(tmp_path / "n.toml")
+    )
+    assert made.returncode == 0, made.stderr
+    assert "camera roll +6.0 deg" in made.stdout
+    leaning = np.stack([rotate_xy_px(front_view(trunk_lateral_lean=8.0), roll, (320.0, 240.0)) for _ in range(30)])
+    PoseSequence(leaning, np.zeros((30, 33, 3)), np.ones((30, 33)), np.arange(30) / 30, 640, 480).save_npz(
+        tmp_path / "lean.npz"
+    )
+    result = run_cli(
+        "analyze",
+        "--from-landmarks",
+        str(tmp_path / "lean.npz"),
+        "--out",
+        str(tmp_path / "o"),
+        "--neutral",
+        str(tmp_path / "n.toml"),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    lean = json.loads(result.stdout)["angles"]["trunk_lateral_lean"]
+    assert lean["max_deg"] == pytest.approx(8.0, abs=0.05)  # without the neutral the roll adds to it
