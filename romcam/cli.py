@@ -233,15 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_ranges(summary: dict[str, Any]) -> None:
     frames = summary["frames"]
     print(f"{frames['with_person']}/{frames['count']} frames with a person ({frames['person_fraction']:.0%})")
-    print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}  note")
+    print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}{'conf':>6}  note")
     for name, s in summary["angles"].items():
         note = "; ".join(s.get("flags", []))
+        grade = s.get("confidence", {}).get("grade", "")
         if s["min_deg"] is None:
-            print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{s['valid_fraction']:>8.0%}  {note}")
+            print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{s['valid_fraction']:>8.0%}{grade:>6}  {note}")
         else:
             print(
                 f"{name:<26}{s['min_deg']:>8.1f}{s['max_deg']:>8.1f}{s['range_deg']:>8.1f}"
-                f"{s['valid_fraction']:>8.0%}  {note}"
+                f"{s['valid_fraction']:>8.0%}{grade:>6}  {note}"
             )
 
 
@@ -320,7 +321,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     for r in m["results"]:
         peak = "not measured" if r["peak_deg"] is None else f"{r['peak_deg']:.1f} deg"
         trials = ", ".join(f"{t:.1f}" for t in r["trials_deg"])
-        print(f"{m['protocol']['title']}, {r['side']}: {peak}  (trials: {trials or '-'})")
+        grade = r.get("confidence", {}).get("grade", "-")
+        print(f"{m['protocol']['title']}, {r['side']}: {peak}  (trials: {trials or '-'}; confidence {grade})")
         if r.get("change"):
             print(f"  change: {r['change']['interpretation']}")
         for flag in r["flags"]:

@@ -165,6 +165,7 @@ def test_knee_flexion_side_view(tmp_path: Path) -> None:
     errors = np.array(r["trials_deg"]) - np.array(truth)
     assert np.all(np.abs(errors) <= 10.0), errors
     assert r["view"]["seen"] == "side" and r["flags"] == []
+    assert r["confidence"]["grade"] in ("A", "B") and r["confidence"]["components"]["view"] == 1.0
 
 
 def test_wrong_view_is_flagged(tmp_path: Path) -> None:
@@ -182,6 +183,7 @@ def test_wrong_view_is_flagged(tmp_path: Path) -> None:
     )
     m = json.loads((tmp_path / "measurement.json").read_text())
     assert "unreliable: camera not front-on (saw side)" in m["results"][0]["flags"]
+    assert m["results"][0]["confidence"]["grade"] == "D"
     assert "unreliable: camera not front-on" in result.stdout + result.stderr
 
 

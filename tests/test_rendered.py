@@ -66,8 +66,10 @@ def test_angles_of_the_other_plane_are_flagged(analysed: tuple[str, Path]) -> No
     measured = {name for name, _, _ in CASES[clip]}
     for name in measured:
         assert angles[name]["flags"] == [], name  # the clip films these in their own plane
+        assert angles[name]["confidence"]["grade"] in ("A", "B"), name
     if clip == "rendered_side_left":
         assert angles["left_shoulder_abduction"]["flags"] == ["unreliable: camera not front-on"]
+        assert angles["left_shoulder_abduction"]["confidence"]["grade"] == "D"
         assert angles["left_knee_valgus"]["view_ok_fraction"] < 0.1
     else:
         assert angles["left_knee_flexion"]["flags"] == ["unreliable: camera not side-on"]

@@ -162,6 +162,24 @@ def view_check(plane: str, views: np.ndarray, measured: np.ndarray) -> tuple[flo
     return share, flags
 
 
+def angle_confidence(sequence: PoseSequence, d: Any, values: np.ndarray, view_ok: float | None) -> dict[str, object]:
+    """Confidence of an angle over a clip: visibility of its three landmarks where it was measured, the
+    share of those frames seen from the right view, and the share of frames it was measured at all."""
+    from romcam.rules.confidence import confidence, view_score, visibility_score
+
+    measured = np.isfinite(values)
+    if not measured.any():
+        return confidence({})
+    vis = sequence.visibility[measured][:, [int(d.vertex), int(d.proximal), int(d.distal)]]
+    return confidence(
+        {
+            "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else float("nan"),
+            "view": view_score(1.0 if view_ok is None else view_ok),
+            "coverage": float(measured.mean()),
+        }
+    )
+
+
 def build_summary(
     sequence: PoseSequence,
     xy_px: np.ndarray,
@@ -185,6 +203,7 @@ def build_summary(
             "sign": d.sign,
             "view_ok_fraction": ok,
             "flags": flags,
+            "confidence": angle_confidence(sequence, d, values, ok),
         }
     detected = sequence.detected
     return {

@@ -24,6 +24,7 @@ class NeutralProfile:
     height_px: int
     zero_offsets_deg: dict[str, float] = field(default_factory=dict)
     frames: int = 0
+    segment_lengths_px: dict[str, float] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
         lines = [
@@ -36,6 +37,12 @@ class NeutralProfile:
             "[zero_offsets_deg]",
         ]
         lines += [f"{k} = {v:.3f}" for k, v in self.zero_offsets_deg.items()]
+        lines += [
+            "",
+            "# image length of each angle's moving segment (vertex to distal landmark)",
+            "[segment_lengths_px]",
+        ]
+        lines += [f"{k} = {v:.2f}" for k, v in self.segment_lengths_px.items()]
         path.write_text("\n".join(lines) + "\n")
 
     @classmethod
@@ -75,8 +82,27 @@ def neutral_from_sequence(sequence: PoseSequence) -> NeutralProfile:
     xy, _ = angles_from_sequence(sequence, FilterSettings())
     roll = camera_roll_deg(xy)
     level = sequence.with_xy(level_xy_px(sequence.xy_px, roll, sequence.width_px, sequence.height_px))
-    _, angles = angles_from_sequence(level, FilterSettings())
-    return NeutralProfile(roll, sequence.width_px, sequence.height_px, zero_offsets_deg(angles), len(sequence))
+    level_xy, angles = angles_from_sequence(level, FilterSettings())
+    return NeutralProfile(
+        roll,
+        sequence.width_px,
+        sequence.height_px,
+        zero_offsets_deg(angles),
+        len(sequence),
+        segment_lengths_px(level_xy),
+    )
+
+
+def segment_lengths_px(xy_px: np.ndarray) -> dict[str, float]:
+    """Median image length of each registry angle's moving segment (vertex to distal landmark)."""
+    from romcam.kinematics.angles import REGISTRY
+
+    out = {}
+    for name, d in REGISTRY.items():
+        length = np.linalg.norm(xy_px[:, int(d.distal)] - xy_px[:, int(d.vertex)], axis=-1)
+        if np.isfinite(length).any():
+            out[name] = float(np.nanmedian(length))
+    return out
 
 
 def neutral_from_source(source: str | None, landmarks: Path | None, out_dir: Path) -> NeutralProfile:

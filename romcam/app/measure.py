@@ -22,9 +22,11 @@ from romcam.app.calibrate import load_neutral
 from romcam.capture.camera_profile import load_profile, undistort_xy_px
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
+from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings, OneEuroFilter, mask_low_visibility
 from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
+from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
 from romcam.rules.metrics import frame_metrics
 from romcam.rules.trials import Trial, TrialDetector
 from romcam.rules.view import classify_view, dominant_view
@@ -73,6 +75,7 @@ class Recording:
 
     t_s: list[float] = field(default_factory=list)
     xy: list[np.ndarray] = field(default_factory=list)
+    visibility: list[np.ndarray] = field(default_factory=list)
     angles: list[dict[str, float]] = field(default_factory=list)
     frames_with_person: int = 0
     quit_early: bool = False
@@ -128,6 +131,7 @@ class FrameLoop:
         metrics = frame_metrics(xy)
         self.rec.t_s.append(t_s)
         self.rec.xy.append(xy)
+        self.rec.visibility.append(pose.visibility if pose is not None else np.full(33, np.nan))
         self.rec.angles.append(metrics)
         events = []
         for track in self.tracks.values():
@@ -249,6 +253,35 @@ def side_result(
     }
 
 
+def result_confidence(
+    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, neutral: Any
+) -> dict[str, object]:
+    """Confidence of a side's reported value, from its best trial: landmark visibility, camera view,
+    jitter during the hold and (with a neutral capture) foreshortening of the moving segment."""
+    if not trials:
+        return confidence({})
+    best = max(trials, key=lambda tr: tr.peak_deg)
+    start, end = (best.hold.start_s, best.hold.end_s) if best.hold else (best.max_time_s - 0.25, best.max_time_s + 0.25)
+    t = np.array(rec.t_s)
+    window = (t >= start) & (t <= end)
+    trial_frames = (t >= best.start_s) & (t <= best.end_s)
+    d = REGISTRY[protocol.angle_name(side)]
+    ids = [int(d.vertex), int(d.proximal), int(d.distal)]
+    vis = np.array(rec.visibility)[window][:, ids]
+    views = classify_view(np.array(rec.xy)[trial_frames])
+    components = {
+        "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else math.nan,
+        "view": view_score(float(np.mean(views == protocol.view))),
+        "jitter": jitter_score(best.hold.sd_deg, protocol.hold_tolerance_deg) if best.hold else 0.3,
+    }
+    length0 = neutral.segment_lengths_px.get(d.name) if neutral is not None else None
+    if length0:
+        xy = np.array(rec.xy)[window]
+        length = np.nanmedian(np.linalg.norm(xy[:, int(d.distal)] - xy[:, int(d.vertex)], axis=-1))
+        components["foreshortening"] = foreshortening_score(float(length / length0))
+    return confidence(components)
+
+
 def asymmetry(results: list[dict[str, Any]]) -> dict[str, float] | None:
     """Left minus right peak, and the difference as a share of the larger, when both were measured."""
     by_side = {r["side"]: r["peak_deg"] for r in results if r["peak_deg"] is not None}
@@ -313,6 +346,7 @@ def _finish(
         previous = history.previous(config.patient, protocol.name, side) if history and config.patient else None
         result = side_result(protocol, side, track.detector.trials, rec, flag, previous)
         result["view"] = {"seen": view, "share": share, "needed": protocol.view}
+        result["confidence"] = result_confidence(protocol, side, track.detector.trials, rec, loop.neutral)
         if loop.neutral is not None:
             offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side))
             result["zero_offset_deg"] = offset

@@ -63,7 +63,8 @@ def _side_rows(results: list[dict[str, Any]]) -> str:
             f"<td>{_e(r['side'])}</td>"
             f"<td>{', '.join(_deg(t) for t in r['trials_deg']) or '–'}</td>"
             f"<td><b>{_deg(r['peak_deg'])}</b></td><td>{_deg(r['mean_deg'])}</td>"
-            f"<td>{_deg(r['hold_sd_deg'])}</td><td>{pct} of {_deg(r['normal_deg'])}</td>"
+            f"<td>{_deg(r['hold_sd_deg'])}</td><td>{_e((r.get('confidence') or {}).get('grade', '–'))}</td>"
+            f"<td>{pct} of {_deg(r['normal_deg'])}</td>"
             f"<td>{_e(change.get('interpretation', 'first measurement'))}</td><td>{flags}</td>"
             "</tr>"
         )
@@ -101,14 +102,16 @@ def render_report(m: dict[str, Any], out_dir: Path) -> str:
 source <code>{_e(Path(str(m["source"]["source"])).name)}</code> · camera view needed: {_e(protocol["view"])}</p>
 <h2>Results</h2>
 <table><tr><th>side</th><th>trials</th><th>reported (max)</th><th>mean</th><th>hold SD</th>
-<th>normal (AAOS)</th><th>change since last time</th><th>flags</th></tr>
+<th>confidence</th><th>normal (AAOS)</th><th>change since last time</th><th>flags</th></tr>
 {_side_rows(results)}
 </table>
 {asym_html}
 <p class="muted">Normal value: {_e(first.get("normal_source"))}. Change is judged against
 {_e(protocol["change_deg"])}° ({_e(protocol["change_source"])}). The reported value of a trial is the mean of its
 end-range hold (angle within ±{_e(protocol["hold_tolerance_deg"])}° for ≥ {_e(protocol["hold_min_s"])} s), or its
-maximum where no hold was captured.</p>
+maximum where no hold was captured. Confidence grades the weakest of landmark visibility, camera view, jitter
+during the hold and (with a neutral capture) foreshortening of the moving segment: A trust it, B usable, C read
+with care, D do not use.</p>
 <h2>Peak frames</h2>
 {"".join(images) or '<p class="muted">none</p>'}
 <h2>Trend</h2>
