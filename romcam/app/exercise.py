@@ -20,14 +20,12 @@ import numpy as np
 
 import romcam
 from romcam.app.analyze import LoadedModel, check_output_dir
-from romcam.app.calibrate import load_neutral
-from romcam.capture.camera_profile import load_profile, undistort_xy_px
+from romcam.app.live import LiveCleaner
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
-from romcam.kinematics.filters import FilterSettings, OneEuroFilter, mask_low_visibility
+from romcam.kinematics.filters import FilterSettings
 from romcam.rules.compensation import compensation_value
-from romcam.rules.metrics import frame_metrics
 from romcam.rules.reps import CueManager, Rep, RepCounter
 from romcam.rules.view import classify_view
 from romcam.types import PoseFrame
@@ -112,12 +110,9 @@ class ExerciseSession:
         self.cues = CueManager()
         self.cue: str | None = None
         self.at_start: dict[str, float] = {}
-        f = config.filter
-        self.smoother = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta, f.one_euro_d_cutoff_hz)
+        self.cleaner = LiveCleaner(config.filter, config.camera_profile, config.neutral)
         self.frames = 0
         self.frames_with_person = 0
-        self.profile = load_profile(config.camera_profile)
-        self.neutral = load_neutral(config.neutral)
         self.frame_size_px: tuple[int, int] | None = None  # set by the frame loop, checked against the neutral
         self.last: dict[str, Any] = {}
 
@@ -128,17 +123,9 @@ class ExerciseSession:
     def step(self, pose: PoseFrame | None, t_s: float) -> dict[str, Any]:
         """Advance by one frame; returns what a display needs to show."""
         self.frames += 1
-        xy = np.full((33, 2), np.nan)
         if pose is not None:
             self.frames_with_person += 1
-            xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
-        if self.profile is not None:
-            xy = undistort_xy_px(xy, self.profile)
-        if self.neutral is not None:
-            w, h = self.frame_size_px or (self.neutral.width_px, self.neutral.height_px)
-            xy = self.neutral.level(xy, w, h)
-        xy = self.smoother.step(xy, t_s)
-        metrics = frame_metrics(xy)
+        xy, metrics = self.cleaner.step(pose, t_s, self.frame_size_px)
         self.last = {"xy": xy, "metrics": metrics, "t_s": t_s, "rest_left_s": max(0.0, self.rest_until - t_s)}
         if self.done or t_s < self.rest_until:
             return self.last

@@ -18,16 +18,14 @@ import numpy as np
 
 import romcam
 from romcam.app.analyze import LoadedModel, check_output_dir
-from romcam.app.calibrate import load_neutral
-from romcam.capture.camera_profile import load_profile, undistort_xy_px
+from romcam.app.live import LiveCleaner
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.kinematics.angles import REGISTRY
-from romcam.kinematics.filters import FilterSettings, OneEuroFilter, mask_low_visibility
+from romcam.kinematics.filters import FilterSettings
 from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
-from romcam.rules.metrics import frame_metrics
 from romcam.rules.trials import Trial, TrialDetector
 from romcam.rules.view import classify_view, dominant_view
 from romcam.types import PoseFrame
@@ -91,12 +89,10 @@ class FrameLoop:
             s: SideTrack(s, TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s))
             for s in config.sides
         }
-        f = config.filter
-        self.smoother = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta, f.one_euro_d_cutoff_hz)
+        self.cleaner = LiveCleaner(config.filter, config.camera_profile, config.neutral)
+        self.neutral = self.cleaner.neutral
         self.rec = Recording()
         self.window = None if config.headless else _Window(config)
-        self.profile = load_profile(config.camera_profile)
-        self.neutral = load_neutral(config.neutral)
 
     def run(self, source: FrameSource) -> Recording:
         try:
@@ -118,17 +114,9 @@ class FrameLoop:
 
     def _step(self, bgr: np.ndarray, t_s: float) -> bool:
         pose: PoseFrame | None = self.estimator.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), t_s)
-        if pose is None:
-            xy = np.full((33, 2), np.nan)
-        else:
+        if pose is not None:
             self.rec.frames_with_person += 1
-            xy = mask_low_visibility(pose.xy_px[None], pose.visibility[None], self.config.filter.min_visibility)[0]
-        if self.profile is not None:
-            xy = undistort_xy_px(xy, self.profile)
-        if self.neutral is not None:
-            xy = self.neutral.level(xy, bgr.shape[1], bgr.shape[0])
-        xy = self.smoother.step(xy, t_s)
-        metrics = frame_metrics(xy)
+        xy, metrics = self.cleaner.step(pose, t_s, (bgr.shape[1], bgr.shape[0]))
         self.rec.t_s.append(t_s)
         self.rec.xy.append(xy)
         self.rec.visibility.append(pose.visibility if pose is not None else np.full(33, np.nan))
