@@ -85,7 +85,12 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stride", type=_positive_int, default=1, help="analyse every K-th frame (default 1)")
     p.add_argument("--no-video", action="store_true", help="skip annotated.mp4")
     p.add_argument("--camera-profile", type=Path, metavar="FILE", help="undistort landmarks (romcam calibrate camera)")
-    p.add_argument("--repair-left-right", action="store_true", help="repair limb left/right label swaps (side views)")
+    p.add_argument(
+        "--repair-left-right",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="repair limb left/right label swaps and blank momentarily misplaced limb points (default: on)",
+    )
     p.add_argument("--neutral", type=Path, metavar="FILE", help="level the camera roll (romcam calibrate neutral)")
 
 

@@ -138,8 +138,51 @@ def front_motion(t: float) -> dict[str, np.ndarray]:
     }
 
 
-def camera_pose(view: str) -> np.ndarray:
-    """pyrender camera (looks along its -z) 3.6 m away at hip height: side = at +x, front = at -y."""
+def march_motion(t: float) -> dict[str, np.ndarray]:
+    """Side-on: standing knee flexion of each leg, then raised-knee marching steps, left leg first.
+
+    The raised far leg is where single-camera pose mixes up left and right.
+    """
+    knee_l = smooth_bump(t, 0.5, 2.5, 90.0) + smooth_bump(t, 4.9, 6.9, 90.0) + smooth_bump(t, 9.3, 11.3, 110.0)
+    knee_r = smooth_bump(t, 2.7, 4.7, 90.0) + smooth_bump(t, 7.1, 9.1, 90.0) + smooth_bump(t, 11.5, 13.5, 110.0)
+    hip_l = smooth_bump(t, 4.9, 6.9, 80.0) + smooth_bump(t, 9.3, 11.3, 100.0)
+    hip_r = smooth_bump(t, 7.1, 9.1, 80.0) + smooth_bump(t, 11.5, 13.5, 100.0)
+    return {
+        "upperleg01.L": axis_angle(X, -hip_l),
+        "upperleg01.R": axis_angle(X, -hip_r),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee_l),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG + knee_r),
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
+    }
+
+
+def front_arms_motion(t: float) -> dict[str, np.ndarray]:
+    """Facing the camera: abduction of each arm to 90, then both arms out at 90 with the elbows
+    bending upward in the frontal plane (left to 120, right to 100)."""
+    both = held_trials(t, 6.0, (90.0,), rise_s=1.0, hold_s=3.5, rest_s=0.0)
+    left = smooth_bump(t, 0.5, 3.0, 90.0) + both
+    right = smooth_bump(t, 3.2, 5.7, 90.0) + both
+    elbow_l = smooth_bump(t, 7.0, 8.6, 120.0)
+    elbow_r = smooth_bump(t, 8.7, 10.3, 100.0)
+    return {
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+        "lowerarm01.L": axis_angle(Y, -elbow_l) @ axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerarm01.R": axis_angle(Y, elbow_r) @ axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
+    }
+
+
+def camera_pose(view: str, yaw_deg: float = 0.0) -> np.ndarray:
+    """pyrender camera (looks along its -z) 3.6 m away at hip height: side = at +x, front = at -y.
+
+    ``yaw_deg`` turns the camera about the vertical through the body (an oblique view); positive
+    moves a side camera toward the person's front and a front camera toward the person's left.
+    """
     pose = np.eye(4)
     if view == "side":
         pose[:3, :3] = np.column_stack([Y, Z, X])  # image right = backward, up = up, camera back = +x
@@ -147,7 +190,9 @@ def camera_pose(view: str) -> np.ndarray:
     else:
         pose[:3, :3] = np.column_stack([X, Z, -Y])  # image right = the person's left
         pose[:3, 3] = -3.6 * Y + np.array([0, 0, 0.0])
-    return pose
+    turn = np.eye(4)
+    turn[:3, :3] = axis_angle(Z, -yaw_deg if view == "side" else yaw_deg)
+    return turn @ pose
 
 
 class Poser:
@@ -158,13 +203,14 @@ class Poser:
     handed to anny as "world" pose parameters.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, phenotype: dict[str, float] | None = None) -> None:
         self.model = anny.Anny()
+        self.phenotype = {k: torch.tensor([v]) for k, v in (phenotype or {}).items()} or None
         self.labels = list(self.model.bone_labels)
         self.index = {n: i for i, n in enumerate(self.labels)}
         self.parents = list(self.model.bone_parents)
         n = len(self.labels)
-        rest = self.model(pose_parameters=torch.eye(4)[None, None].repeat(1, n, 1, 1))
+        rest = self.model(pose_parameters=torch.eye(4)[None, None].repeat(1, n, 1, 1), phenotype_kwargs=self.phenotype)
         self.rest = rest["rest_bone_poses"][0].detach().numpy().astype(float)
         self.faces = self.model.faces.numpy()
 
@@ -179,7 +225,11 @@ class Poser:
             turn[:3, :3], turn[:3, 3] = w, head - w @ head
             motion[b] = parent @ turn
         posed = motion @ self.rest
-        out = self.model(pose_parameters=torch.tensor(posed[None], dtype=torch.float32), pose_parameterization="world")
+        out = self.model(
+            pose_parameters=torch.tensor(posed[None], dtype=torch.float32),
+            pose_parameterization="world",
+            phenotype_kwargs=self.phenotype,
+        )
         joints = posed[:, :3, 3]
         return out["vertices"][0].detach().numpy(), {name: joints[i] for name, i in self.index.items()}
 
@@ -222,30 +272,58 @@ def truth_angles(j: dict[str, np.ndarray]) -> dict[str, float]:
     return out
 
 
-def render_clip(poser: Poser, name: str, view: str, motion: Callable[[float], dict], seconds: float) -> None:
+LIGHTING = {
+    # background RGBA, skin RGBA, ambient, camera-side light, key light (intensities)
+    "studio": ((0.42, 0.45, 0.5, 1.0), (0.86, 0.67, 0.55, 1.0), 0.35, 3.5, 2.0),
+    "dim": ((0.25, 0.24, 0.22, 1.0), (0.62, 0.45, 0.36, 1.0), 0.15, 1.2, 0.8),
+    "backlit": ((0.85, 0.86, 0.88, 1.0), (0.55, 0.40, 0.32, 1.0), 0.25, 1.0, 3.0),
+}
+"""Scene looks: a grey studio, a dim room with darker skin, a bright window behind the person."""
+
+BODIES = {
+    "default": None,
+    "tall_thin_male": {"gender": 0.0, "height": 0.9, "weight": 0.2, "muscle": 0.5, "age": 0.5},
+    "short_heavy_female": {"gender": 1.0, "height": 0.2, "weight": 0.9, "muscle": 0.3, "age": 0.7},
+    "older_female": {"gender": 1.0, "height": 0.5, "weight": 0.5, "muscle": 0.2, "age": 0.9},
+}
+"""anny phenotypes (0..1 each) for the bench bodies; ``None`` is anny's average body."""
+
+
+def render_clip(
+    poser: Poser,
+    path: Path,
+    view: str,
+    motion: Callable[[float], dict],
+    seconds: float,
+    yaw_deg: float = 0.0,
+    lighting: str = "studio",
+) -> None:
+    bg, skin, ambient, front_light, key_light = LIGHTING[lighting]
     renderer = pyrender.OffscreenRenderer(*SIZE)
     camera = pyrender.PerspectiveCamera(yfov=np.radians(38.0), aspectRatio=SIZE[0] / SIZE[1])
-    material = pyrender.MetallicRoughnessMaterial(baseColorFactor=(0.86, 0.67, 0.55, 1.0), roughnessFactor=0.7)
-    writer = cv2.VideoWriter(str(HERE / f"{name}.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
+    material = pyrender.MetallicRoughnessMaterial(baseColorFactor=skin, roughnessFactor=0.7)
+    writer = cv2.VideoWriter(str(path.with_suffix(".mp4")), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
     rows = []
     for i in range(int(seconds * FPS)):
         t = i / FPS
         vertices, joints = poser(motion(t))
-        scene = pyrender.Scene(bg_color=(0.42, 0.45, 0.5, 1.0), ambient_light=(0.35, 0.35, 0.35))
+        scene = pyrender.Scene(bg_color=bg, ambient_light=(ambient,) * 3)
         mesh = trimesh.Trimesh(vertices, poser.faces, process=False)
         scene.add(pyrender.Mesh.from_trimesh(mesh, material=material, smooth=True))
-        pose = camera_pose(view)
+        pose = camera_pose(view, yaw_deg)
         scene.add(camera, pose=pose)
-        scene.add(pyrender.DirectionalLight(intensity=3.5), pose=pose)
+        scene.add(pyrender.DirectionalLight(intensity=front_light), pose=pose)
         key = np.eye(4)
         key[:3, :3] = axis_angle(Z, 35.0) @ axis_angle(X, -25.0) @ pose[:3, :3]
-        scene.add(pyrender.DirectionalLight(intensity=2.0), pose=key)
+        if lighting == "backlit":
+            key[:3, :3] = axis_angle(Z, 180.0) @ key[:3, :3]
+        scene.add(pyrender.DirectionalLight(intensity=key_light), pose=key)
         color, _ = renderer.render(scene)
         writer.write(cv2.cvtColor(color, cv2.COLOR_RGB2BGR))
         rows.append({"time_s": f"{t:.6f}", **{k: f"{v:.3f}" for k, v in truth_angles(joints).items()}})
     writer.release()
     renderer.delete()
-    with open(HERE / f"{name}_truth.csv", "w", newline="") as f:
+    with open(path.parent / f"{path.name}_truth.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
@@ -256,17 +334,44 @@ CLIPS = {
     "rendered_front": ("front", front_motion, 9.2),
     "rendered_abduction_trials_front": ("front", abduction_trials_motion, 26.5),
     "rendered_knee_trials_side_left": ("side", knee_trials_motion, 13.5),
+    "rendered_march_side_left": ("side", march_motion, 13.8),
 }
+"""Sample clips (samples/): name -> (view, motion, seconds); anny's average body, studio light, no yaw."""
+
+BENCH_CLIPS = {
+    # name -> (view, motion, seconds, body, camera yaw in degrees, lighting)
+    "march_side_tall_yaw25_dim": ("side", march_motion, 13.8, "tall_thin_male", 25.0, "dim"),
+    "march_side_heavy_yaw-20_backlit": ("side", march_motion, 13.8, "short_heavy_female", -20.0, "backlit"),
+    "march_side_older_yaw30": ("side", march_motion, 13.8, "older_female", 30.0, "studio"),
+    "arms_front_default": ("front", front_arms_motion, 11.8, "default", 0.0, "studio"),
+    "arms_front_tall_backlit": ("front", front_arms_motion, 11.8, "tall_thin_male", 0.0, "backlit"),
+    "arms_front_heavy_yaw25_dim": ("front", front_arms_motion, 11.8, "short_heavy_female", 25.0, "dim"),
+    "arms_front_older_yaw-20": ("front", front_arms_motion, 11.8, "older_female", -20.0, "studio"),
+}
+"""Accuracy-bench clips (bench/clips/): several bodies, straight and 20-30 degree oblique cameras, three looks."""
 
 
 def main() -> None:
+    """``python samples/make_rendered.py [NAME ...]``: the sample clips, or ``--bench`` for bench/clips/."""
     import sys
 
+    args = sys.argv[1:]
+    if args[:1] == ["--bench"]:
+        out = HERE.parent / "bench" / "clips"
+        out.mkdir(parents=True, exist_ok=True)
+        posers: dict[str, Poser] = {}
+        for name, (view, motion, seconds, body, yaw, look) in BENCH_CLIPS.items():
+            if len(args) > 1 and name not in args[1:]:
+                continue
+            poser = posers.setdefault(body, Poser(BODIES[body]))
+            render_clip(poser, out / name, view, motion, seconds, yaw, look)
+            print(f"wrote bench/clips/{name}.mp4 and bench/clips/{name}_truth.csv")
+        return
     poser = Poser()
     for name, (view, motion, seconds) in CLIPS.items():
-        if len(sys.argv) > 1 and name not in sys.argv[1:]:
+        if args and name not in args:
             continue
-        render_clip(poser, name, view, motion, seconds)
+        render_clip(poser, HERE / name, view, motion, seconds)
         print(f"wrote samples/{name}.mp4 and samples/{name}_truth.csv")
 
 

@@ -25,6 +25,7 @@ from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skelet
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
 from romcam.pose.models import ResolvedModel, resolve_model
+from romcam.rules.frame_flags import FrameEvidence, all_angle_flags, flag_text, flagged_any, near_side
 from romcam.rules.view import classify_view
 from romcam.types import PoseFrame, PoseSequence, VideoInfo
 
@@ -53,7 +54,7 @@ class AnalyzeConfig:
     num_poses: int = 2
     stride: int = 1
     camera_profile: Path | None = None
-    repair_left_right: bool = False
+    repair_left_right: bool = True
     neutral: Path | None = None
 
 
@@ -187,23 +188,25 @@ def build_summary(
     video: dict[str, Any],
     model: dict[str, Any],
     settings: FilterSettings,
+    flags: dict[str, dict[str, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
-    """The content of ``summary.json``."""
+    """The content of ``summary.json``; ``flags`` (``rules.frame_flags``) adds per-angle flag counts."""
     per_angle = {}
     views = classify_view(xy_px)
     for name, values in angles.items():
         stats = asdict(summarize_angle(name, values, sequence.t_s))
         stats.pop("name")
         d = REGISTRY[name]
-        ok, flags = view_check(d.plane, views, np.isfinite(values))
+        ok, view_flags = view_check(d.plane, views, np.isfinite(values))
         per_angle[name] = {
             **stats,
             "plane": d.plane,
             "zero": d.zero,
             "sign": d.sign,
             "view_ok_fraction": ok,
-            "flags": flags,
+            "flags": view_flags,
             "confidence": angle_confidence(sequence, d, values, ok),
+            **(flag_counts(values, flags[name]) if flags is not None else {}),
         }
     detected = sequence.detected
     return {
@@ -222,7 +225,12 @@ def build_summary(
 
 
 def _write_annotated_video(
-    path: Path, config: AnalyzeConfig, info: VideoInfo, xy: np.ndarray, angles: dict[str, np.ndarray]
+    path: Path,
+    config: AnalyzeConfig,
+    info: VideoInfo,
+    xy: np.ndarray,
+    angles: dict[str, np.ndarray],
+    flags: dict[str, dict[str, np.ndarray]],
 ) -> None:
     assert config.source is not None
     writer = AnnotatedVideoWriter(path, info.fps / config.stride, info.width_px, info.height_px)
@@ -233,7 +241,8 @@ def _write_annotated_video(
                     break
                 bgr = frame.bgr.copy()
                 draw_skeleton(bgr, xy[i])
-                draw_angles(bgr, xy[i], {n: float(v[i]) for n, v in angles.items()})
+                doubtful = {n for n, f in flags.items() if any(mask[i] for mask in f.values())}
+                draw_angles(bgr, xy[i], {n: float(v[i]) for n, v in angles.items()}, doubtful)
                 put_label(bgr, f"t = {frame.t_s:5.2f} s", (10, 30))
                 writer.write(bgr)
     finally:
@@ -250,15 +259,97 @@ def _undistorted(sequence: PoseSequence, path: Path) -> tuple[PoseSequence, dict
     return sequence.with_xy(undistort_xy_px(sequence.xy_px, profile)), info
 
 
-def _repaired(sequence: PoseSequence) -> tuple[PoseSequence, dict[str, Any]]:
-    """The sequence with limb left/right label swaps repaired, and what was repaired."""
-    from romcam.kinematics.sides import LIMB_GROUPS, repair_left_right
+def _repaired(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, dict[str, Any]]:
+    """The sequence with limb left/right label swaps repaired and momentarily misplaced limb points
+    blanked (filled later by interpolation); the swapped mask and what was repaired."""
+    from romcam.kinematics.sides import LIMB_GROUPS, remove_limb_glitches, repair_left_right
 
     xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility)
+    xy, glitched = remove_limb_glitches(xy, sequence.t_s)
     fixed = PoseSequence(xy, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
-    info: dict[str, Any] = {f"{group}_frames_swapped": int(swapped[:, g].sum()) for g, group in enumerate(LIMB_GROUPS)}
+    info: dict[str, Any] = {}
+    for g, group in enumerate(LIMB_GROUPS):
+        info[f"{group}_frames_swapped"] = int(swapped[:, g].sum())
+        info[f"{group}_frames_misplaced"] = int(glitched[:, g].sum())
     info["times_s"] = [round(float(t), 3) for t in sequence.t_s[swapped.any(axis=1)]][:200]
-    return fixed, info
+    info["misplaced_times_s"] = [round(float(t), 3) for t in sequence.t_s[glitched.any(axis=1)]][:200]
+    return fixed, swapped, info
+
+
+def frame_evidence(
+    sequence: PoseSequence, xy_px: np.ndarray, swapped: np.ndarray | None, settings: FilterSettings, neutral: Any
+) -> FrameEvidence:
+    """Per-frame facts behind the flags: views and near side of the cleaned landmarks, repaired labels,
+    landmarks missing before gap filling, and reference segment lengths from the neutral capture."""
+    from romcam.kinematics.filters import mask_low_visibility
+    from romcam.kinematics.sides import LIMB_GROUPS
+
+    reference = {}
+    if neutral is not None:
+        for name, length in neutral.segment_lengths_px.items():
+            d = REGISTRY.get(name)
+            if d is not None:
+                reference[(d.vertex.name, d.distal.name)] = float(length)
+    blank = ~np.isfinite(mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)).all(axis=-1)
+    return FrameEvidence(
+        views=classify_view(xy_px),
+        near=near_side(xy_px),
+        swapped=swapped if swapped is not None else np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool),
+        blank=blank,
+        reference_px=reference,
+    )
+
+
+def flag_columns(angles: dict[str, np.ndarray], flags: dict[str, dict[str, np.ndarray]]) -> dict[str, list[str]]:
+    """``<angle>_flags`` text columns for angles.csv."""
+    return {f"{name}_flags": flag_text(flags[name], np.isfinite(values)) for name, values in angles.items()}
+
+
+def flag_counts(values: np.ndarray, flags: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Share of the measured frames that carry any flag, and the count per code."""
+    measured = np.isfinite(values)
+    if not measured.any():
+        return {"flagged_fraction": None, "frames_by_flag": {}}
+    return {
+        "flagged_fraction": float(flagged_any(flags)[measured].mean()),
+        "frames_by_flag": {code: int(mask[measured].sum()) for code, mask in flags.items() if mask[measured].any()},
+    }
+
+
+@dataclass
+class Measured:
+    """A sequence after correction and repair, its cleaned landmarks, angles and per-frame flags."""
+
+    sequence: PoseSequence
+    xy_px: np.ndarray
+    angles: dict[str, np.ndarray]
+    flags: dict[str, dict[str, np.ndarray]]
+    info: dict[str, Any]
+
+
+def measure_sequence(sequence: PoseSequence, config: AnalyzeConfig, names: tuple[str, ...] | None = None) -> Measured:
+    """Undistort (camera profile), level (neutral capture), repair left/right, clean, measure and flag,
+    as ``config`` says; ``info`` holds what each correction did, for ``summary.json``."""
+    profile_info: dict[str, Any] | None = None
+    if config.camera_profile is not None:
+        sequence, profile_info = _undistorted(sequence, config.camera_profile)
+    neutral_info: dict[str, Any] | None = None
+    neutral = None
+    if config.neutral is not None:
+        from romcam.app.calibrate import NeutralProfile
+
+        neutral = NeutralProfile.load(config.neutral)
+        sequence = sequence.with_xy(neutral.level(sequence.xy_px, sequence.width_px, sequence.height_px))
+        neutral_info = {"file": str(config.neutral), "roll_deg": neutral.roll_deg}
+    repair_info: dict[str, Any] | None = None
+    swapped = None
+    if config.repair_left_right:
+        sequence, swapped, repair_info = _repaired(sequence)
+    xy, angles = angles_from_sequence(sequence, config.filter, names)
+    evidence = frame_evidence(sequence, xy, swapped, config.filter, neutral)
+    flags = all_angle_flags(list(angles), xy, evidence)
+    info = {"camera_profile": profile_info, "left_right_repair": repair_info, "neutral": neutral_info}
+    return Measured(sequence, xy, angles, flags, info)
 
 
 def run_analyze(
@@ -287,34 +378,20 @@ def run_analyze(
         model_info = resolved.describe()
         sequence.save_npz(files["landmarks"], to_json({"video": video, "model": model_info}))
 
-    profile_info: dict[str, Any] | None = None
-    if config.camera_profile is not None:
-        sequence, profile_info = _undistorted(sequence, config.camera_profile)
-    neutral_info: dict[str, Any] | None = None
-    if config.neutral is not None:
-        from romcam.app.calibrate import NeutralProfile
-
-        neutral = NeutralProfile.load(config.neutral)
-        sequence = sequence.with_xy(neutral.level(sequence.xy_px, sequence.width_px, sequence.height_px))
-        neutral_info = {"file": str(config.neutral), "roll_deg": neutral.roll_deg}
-    repair_info: dict[str, Any] | None = None
-    if config.repair_left_right:
-        sequence, repair_info = _repaired(sequence)
-    xy, angles = angles_from_sequence(sequence, config.filter, names)
-    summary = build_summary(sequence, xy, angles, video, model_info, config.filter)
-    summary["camera_profile"] = profile_info
-    summary["left_right_repair"] = repair_info
-    summary["neutral"] = neutral_info
+    m = measure_sequence(sequence, config, names)
+    sequence, xy, angles, flags = m.sequence, m.xy_px, m.angles, m.flags
+    summary = build_summary(sequence, xy, angles, video, model_info, config.filter, flags)
+    summary.update(m.info)
     write_json(files["summary"], summary)
     if summary["status"] == "no_person":
         raise NoPersonError(
             f"no person detected in any of the {len(sequence)} frames of {config.source or config.from_landmarks}"
         )
     files["angles"] = out / "angles.csv"
-    write_angles_csv(files["angles"], sequence.t_s, angles)
+    write_angles_csv(files["angles"], sequence.t_s, angles, flag_columns(angles, flags))
     files["plot"] = out / "angles.png"
     plot_angles(files["plot"], sequence.t_s, angles, title=Path(str(config.source or config.from_landmarks)).name)
     if config.write_video and not interrupted:
         files["video"] = out / "annotated.mp4"
-        _write_annotated_video(files["video"], config, info, xy, angles)
+        _write_annotated_video(files["video"], config, info, xy, angles, flags)
     return AnalyzeResult(summary, files, interrupted)

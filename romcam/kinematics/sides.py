@@ -73,3 +73,78 @@ def _better_swapped(now: np.ndarray, track: np.ndarray, n: int, ratio: float, mi
     keep = _cost(now[:n], track[:n]) + _cost(now[n:], track[n:])
     swap = _cost(now[:n], track[n:]) + _cost(now[n:], track[:n])
     return bool(np.isfinite(keep) and np.isfinite(swap) and swap < ratio * keep and keep - swap > min_gain_px)
+
+
+LIMB_CHAINS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "leg": ("HIP", "KNEE", "ANKLE", ("HEEL", "FOOT_INDEX")),
+    "arm": ("SHOULDER", "ELBOW", "WRIST", ("PINKY", "INDEX", "THUMB")),
+}
+"""Per limb group: root, middle and end joint, and the points that travel with the end joint."""
+
+
+def segment_length_ratio(xy_px: np.ndarray, a: str, b: str, reference_px: float | None = None) -> np.ndarray:
+    """(T,) image length of the segment between landmarks ``a`` and ``b`` over a reference length.
+
+    The reference is given (e.g. from a neutral capture) or the 90th percentile of the clip's own
+    lengths. A limb moving in the image plane keeps a ratio near 1; under about 0.8 it points toward
+    or away from the camera (foreshortened) or one of its landmarks is misplaced.
+    """
+    length = np.linalg.norm(xy_px[:, int(L[a])] - xy_px[:, int(L[b])], axis=-1)
+    if reference_px is None:
+        reference_px = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(length / reference_px)
+
+
+def _short_runs(mask: np.ndarray, max_len: int) -> np.ndarray:
+    """``mask`` kept only in runs of at most ``max_len`` consecutive True frames."""
+    out = np.zeros_like(mask)
+    t = 0
+    while t < mask.size:
+        if mask[t]:
+            end = t
+            while end < mask.size and mask[end]:
+                end += 1
+            if end - t <= max_len:
+                out[t:end] = True
+            t = end
+        else:
+            t += 1
+    return out
+
+
+def remove_limb_glitches(
+    xy_px: np.ndarray, t_s: np.ndarray, tolerance: float = 0.2, max_run_s: float = 0.3
+) -> tuple[np.ndarray, np.ndarray]:
+    """Blank limb landmarks that leave their limb's length for a moment.
+
+    In side views the model sometimes puts a raised leg's knee between the two legs for a few
+    frames; no label swap repairs that, but the thigh then looks a quarter shorter. For each limb, a
+    segment whose length ratio (``segment_length_ratio``) is off 1 by more than ``tolerance`` marks
+    its distal joint as misplaced: the middle joint when the upper segment is off, else the end joint
+    and the points that travel with it. Only runs of at most ``max_run_s`` are blanked: a longer one
+    is a limb really turned toward the camera, which the per-frame flags report instead.
+
+    Returns
+    -------
+    xy_px : copy with the misplaced points set to NaN (short gaps are filled later by interpolation).
+    glitched : (T, n_groups) bool, True where a point of the group was blanked (``LIMB_GROUPS`` order).
+    """
+    xy = np.array(xy_px, dtype=float)
+    glitched = np.zeros((xy.shape[0], len(LIMB_GROUPS)), dtype=bool)
+    t = np.asarray(t_s, dtype=float)
+    dt_s = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+    max_len = max(1, int(round(max_run_s / dt_s)))
+    for g, group in enumerate(LIMB_GROUPS):
+        root, middle, end, followers = LIMB_CHAINS[group]
+        for side in ("LEFT", "RIGHT"):
+            with np.errstate(invalid="ignore"):
+                upper_off = np.abs(segment_length_ratio(xy_px, f"{side}_{root}", f"{side}_{middle}") - 1) > tolerance
+                lower_off = np.abs(segment_length_ratio(xy_px, f"{side}_{middle}", f"{side}_{end}") - 1) > tolerance
+            bad_middle = _short_runs(upper_off, max_len)
+            bad_end = _short_runs(lower_off & ~upper_off, max_len)
+            xy[bad_middle, int(L[f"{side}_{middle}"])] = np.nan
+            for name in (end, *followers):
+                xy[bad_end, int(L[f"{side}_{name}"])] = np.nan
+            glitched[:, g] |= bad_middle | bad_end
+    return xy, glitched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -67,18 +68,29 @@ def put_label(
     cv2.putText(bgr, text, (x, y), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
-def draw_angles(bgr: np.ndarray, xy_px: np.ndarray, angles_deg: dict[str, float]) -> None:
-    """Write each main angle (joint name and whole degrees) beside its joint, edged in the side's colour."""
+FLAGGED_BGR = (150, 150, 150)
+"""Grey: the colour of a value that carries a per-frame flag (``rules.frame_flags``)."""
+
+
+def draw_angles(
+    bgr: np.ndarray, xy_px: np.ndarray, angles_deg: dict[str, float], flagged: Collection[str] = ()
+) -> None:
+    """Write each main angle (joint name and whole degrees) beside its joint, edged in the side's colour.
+
+    A value named in ``flagged`` is written in grey with a trailing "?": it is shown, not trusted.
+    """
     scale = max(0.45, max(bgr.shape[:2]) / 1500)
     for name, short in MAIN_ANGLES.items():
         value = angles_deg.get(name, np.nan)
         vertex = xy_px[int(REGISTRY[name].vertex)]
         if np.isfinite(value) and np.isfinite(vertex).all():
             left = name.startswith("left_")
-            text = f"{short} {value:.0f}"
+            doubt = name in flagged
+            text = f"{short} {value:.0f}" + ("?" if doubt else "")
             width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
             dx = 12 if left else -12 - width
-            put_label(bgr, text, (int(vertex[0]) + dx, int(vertex[1])), scale, LEFT_BGR if left else RIGHT_BGR)
+            colour = FLAGGED_BGR if doubt else LEFT_BGR if left else RIGHT_BGR
+            put_label(bgr, text, (int(vertex[0]) + dx, int(vertex[1])), scale, colour)
 
 
 class AnnotatedVideoWriter:

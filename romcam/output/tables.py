@@ -11,23 +11,38 @@ from typing import Any
 import numpy as np
 
 
-def write_angles_csv(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray]) -> None:
-    """``time_s`` then one column per angle in degrees; NaN is written as ``nan``."""
+def write_angles_csv(
+    path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], text_columns: dict[str, list[str]] | None = None
+) -> None:
+    """``time_s``, one column per angle in degrees (NaN written as ``nan``), then the text columns
+    (e.g. ``<angle>_flags``) after all the angles, so the angle columns keep their places."""
     names = list(angles_deg)
+    extra = text_columns or {}
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["time_s", *names])
+        writer.writerow(["time_s", *names, *extra])
         columns = np.column_stack([t_s, *(angles_deg[n] for n in names)]) if len(t_s) else np.empty((0, 1))
-        for row in columns:
-            writer.writerow([f"{row[0]:.6f}", *(("nan" if math.isnan(v) else f"{v:.3f}") for v in row[1:])])
+        for i, row in enumerate(columns):
+            values = [f"{row[0]:.6f}", *(("nan" if math.isnan(v) else f"{v:.3f}") for v in row[1:])]
+            writer.writerow(values + [column[i] for column in extra.values()])
 
 
 def read_angles_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Inverse of ``write_angles_csv``."""
+    """Inverse of ``write_angles_csv`` for the numbers: time and angles (``*_flags`` columns skipped)."""
+    t_s, angles, _ = read_angles_csv_with_flags(path)
+    return t_s, angles
+
+
+def read_angles_csv_with_flags(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, list[str]]]:
+    """Time, angles and the ``<angle>_flags`` text columns (by angle name) of an angles.csv."""
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
-    header, body = rows[0], np.array(rows[1:], dtype=float).reshape(-1, len(rows[0]))
-    return body[:, 0], {name: body[:, i] for i, name in enumerate(header) if i > 0}
+    header = rows[0]
+    numeric = [i for i, name in enumerate(header) if not name.endswith("_flags")]
+    body = np.array([[r[i] for i in numeric] for r in rows[1:]], dtype=float).reshape(-1, len(numeric))
+    angles = {header[i]: body[:, k] for k, i in enumerate(numeric) if k > 0}
+    flags = {header[i].removesuffix("_flags"): [r[i] for r in rows[1:]] for i in range(len(header)) if i not in numeric}
+    return body[:, 0], angles, flags
 
 
 def _json_safe(value: Any) -> Any:

@@ -1,0 +1,121 @@
+"""Per-frame reasons not to trust an angle value (numpy only).
+
+Every reported angle value carries the set of reasons that apply at its frame, as short codes:
+
+- ``view``: the frame is not seen from the view the angle's plane needs (side-on for sagittal
+  angles, front-on for frontal ones);
+- ``far_side``: a side view, and the limb is on the side away from the camera (hidden behind the body);
+- ``foreshortened``: one of the angle's segments is shorter than ``FORESHORTENED_RATIO`` of its
+  reference length, so the limb is turned toward or away from the camera;
+- ``repaired``: the limb's left/right labels were swapped back at this frame;
+- ``interpolated``: a landmark of the angle was missing or misplaced here, the value is interpolated.
+
+A value without codes was measured from the right view on a limb in the image plane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from romcam.kinematics.angles import REGISTRY, JointAngle, forward_vector, trunk_down_vector
+from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
+from romcam.landmarks import Landmark as L
+
+FLAG_CODES: dict[str, str] = {
+    "view": "camera not facing the angle's plane",
+    "far_side": "limb on the far side of a side view",
+    "foreshortened": "limb turned toward or away from the camera",
+    "repaired": "left/right labels repaired",
+    "interpolated": "landmark missing or misplaced: value interpolated",
+}
+"""Flag code -> what it means, in the order codes are written."""
+
+PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
+FORESHORTENED_RATIO = 0.8
+
+
+def near_side(xy_px: np.ndarray) -> np.ndarray:
+    """(T,) "left" or "right": the side of the body facing the camera in a side view; "" otherwise.
+
+    With image axes x right and y down, forward ``f`` (nose ahead of the ears) and up ``u`` (mid-hip
+    to mid-shoulder) span the image plane, and the person's right points along ``f x u`` (3D cross
+    product, z into the image). ``f_x u_y - f_y u_x > 0`` puts the right side away from the camera,
+    so the left side faces it. A mirrored video must be un-mirrored first.
+    """
+    f = forward_vector(xy_px)
+    u = -trunk_down_vector(xy_px)
+    cross = f[:, 0] * u[:, 1] - f[:, 1] * u[:, 0]
+    out = np.full(cross.shape, "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        out[cross > 0] = "left"
+        out[cross < 0] = "right"
+    return out
+
+
+@dataclass(frozen=True)
+class FrameEvidence:
+    """What is known per frame about the landmarks behind the angles.
+
+    Attributes
+    ----------
+    views : (T,) "front", "side", "oblique" or "" (``rules.view.classify_view``).
+    near : (T,) the side facing the camera in side views (``near_side``).
+    swapped : (T, n_groups) limb labels repaired (``LIMB_GROUPS`` order).
+    blank : (T, 33) landmark missing (undetected, hidden or misplaced) before gap filling.
+    reference_px : segment reference lengths by (landmark, landmark) name pair; missing pairs use
+        the clip's own 90th percentile.
+    """
+
+    views: np.ndarray
+    near: np.ndarray
+    swapped: np.ndarray
+    blank: np.ndarray
+    reference_px: dict[tuple[str, str], float]
+
+
+def _group_of(lm: L) -> int | None:
+    name = lm.name.split("_", 1)[1] if lm.name.startswith(("LEFT_", "RIGHT_")) else ""
+    for g, members in enumerate(LIMB_GROUPS.values()):
+        if name in members:
+            return g
+    return None
+
+
+def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence) -> dict[str, np.ndarray]:
+    """(T,) bool mask per flag code for angle ``d`` measured on the cleaned landmarks ``xy_px``."""
+    n = xy_px.shape[0]
+    points = (d.vertex, d.proximal, d.distal)
+    flags = {code: np.zeros(n, dtype=bool) for code in FLAG_CODES}
+    needed = PLANE_VIEW.get(d.plane)
+    if needed is not None:
+        flags["view"] = (evidence.views != needed) & (evidence.views != "")
+    if d.side:
+        flags["far_side"] = (evidence.views == "side") & (evidence.near != "") & (evidence.near != d.side)
+        for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
+            ratio = segment_length_ratio(xy_px, a.name, b.name, evidence.reference_px.get((a.name, b.name)))
+            with np.errstate(invalid="ignore"):
+                flags["foreshortened"] |= ratio < FORESHORTENED_RATIO
+    for lm in points:
+        g = _group_of(lm)
+        if g is not None:
+            flags["repaired"] |= evidence.swapped[:, g]
+    flags["interpolated"] = np.asarray(evidence.blank[:, [int(p) for p in points]].any(axis=1))
+    return flags
+
+
+def flag_text(flags: dict[str, np.ndarray], measured: np.ndarray) -> list[str]:
+    """Per frame, the codes that apply joined by ";" ("" for a clean value or no value)."""
+    codes = [c for c in FLAG_CODES if c in flags]
+    return [";".join(c for c in codes if flags[c][t]) if measured[t] else "" for t in range(measured.shape[0])]
+
+
+def flagged_any(flags: dict[str, np.ndarray]) -> np.ndarray:
+    """(T,) True where any code applies."""
+    return np.logical_or.reduce([np.asarray(m, dtype=bool) for m in flags.values()])
+
+
+def all_angle_flags(names: list[str], xy_px: np.ndarray, evidence: FrameEvidence) -> dict[str, dict[str, np.ndarray]]:
+    """``angle_frame_flags`` for every named angle."""
+    return {name: angle_frame_flags(REGISTRY[name], xy_px, evidence) for name in names}
