@@ -71,7 +71,9 @@ def truth_for(clip: Path, truth: dict[str, np.ndarray], name: str) -> np.ndarray
 
 def report_clip(clip: Path, seq: PoseSequence) -> None:
     _, truth = read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")
-    raw = measure_sequence(seq, AnalyzeConfig(out_dir=Path("."), filter=FilterSettings(kind="none"), repair_left_right=False))
+    raw = measure_sequence(
+        seq, AnalyzeConfig(out_dir=Path("."), filter=FilterSettings(kind="none"), repair_left_right=False)
+    )
     ours = measure_sequence(seq, AnalyzeConfig(out_dir=Path(".")))
     for name in ours.angles:
         true = truth_for(clip, truth, name)
