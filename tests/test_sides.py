@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from fk import side_view
 
 from romcam.kinematics.angles import compute_angles_deg
-from romcam.kinematics.sides import LIMB_GROUPS, repair_left_right
+from romcam.kinematics.filters import FilterSettings, clean_trajectories
+from romcam.kinematics.sides import LIMB_GROUPS, remove_limb_glitches, repair_left_right, segment_length_ratio
 from romcam.landmarks import MIRROR_INDEX
 from romcam.landmarks import Landmark as L
 
@@ -76,3 +78,47 @@ def test_a_long_relabelling_is_not_a_flip_and_is_left_to_the_model() -> None:
     # the tracks follow the model inside a long relabelling; only its two ends may flag a few frames
     assert swapped[40:70, 0].sum() == 0 or swapped[:, 0].sum() <= 2 * 10
     np.testing.assert_allclose(fixed[60], relabelled[60])
+
+
+def _collapse_left_knee(xy: np.ndarray, frames: list[int]) -> np.ndarray:
+    """The model put the left knee half way to the right knee in these frames (both legs' points between
+    the two legs), as it does for a raised far leg in side views."""
+    out = xy.copy()
+    k, r = int(L.LEFT_KNEE), int(L.RIGHT_KNEE)
+    out[frames, k] = xy[frames, k] + 0.5 * (xy[frames, r] - xy[frames, k]) + np.array([0.0, -70.0])
+    return out
+
+
+def _marching(n: int = 60) -> np.ndarray:
+    """Side view, left knee raised to hip 80 / knee 90 and lowered over two seconds."""
+    lift = 0.5 * (1 - np.cos(2 * np.pi * np.arange(n) / n))
+    return np.stack([side_view(1, hip_flexion=(80 * a, 0.0), knee_flexion=(90 * a, 0.0)) for a in lift])
+
+
+def test_a_misplaced_knee_is_blanked_and_interpolated_back() -> None:
+    truth = _marching()
+    bad_frames = [28, 29, 30, 33]
+    bad = _collapse_left_knee(truth, bad_frames)
+    raw_err = np.abs(compute_angles_deg(bad)["left_knee_flexion"] - compute_angles_deg(truth)["left_knee_flexion"])
+    assert raw_err[bad_frames].min() > 10  # the glitch is a real error
+    blanked, glitched = remove_limb_glitches(bad, np.arange(60) / 30.0)
+    assert sorted(np.flatnonzero(glitched[:, 0])) == bad_frames
+    assert not glitched[:, 1].any()  # arms untouched
+    assert np.isnan(blanked[bad_frames, int(L.LEFT_KNEE)]).all()
+    assert np.isfinite(blanked[bad_frames, int(L.LEFT_ANKLE)]).all()  # the shank end was right
+    cleaned = clean_trajectories(blanked, np.ones(bad.shape[:2]), np.arange(60) / 30.0, FilterSettings(kind="none"))
+    err = np.abs(compute_angles_deg(cleaned)["left_knee_flexion"] - compute_angles_deg(truth)["left_knee_flexion"])
+    assert err[bad_frames].max() < 3.0  # linear interpolation across the gap, near the peak
+
+
+def test_a_limb_turned_toward_the_camera_for_long_is_kept() -> None:
+    truth = _marching()
+    turned = truth.copy()
+    k, h = int(L.LEFT_KNEE), int(L.LEFT_HIP)
+    turned[10:40, k] = turned[10:40, h] + 0.6 * (turned[10:40, k] - turned[10:40, h])  # 1 s foreshortened thigh
+    blanked, glitched = remove_limb_glitches(turned, np.arange(60) / 30.0)
+    assert not glitched.any()
+    np.testing.assert_array_equal(blanked, turned)
+    ratio = segment_length_ratio(turned, "LEFT_HIP", "LEFT_KNEE")
+    assert ratio[20] == pytest.approx(0.6)
+    assert ratio[5] == pytest.approx(1.0)

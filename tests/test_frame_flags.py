@@ -1,0 +1,89 @@
+"""Per-frame flags on synthetic landmark sequences, and their columns in angles.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from fk import front_view, side_view
+
+from romcam.kinematics.angles import REGISTRY, compute_angles_deg
+from romcam.kinematics.sides import LIMB_GROUPS
+from romcam.landmarks import N_LANDMARKS
+from romcam.landmarks import Landmark as L
+from romcam.output.tables import read_angles_csv, read_angles_csv_with_flags, write_angles_csv
+from romcam.rules.frame_flags import FLAG_CODES, FrameEvidence, angle_frame_flags, flag_text, near_side
+from romcam.rules.view import classify_view
+
+
+def _evidence(xy: np.ndarray, **changes: object) -> FrameEvidence:
+    n = xy.shape[0]
+    base = {
+        "views": classify_view(xy),
+        "near": near_side(xy),
+        "swapped": np.zeros((n, len(LIMB_GROUPS)), dtype=bool),
+        "blank": np.zeros((n, N_LANDMARKS), dtype=bool),
+        "reference_px": {},
+    }
+    return FrameEvidence(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_near_side_follows_the_facing() -> None:
+    # facing screen right, a non-mirrored camera sees the person's right side; facing left, the left side
+    xy = np.stack([side_view(1), side_view(-1), front_view()])
+    assert list(near_side(xy)) == ["right", "left", ""]
+
+
+def test_flags_of_a_side_view_sequence() -> None:
+    frames = [side_view(1, knee_flexion=(30.0, 40.0), hip_flexion=(10.0, 20.0)) for _ in range(10)]
+    frames += [front_view() for _ in range(2)]
+    xy = np.stack(frames)
+    xy[3, int(L.RIGHT_KNEE)] = (xy[3, int(L.RIGHT_HIP)] + xy[3, int(L.RIGHT_KNEE)]) / 2  # thigh at half length
+    swapped = np.zeros((12, len(LIMB_GROUPS)), dtype=bool)
+    swapped[5, list(LIMB_GROUPS).index("leg")] = True
+    blank = np.zeros((12, N_LANDMARKS), dtype=bool)
+    blank[6, int(L.RIGHT_ANKLE)] = True
+    ev = _evidence(xy, swapped=swapped, blank=blank)
+
+    right_knee = angle_frame_flags(REGISTRY["right_knee_flexion"], xy, ev)
+    assert set(right_knee) == set(FLAG_CODES)
+    assert np.flatnonzero(right_knee["view"]).tolist() == [10, 11]  # the front-view frames
+    assert not right_knee["far_side"].any()  # the right side faces the camera
+    assert np.flatnonzero(right_knee["foreshortened"]).tolist() == [3]
+    assert np.flatnonzero(right_knee["repaired"]).tolist() == [5]
+    assert np.flatnonzero(right_knee["interpolated"]).tolist() == [6]
+
+    left_knee = angle_frame_flags(REGISTRY["left_knee_flexion"], xy, ev)
+    assert np.flatnonzero(left_knee["far_side"]).tolist() == list(range(10))
+    assert not left_knee["foreshortened"].any() and not left_knee["interpolated"].any()
+
+    right_elbow = angle_frame_flags(REGISTRY["right_elbow_flexion"], xy, ev)  # plane "any": no view flag
+    assert not any(right_elbow[c].any() for c in ("view", "foreshortened", "repaired", "interpolated"))
+
+    abduction = angle_frame_flags(REGISTRY["right_shoulder_abduction"], xy, ev)  # frontal plane
+    assert np.flatnonzero(abduction["view"]).tolist() == list(range(10))
+
+    text = flag_text(right_knee, np.isfinite(compute_angles_deg(xy)["right_knee_flexion"]))
+    assert text[0] == "" and text[3] == "foreshortened" and text[11] == "view"
+
+
+def test_neutral_reference_length_sets_foreshortening() -> None:
+    xy = np.stack([side_view(1) for _ in range(3)])
+    shin_px = float(np.linalg.norm(xy[0, int(L.RIGHT_ANKLE)] - xy[0, int(L.RIGHT_KNEE)]))
+    ev = _evidence(xy, reference_px={("RIGHT_KNEE", "RIGHT_ANKLE"): shin_px / 0.7})  # stood closer in neutral
+    assert angle_frame_flags(REGISTRY["right_knee_flexion"], xy, ev)["foreshortened"].all()
+
+
+def test_flag_columns_follow_the_angles_in_the_csv(tmp_path: Path) -> None:
+    t = np.arange(4) / 30.0
+    angles = {"left_knee_flexion": np.array([1.0, 2.0, np.nan, 4.0]), "trunk_flexion": np.array([0.5, 0.5, 0.5, 0.5])}
+    flags = {"left_knee_flexion_flags": ["", "view;far_side", "", "repaired"], "trunk_flexion_flags": [""] * 4}
+    path = tmp_path / "angles.csv"
+    write_angles_csv(path, t, angles, flags)
+    header = path.read_text().splitlines()[0].split(",")
+    assert header == ["time_s", "left_knee_flexion", "trunk_flexion", "left_knee_flexion_flags", "trunk_flexion_flags"]
+    t2, got = read_angles_csv(path)
+    np.testing.assert_allclose(t2, t, atol=1e-6)
+    np.testing.assert_allclose(got["left_knee_flexion"], angles["left_knee_flexion"])
+    _, _, got_flags = read_angles_csv_with_flags(path)
+    assert got_flags["left_knee_flexion"] == ["", "view;far_side", "", "repaired"]
