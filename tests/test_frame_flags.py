@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +13,20 @@ from romcam.kinematics.sides import LIMB_GROUPS
 from romcam.landmarks import N_LANDMARKS
 from romcam.landmarks import Landmark as L
 from romcam.output.tables import read_angles_csv, read_angles_csv_with_flags, write_angles_csv
-from romcam.rules.frame_flags import FLAG_CODES, FrameEvidence, angle_frame_flags, flag_text, near_side
-from romcam.rules.view import classify_view
+from romcam.rules.frame_flags import (
+    FLAG_CODES,
+    FrameEvidence,
+    angle_frame_flags,
+    flag_text,
+    frame_evidence,
+    near_side,
+    window_flag_words,
+)
 
 
 def _evidence(xy: np.ndarray, **changes: object) -> FrameEvidence:
-    n = xy.shape[0]
-    base = {
-        "views": classify_view(xy),
-        "near": near_side(xy),
-        "swapped": np.zeros((n, len(LIMB_GROUPS)), dtype=bool),
-        "blank": np.zeros((n, N_LANDMARKS), dtype=bool),
-        "reference_px": {},
-    }
-    return FrameEvidence(**{**base, **changes})  # type: ignore[arg-type]
+    base = frame_evidence(xy, np.zeros((xy.shape[0], N_LANDMARKS), dtype=bool))
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def test_near_side_follows_the_facing() -> None:
@@ -63,6 +64,8 @@ def test_flags_of_a_side_view_sequence() -> None:
     abduction = angle_frame_flags(REGISTRY["right_shoulder_abduction"], xy, ev)  # frontal plane
     assert np.flatnonzero(abduction["view"]).tolist() == list(range(10))
 
+    assert window_flag_words(left_knee, np.arange(12) < 10) == ["unreliable: limb on the far side of a side view"]
+    assert window_flag_words(right_knee, np.arange(12) < 10) == []  # one foreshortened frame of ten
     text = flag_text(right_knee, np.isfinite(compute_angles_deg(xy)["right_knee_flexion"]))
     assert text[0] == "" and text[3] == "foreshortened" and text[11] == "view"
 
@@ -70,7 +73,8 @@ def test_flags_of_a_side_view_sequence() -> None:
 def test_neutral_reference_length_sets_foreshortening() -> None:
     xy = np.stack([side_view(1) for _ in range(3)])
     shin_px = float(np.linalg.norm(xy[0, int(L.RIGHT_ANKLE)] - xy[0, int(L.RIGHT_KNEE)]))
-    ev = _evidence(xy, reference_px={("RIGHT_KNEE", "RIGHT_ANKLE"): shin_px / 0.7})  # stood closer in neutral
+    blank = np.zeros((3, N_LANDMARKS), dtype=bool)
+    ev = frame_evidence(xy, blank, neutral_lengths_px={"right_knee_flexion": shin_px / 0.7})  # stood closer
     assert angle_frame_flags(REGISTRY["right_knee_flexion"], xy, ev)["foreshortened"].all()
 
 

@@ -19,13 +19,13 @@ import romcam
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.kinematics.angles import REGISTRY, compute_angles_deg, resolve_angle_names
-from romcam.kinematics.filters import FilterSettings, clean_trajectories
+from romcam.kinematics.filters import FilterSettings, clean_trajectories, mask_low_visibility
 from romcam.kinematics.summary import summarize_angle
 from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skeleton, put_label
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
 from romcam.pose.models import ResolvedModel, resolve_model
-from romcam.rules.frame_flags import FrameEvidence, all_angle_flags, flag_text, flagged_any, near_side
+from romcam.rules.frame_flags import all_angle_flags, flag_text, flagged_any, frame_evidence
 from romcam.rules.view import classify_view
 from romcam.types import PoseFrame, PoseSequence, VideoInfo
 
@@ -276,30 +276,6 @@ def _repaired(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, dict[st
     return fixed, swapped, info
 
 
-def frame_evidence(
-    sequence: PoseSequence, xy_px: np.ndarray, swapped: np.ndarray | None, settings: FilterSettings, neutral: Any
-) -> FrameEvidence:
-    """Per-frame facts behind the flags: views and near side of the cleaned landmarks, repaired labels,
-    landmarks missing before gap filling, and reference segment lengths from the neutral capture."""
-    from romcam.kinematics.filters import mask_low_visibility
-    from romcam.kinematics.sides import LIMB_GROUPS
-
-    reference = {}
-    if neutral is not None:
-        for name, length in neutral.segment_lengths_px.items():
-            d = REGISTRY.get(name)
-            if d is not None:
-                reference[(d.vertex.name, d.distal.name)] = float(length)
-    blank = ~np.isfinite(mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)).all(axis=-1)
-    return FrameEvidence(
-        views=classify_view(xy_px),
-        near=near_side(xy_px),
-        swapped=swapped if swapped is not None else np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool),
-        blank=blank,
-        reference_px=reference,
-    )
-
-
 def flag_columns(angles: dict[str, np.ndarray], flags: dict[str, dict[str, np.ndarray]]) -> dict[str, list[str]]:
     """``<angle>_flags`` text columns for angles.csv."""
     return {f"{name}_flags": flag_text(flags[name], np.isfinite(values)) for name, values in angles.items()}
@@ -346,7 +322,9 @@ def measure_sequence(sequence: PoseSequence, config: AnalyzeConfig, names: tuple
     if config.repair_left_right:
         sequence, swapped, repair_info = _repaired(sequence)
     xy, angles = angles_from_sequence(sequence, config.filter, names)
-    evidence = frame_evidence(sequence, xy, swapped, config.filter, neutral)
+    visible = mask_low_visibility(sequence.xy_px, sequence.visibility, config.filter.min_visibility)
+    lengths = neutral.segment_lengths_px if neutral is not None else None
+    evidence = frame_evidence(xy, ~np.isfinite(visible).all(axis=-1), swapped, lengths)
     flags = all_angle_flags(list(angles), xy, evidence)
     info = {"camera_profile": profile_info, "left_right_repair": repair_info, "neutral": neutral_info}
     return Measured(sequence, xy, angles, flags, info)

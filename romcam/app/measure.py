@@ -270,6 +270,25 @@ def result_confidence(
     return confidence(components)
 
 
+def peak_window_flags(
+    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, neutral: Any, min_visibility: float
+) -> list[str]:
+    """Per-frame flag words (``rules.frame_flags``) that hold over most of the best trial's hold
+    (or the half second around its peak): far side of a side view, foreshortened limb, missing landmarks."""
+    from romcam.rules.frame_flags import angle_frame_flags, frame_evidence, window_flag_words
+
+    if not trials:
+        return []
+    best = max(trials, key=lambda tr: tr.peak_deg)
+    start, end = (best.hold.start_s, best.hold.end_s) if best.hold else (best.max_time_s - 0.25, best.max_time_s + 0.25)
+    t = np.array(rec.t_s)
+    xy = np.array(rec.xy)
+    blank = np.array(rec.visibility) < min_visibility
+    evidence = frame_evidence(xy, blank, neutral_lengths_px=neutral.segment_lengths_px if neutral else None)
+    flags = angle_frame_flags(REGISTRY[protocol.angle_name(side)], xy, evidence)
+    return window_flag_words(flags, (t >= start) & (t <= end))
+
+
 def asymmetry(results: list[dict[str, Any]]) -> dict[str, float] | None:
     """Left minus right peak, and the difference as a share of the larger, when both were measured."""
     by_side = {r["side"]: r["peak_deg"] for r in results if r["peak_deg"] is not None}
@@ -335,6 +354,8 @@ def _finish(
         result = side_result(protocol, side, track.detector.trials, rec, flag, previous)
         result["view"] = {"seen": view, "share": share, "needed": protocol.view}
         result["confidence"] = result_confidence(protocol, side, track.detector.trials, rec, loop.neutral)
+        trials = track.detector.trials
+        result["flags"] += peak_window_flags(protocol, side, trials, rec, loop.neutral, config.filter.min_visibility)
         if loop.neutral is not None:
             offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side))
             result["zero_offset_deg"] = offset

@@ -22,6 +22,7 @@ import numpy as np
 from romcam.kinematics.angles import REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
+from romcam.rules.view import classify_view
 
 FLAG_CODES: dict[str, str] = {
     "view": "camera not facing the angle's plane",
@@ -75,6 +76,29 @@ class FrameEvidence:
     reference_px: dict[tuple[str, str], float]
 
 
+def frame_evidence(
+    xy_px: np.ndarray,
+    blank: np.ndarray,
+    swapped: np.ndarray | None = None,
+    neutral_lengths_px: dict[str, float] | None = None,
+) -> FrameEvidence:
+    """Evidence from cleaned landmarks ``xy_px`` (views, near side), the (T, 33) ``blank`` mask, the
+    repaired-label mask (none by default) and a neutral capture's segment lengths by angle name
+    (vertex to distal landmark)."""
+    reference = {}
+    for name, length in (neutral_lengths_px or {}).items():
+        d = REGISTRY.get(name)
+        if d is not None:
+            reference[(d.vertex.name, d.distal.name)] = float(length)
+    return FrameEvidence(
+        views=classify_view(xy_px),
+        near=near_side(xy_px),
+        swapped=swapped if swapped is not None else np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool),
+        blank=np.asarray(blank, dtype=bool),
+        reference_px=reference,
+    )
+
+
 def _group_of(lm: L) -> int | None:
     name = lm.name.split("_", 1)[1] if lm.name.startswith(("LEFT_", "RIGHT_")) else ""
     for g, members in enumerate(LIMB_GROUPS.values()):
@@ -119,3 +143,18 @@ def flagged_any(flags: dict[str, np.ndarray]) -> np.ndarray:
 def all_angle_flags(names: list[str], xy_px: np.ndarray, evidence: FrameEvidence) -> dict[str, dict[str, np.ndarray]]:
     """``angle_frame_flags`` for every named angle."""
     return {name: angle_frame_flags(REGISTRY[name], xy_px, evidence) for name in names}
+
+
+PEAK_FLAG_WORDS = {
+    "far_side": "unreliable: limb on the far side of a side view",
+    "foreshortened": "unreliable: limb turned toward or away from the camera",
+    "interpolated": "landmarks missing around the peak",
+}
+"""Flag code -> the words a result carries when the code marks most frames of its peak window."""
+
+
+def window_flag_words(flags: dict[str, np.ndarray], window: np.ndarray) -> list[str]:
+    """Words for the codes of ``PEAK_FLAG_WORDS`` that mark more than half the frames of ``window``."""
+    if not window.any():
+        return []
+    return [words for code, words in PEAK_FLAG_WORDS.items() if code in flags and flags[code][window].mean() > 0.5]
