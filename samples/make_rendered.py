@@ -177,8 +177,9 @@ def front_arms_motion(t: float) -> dict[str, np.ndarray]:
     }
 
 
-def camera_pose(view: str, yaw_deg: float = 0.0) -> np.ndarray:
-    """pyrender camera (looks along its -z) 3.6 m away at hip height: side = at +x, front = at -y.
+def camera_pose(view: str, yaw_deg: float = 0.0, distance_m: float = 3.6, height_m: float = 0.0) -> np.ndarray:
+    """pyrender camera (looks along its -z) ``distance_m`` away at ``height_m`` (0 = hip height):
+    side = at +x, front = at -y.
 
     ``yaw_deg`` turns the camera about the vertical through the body (an oblique view); positive
     moves a side camera toward the person's front and a front camera toward the person's left.
@@ -186,10 +187,10 @@ def camera_pose(view: str, yaw_deg: float = 0.0) -> np.ndarray:
     pose = np.eye(4)
     if view == "side":
         pose[:3, :3] = np.column_stack([Y, Z, X])  # image right = backward, up = up, camera back = +x
-        pose[:3, 3] = 3.6 * X + np.array([0, -0.05, 0.0])
+        pose[:3, 3] = distance_m * X + np.array([0, -0.05, height_m])
     else:
         pose[:3, :3] = np.column_stack([X, Z, -Y])  # image right = the person's left
-        pose[:3, 3] = -3.6 * Y + np.array([0, 0, 0.0])
+        pose[:3, 3] = -distance_m * Y + np.array([0, 0, height_m])
     turn = np.eye(4)
     turn[:3, :3] = axis_angle(Z, -yaw_deg if view == "side" else yaw_deg)
     return turn @ pose
@@ -297,20 +298,31 @@ def render_clip(
     seconds: float,
     yaw_deg: float = 0.0,
     lighting: str = "studio",
+    fit: bool = False,
 ) -> None:
+    """Render ``motion`` for ``seconds`` to ``<path>.mp4`` and its truth to ``<path>_truth.csv``.
+
+    ``fit`` frames the body (camera at its mid height, far enough for it to fill 75% of the picture
+    height); otherwise the camera stands 3.6 m away at hip height, as for the samples.
+    """
     bg, skin, ambient, front_light, key_light = LIGHTING[lighting]
     renderer = pyrender.OffscreenRenderer(*SIZE)
     camera = pyrender.PerspectiveCamera(yfov=np.radians(38.0), aspectRatio=SIZE[0] / SIZE[1])
     material = pyrender.MetallicRoughnessMaterial(baseColorFactor=skin, roughnessFactor=0.7)
     writer = cv2.VideoWriter(str(path.with_suffix(".mp4")), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
     rows = []
+    distance_m, height_m = 3.6, 0.0
+    if fit:
+        z = poser({})[0][:, 2]
+        distance_m = (z.max() - z.min()) / 0.75 / (2 * np.tan(np.radians(38.0) / 2))
+        height_m = (z.max() + z.min()) / 2
     for i in range(int(seconds * FPS)):
         t = i / FPS
         vertices, joints = poser(motion(t))
         scene = pyrender.Scene(bg_color=bg, ambient_light=(ambient,) * 3)
         mesh = trimesh.Trimesh(vertices, poser.faces, process=False)
         scene.add(pyrender.Mesh.from_trimesh(mesh, material=material, smooth=True))
-        pose = camera_pose(view, yaw_deg)
+        pose = camera_pose(view, yaw_deg, distance_m, height_m)
         scene.add(camera, pose=pose)
         scene.add(pyrender.DirectionalLight(intensity=front_light), pose=pose)
         key = np.eye(4)
@@ -364,7 +376,7 @@ def main() -> None:
             if len(args) > 1 and name not in args[1:]:
                 continue
             poser = posers.setdefault(body, Poser(BODIES[body]))
-            render_clip(poser, out / name, view, motion, seconds, yaw, look)
+            render_clip(poser, out / name, view, motion, seconds, yaw, look, fit=True)
             print(f"wrote bench/clips/{name}.mp4 and bench/clips/{name}_truth.csv")
         return
     poser = Poser()

@@ -25,7 +25,7 @@ from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skelet
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
 from romcam.pose.models import ResolvedModel, resolve_model
-from romcam.rules.frame_flags import all_angle_flags, flag_text, flagged_any, frame_evidence
+from romcam.rules.frame_flags import all_angle_flags, flag_text, flagged_any, frame_evidence, window_flag_words
 from romcam.rules.view import classify_view
 from romcam.types import PoseFrame, PoseSequence, VideoInfo
 
@@ -163,22 +163,32 @@ def view_check(plane: str, views: np.ndarray, measured: np.ndarray) -> tuple[flo
     return share, flags
 
 
-def angle_confidence(sequence: PoseSequence, d: Any, values: np.ndarray, view_ok: float | None) -> dict[str, object]:
+def angle_confidence(
+    sequence: PoseSequence,
+    d: Any,
+    values: np.ndarray,
+    view_ok: float | None,
+    flags: dict[str, np.ndarray] | None = None,
+) -> dict[str, object]:
     """Confidence of an angle over a clip: visibility of its three landmarks where it was measured, the
-    share of those frames seen from the right view, and the share of frames it was measured at all."""
+    share of those frames seen from the right view, the share of frames it was measured at all and,
+    with per-frame ``flags``, the shares of measured frames on the near side and with the limb in the
+    image plane (not foreshortened)."""
     from romcam.rules.confidence import confidence, view_score, visibility_score
 
     measured = np.isfinite(values)
     if not measured.any():
         return confidence({})
     vis = sequence.visibility[measured][:, [int(d.vertex), int(d.proximal), int(d.distal)]]
-    return confidence(
-        {
-            "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else float("nan"),
-            "view": view_score(1.0 if view_ok is None else view_ok),
-            "coverage": float(measured.mean()),
-        }
-    )
+    components = {
+        "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else float("nan"),
+        "view": view_score(1.0 if view_ok is None else view_ok),
+        "coverage": float(measured.mean()),
+    }
+    if flags is not None and d.side:
+        components["near_side"] = 1.0 - float(flags["far_side"][measured].mean())
+        components["in_plane"] = 1.0 - float(flags["foreshortened"][measured].mean())
+    return confidence(components)
 
 
 def build_summary(
@@ -198,6 +208,8 @@ def build_summary(
         stats.pop("name")
         d = REGISTRY[name]
         ok, view_flags = view_check(d.plane, views, np.isfinite(values))
+        if flags is not None:
+            view_flags += window_flag_words(flags[name], np.isfinite(values))
         per_angle[name] = {
             **stats,
             "plane": d.plane,
@@ -205,7 +217,7 @@ def build_summary(
             "sign": d.sign,
             "view_ok_fraction": ok,
             "flags": view_flags,
-            "confidence": angle_confidence(sequence, d, values, ok),
+            "confidence": angle_confidence(sequence, d, values, ok, flags[name] if flags is not None else None),
             **(flag_counts(values, flags[name]) if flags is not None else {}),
         }
     detected = sequence.detected
@@ -259,13 +271,26 @@ def _undistorted(sequence: PoseSequence, path: Path) -> tuple[PoseSequence, dict
     return sequence.with_xy(undistort_xy_px(sequence.xy_px, profile)), info
 
 
+def mostly_front(views: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5) -> np.ndarray:
+    """(T,) True where most frames with a view within ``half_window_s`` either side are seen front-on
+    (a few frames of a front-view clip read "oblique" when the model drops an arm near the trunk)."""
+    front = (views == "front").astype(float)
+    known = (views != "").astype(float)
+    lo = np.searchsorted(t_s, t_s - half_window_s, side="left")
+    hi = np.searchsorted(t_s, t_s + half_window_s, side="right")
+    c_front, c_known = np.concatenate([[0.0], np.cumsum(front)]), np.concatenate([[0.0], np.cumsum(known)])
+    n_front, n_known = c_front[hi] - c_front[lo], c_known[hi] - c_known[lo]
+    return np.asarray(n_front > 0.5 * np.maximum(n_known, 1.0))
+
+
 def _repaired(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, dict[str, Any]]:
     """The sequence with limb left/right label swaps repaired and momentarily misplaced limb points
     blanked (filled later by interpolation); the swapped mask and what was repaired."""
     from romcam.kinematics.sides import LIMB_GROUPS, remove_limb_glitches, repair_left_right
 
-    xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility)
-    xy, glitched = remove_limb_glitches(xy, sequence.t_s)
+    not_front = ~mostly_front(classify_view(sequence.xy_px), sequence.t_s)
+    xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility, allowed=not_front)
+    xy, glitched = remove_limb_glitches(xy, sequence.t_s, allowed=not_front)
     fixed = PoseSequence(xy, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
     info: dict[str, Any] = {}
     for g, group in enumerate(LIMB_GROUPS):

@@ -25,7 +25,12 @@ def _cost(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def repair_left_right(
-    xy_px: np.ndarray, visibility: np.ndarray, ratio: float = 0.5, min_gain_px: float = 8.0, max_run: int = 10
+    xy_px: np.ndarray,
+    visibility: np.ndarray,
+    ratio: float = 0.5,
+    min_gain_px: float = 8.0,
+    max_run: int = 10,
+    allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Swap a limb's left and right labels in frames where the swapped labels continue the previous
     frame's tracks much better than the given ones.
@@ -35,7 +40,9 @@ def repair_left_right(
     right to left. The labels are swapped when ``swap < ratio * keep`` and ``keep - swap > min_gain_px``,
     so crossing limbs (where both costs are alike) are never swapped. A label flip lasts a few frames;
     a run of more than ``max_run`` swapped frames is a real movement the tracks missed, so it is undone
-    and the tracks restart from the model's labels.
+    and the tracks restart from the model's labels. ``allowed`` (T,) limits swapping to some frames
+    (romcam passes the frames not seen front-on: facing the camera the labels follow the face and
+    trunk, and a limb the model drops near the other one must not drag the tracks across).
 
     Returns
     -------
@@ -52,7 +59,8 @@ def repair_left_right(
         track: np.ndarray | None = None
         run: list[int] = []
         for t in range(xy.shape[0]):
-            if track is not None and _better_swapped(xy0[t, both], track, len(left), ratio, min_gain_px):
+            may_swap = allowed is None or bool(allowed[t])
+            if may_swap and track is not None and _better_swapped(xy0[t, both], track, len(left), ratio, min_gain_px):
                 xy[t, both], vis[t, both] = xy0[t, crossed], vis0[t, crossed]
                 swapped[t, g] = True
                 run.append(t)
@@ -114,7 +122,11 @@ def _short_runs(mask: np.ndarray, max_len: int) -> np.ndarray:
 
 
 def remove_limb_glitches(
-    xy_px: np.ndarray, t_s: np.ndarray, tolerance: float = 0.2, max_run_s: float = 0.3
+    xy_px: np.ndarray,
+    t_s: np.ndarray,
+    tolerance: float = 0.2,
+    max_run_s: float = 0.3,
+    allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blank limb landmarks that leave their limb's length for a moment.
 
@@ -123,7 +135,9 @@ def remove_limb_glitches(
     segment whose length ratio (``segment_length_ratio``) is off 1 by more than ``tolerance`` marks
     its distal joint as misplaced: the middle joint when the upper segment is off, else the end joint
     and the points that travel with it. Only runs of at most ``max_run_s`` are blanked: a longer one
-    is a limb really turned toward the camera, which the per-frame flags report instead.
+    is a limb really turned toward the camera, which the per-frame flags report instead. ``allowed``
+    (T,) limits blanking to some frames (romcam passes those not seen front-on, where an arm's image
+    length changes with its elevation).
 
     Returns
     -------
@@ -143,6 +157,8 @@ def remove_limb_glitches(
                 lower_off = np.abs(segment_length_ratio(xy_px, f"{side}_{middle}", f"{side}_{end}") - 1) > tolerance
             bad_middle = _short_runs(upper_off, max_len)
             bad_end = _short_runs(lower_off & ~upper_off, max_len)
+            if allowed is not None:
+                bad_middle, bad_end = bad_middle & allowed, bad_end & allowed
             xy[bad_middle, int(L[f"{side}_{middle}"])] = np.nan
             for name in (end, *followers):
                 xy[bad_end, int(L[f"{side}_{name}"])] = np.nan
