@@ -69,7 +69,56 @@ def truth_for(clip: Path, truth: dict[str, np.ndarray], name: str) -> np.ndarray
     return truth.get(name)
 
 
-def report_clip(clip: Path, seq: PoseSequence) -> None:
+IN_PLANE = {
+    # clip view -> angles filmed in their own plane, and the true range the accuracy targets cover
+    "front": {"shoulder_abduction": (0.0, 90.0), "elbow_flexion": (0.0, 180.0)},
+    "side": {"knee_flexion": (0.0, 90.0), "hip_flexion": (0.0, 120.0), "elbow_flexion": (0.0, 180.0)},
+}
+
+
+class Pool:
+    """Errors pooled over clips: per in-plane angle kind, and bad/flagged frame counts over everything."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[np.ndarray]] = {}
+        self.unflagged: dict[str, list[np.ndarray]] = {}
+        self.bad: dict[str, int] = {}
+        self.caught: dict[str, int] = {}
+
+    @staticmethod
+    def group(clip: Path) -> str:
+        """ "front" or "side", and "oblique" for the clips filmed with a turned camera."""
+        view = "front" if "front" in clip.stem else "side"
+        return f"{view} oblique" if "yaw" in clip.stem else view
+
+    def add(self, clip: Path, name: str, true: np.ndarray, err: np.ndarray, flagged: np.ndarray) -> None:
+        view = "front" if "front" in clip.stem else "side"
+        kind = name.split("_", 1)[1]
+        if kind in IN_PLANE[view]:
+            lo, hi = IN_PLANE[view][kind]
+            sel = (true >= lo) & (true <= hi)
+            key = f"{self.group(clip)}: {kind} {lo:.0f}-{hi:.0f}"
+            self.errors.setdefault(key, []).append(err[sel])
+            self.unflagged.setdefault(key, []).append(np.where(flagged, np.nan, err)[sel])
+
+    def count(self, clip: Path, bad: np.ndarray, caught: np.ndarray) -> None:
+        g = self.group(clip)
+        self.bad[g] = self.bad.get(g, 0) + int(bad.sum())
+        self.caught[g] = self.caught.get(g, 0) + int(caught.sum())
+
+    def print(self) -> None:
+        print("\npooled over all clips, in-plane angles within the true range")
+        for key in sorted(self.errors):
+            print(
+                row(f"  {key}", np.concatenate(self.errors[key])) + "   " + stats(np.concatenate(self.unflagged[key]))
+            )
+        print(f"bad frames (|error| > {BAD_DEG:.0f} deg) withheld or flagged, all angles:")
+        for g in sorted(self.bad):
+            share = self.caught[g] / self.bad[g] if self.bad[g] else float("nan")
+            print(f"  {g:<14}{self.caught[g]:6d} / {self.bad[g]:<6d} {100 * share:5.1f} %")
+
+
+def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
     _, truth = read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")
     raw = measure_sequence(
         seq, AnalyzeConfig(out_dir=Path("."), filter=FilterSettings(kind="none"), repair_left_right=False)
@@ -84,6 +133,7 @@ def report_clip(clip: Path, seq: PoseSequence) -> None:
         flagged = flagged_any(ours.flags[name])
         print(row(f"{clip.stem} {name} raw", raw_err))
         print(row(f"{clip.stem} {name} romcam", err, flagged))
+        pool.add(clip, name, true, err, flagged)
         for lo in range(int(np.floor(true.min() / 30) * 30), int(true.max()) + 1, 30):
             sel = (true >= lo) & (true < lo + 30)
             if sel.sum() >= 10:
@@ -94,6 +144,7 @@ def report_clip(clip: Path, seq: PoseSequence) -> None:
             print(row("    the same frames: romcam", np.where(gross, err, np.nan), flagged))
         bad = ~np.isfinite(err) | (np.abs(np.nan_to_num(err)) > BAD_DEG)
         caught = bad & (~np.isfinite(ours.angles[name]) | flagged)
+        pool.count(clip, bad, caught)
         share = f"{caught.sum()}/{bad.sum()}" if bad.any() else "no bad frames"
         print(f"    bad frames (|error| > {BAD_DEG:.0f} deg) withheld or flagged: {share}")
 
@@ -105,12 +156,14 @@ def main() -> None:
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
     model = LoadedModel.load(None, "full")
+    pool = Pool()
     head = f"{'MAE':>7}{'max':>7}{'bias':>7}{'n':>6}"
     print(f"{'clip / angle / variant':<50}{head}   {head}  (unflagged values only)")
     for clip in clips():
         if args.only and not any(s in clip.stem for s in args.only):
             continue
-        report_clip(clip, landmarks(clip, model, cache))
+        report_clip(clip, landmarks(clip, model, cache), pool)
+    pool.print()
 
 
 if __name__ == "__main__":
