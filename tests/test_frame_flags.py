@@ -19,6 +19,7 @@ from romcam.rules.frame_flags import (
     angle_frame_flags,
     flag_text,
     frame_evidence,
+    live_doubt,
     near_side,
     window_flag_words,
 )
@@ -91,3 +92,14 @@ def test_flag_columns_follow_the_angles_in_the_csv(tmp_path: Path) -> None:
     np.testing.assert_allclose(got["left_knee_flexion"], angles["left_knee_flexion"])
     _, _, got_flags = read_angles_csv_with_flags(path)
     assert got_flags["left_knee_flexion"] == ["", "view;far_side", "", "repaired"]
+
+
+def test_live_doubt_names_the_problem_of_one_frame() -> None:
+    side_right = side_view(1)  # right side toward the camera
+    assert live_doubt("right_knee_flexion", side_right) == ""
+    assert live_doubt("left_knee_flexion", side_right) == "left side away from the camera"
+    assert live_doubt("left_shoulder_abduction", side_right) == "camera not front-on"
+    front = front_view(shoulder_abduction=(90.0, 90.0))
+    assert live_doubt("left_shoulder_abduction", front) == ""
+    assert live_doubt("left_knee_flexion", front) == "camera not side-on"
+    assert live_doubt("left_elbow_flexion", front) == ""  # either plane will do

@@ -26,6 +26,7 @@ from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
 from romcam.kinematics.filters import FilterSettings
 from romcam.rules.compensation import compensation_value
+from romcam.rules.frame_flags import live_doubt
 from romcam.rules.reps import CueManager, Rep, RepCounter
 from romcam.rules.view import classify_view
 from romcam.types import PoseFrame
@@ -143,7 +144,8 @@ class ExerciseSession:
         self.cue = self.cues.step([r.cue for r in broken], t_s)
         if rep is not None:
             self._complete(state, rep, t_s)
-        self.last |= {"value": value, "view": view, "cue": self.cue}
+        doubt = next(filter(None, (live_doubt(f"{s}_{exercise.angle}", xy) for s in exercise.sides())), "")
+        self.last |= {"value": value, "view": view, "cue": self.cue, "doubt": doubt}
         return self.last
 
     def _complete(self, state: ItemState, rep: Rep, t_s: float) -> None:

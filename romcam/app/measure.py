@@ -436,7 +436,11 @@ class _Window:
         scale = max(1.0, self.min_height_px / bgr.shape[0])
         image = cv2.resize(bgr, None, fx=scale, fy=scale) if scale > 1 else bgr.copy()
         draw_skeleton(image, xy * scale)
-        draw_measure_panel(image, self.config.protocol, metrics, tracks, events)
+        from romcam.rules.frame_flags import live_doubt
+
+        p = self.config.protocol
+        doubts = {side: live_doubt(p.angle_name(side), xy) for side in tracks}
+        draw_measure_panel(image, p, metrics, tracks, events, doubts)
         cv2.imshow(self.name, image)
         key = cv2.waitKey(1) & 0xFF
         return key not in (ord("q"), 27)

@@ -154,10 +154,16 @@ def _check_mark(bgr: np.ndarray, center: tuple[int, int], size: int) -> None:
 
 
 def draw_measure_panel(
-    bgr: np.ndarray, protocol: object, metrics: dict[str, float], tracks: dict, events: list
+    bgr: np.ndarray,
+    protocol: object,
+    metrics: dict[str, float],
+    tracks: dict,
+    events: list,
+    doubts: dict[str, str] | None = None,
 ) -> None:
     """The guidance panel of ``romcam measure``: a dark band with the instruction, then per side the
-    trial count, the live angle and a check mark once the end-range hold is captured."""
+    trial count, the live angle and a check mark once the end-range hold is captured. A side with a
+    ``doubts`` reason (``rules.frame_flags.live_doubt``) shows its value grey with a "?" and the reason."""
     p: Any = protocol
     h, w = bgr.shape[:2]
     scale = max(0.55, w / 950)
@@ -177,9 +183,10 @@ def draw_measure_panel(
         value = p.direction * metrics.get(p.angle_name(side), float("nan"))
         det = track.detector
         trial_no = min(len(det.trials) + (1 if det.in_trial else 0), p.trials) or 1
-        shown = "--" if not np.isfinite(value) else f"{value:.0f} deg"
-        text = f"{side}: trial {trial_no} of {p.trials}   {shown}"
-        color = LEFT_BGR if side == "left" else RIGHT_BGR
+        doubt = (doubts or {}).get(side, "")
+        shown = "--" if not np.isfinite(value) else f"{value:.0f} deg" + ("?" if doubt else "")
+        text = f"{side}: trial {trial_no} of {p.trials}   {shown}" + (f"  ({doubt})" if doubt else "")
+        color = FLAGGED_BGR if doubt else LEFT_BGR if side == "left" else RIGHT_BGR
         cv2.putText(
             bgr, text, (12, y + int(6 * scale)), font, 0.95 * scale, color, max(2, round(2 * scale)), cv2.LINE_AA
         )
@@ -231,7 +238,9 @@ def draw_exercise_panel(bgr: np.ndarray, state: Any, shown: dict[str, Any], done
     _text(bgr, f"set {state.set_index}/{item.sets}   reps {reps_text}", (14, int(72 * s)), 0.9 * s, (255, 220, 120))
     value = e.direction * shown.get("value", float("nan"))
     if np.isfinite(value):
-        _text(bgr, f"{value:.0f} deg (target {e.target_deg:.0f})", (14, int(106 * s)), 0.75 * s, (230, 230, 230))
+        doubt = shown.get("doubt", "")
+        text = f"{value:.0f} deg (target {e.target_deg:.0f})" + (f"?  {doubt}" if doubt else "")
+        _text(bgr, text, (14, int(106 * s)), 0.75 * s, FLAGGED_BGR if doubt else (230, 230, 230))
     top = max(abs(e.target_deg) * 1.4, abs(e.active_above_deg) * 1.6, 30.0)
     gauge_value = shown.get("value", float("nan"))
     if e.direction < 0:  # show how close to the target, growing upward

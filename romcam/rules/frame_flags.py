@@ -158,3 +158,23 @@ def window_flag_words(flags: dict[str, np.ndarray], window: np.ndarray) -> list[
     if not window.any():
         return []
     return [words for code, words in PEAK_FLAG_WORDS.items() if code in flags and flags[code][window].mean() > 0.5]
+
+
+VIEW_WORDS = {"side": "side-on", "front": "front-on"}
+
+
+def live_doubt(angle_name: str, xy_px: np.ndarray) -> str:
+    """Why one live frame's value of ``angle_name`` is not to be trusted ("" when nothing is wrong):
+    the camera does not face the angle's plane, or the limb is on the far side of a side view.
+    ``xy_px`` is one frame's (33, 2) cleaned landmarks."""
+    if angle_name not in REGISTRY:
+        return ""
+    d = REGISTRY[angle_name]
+    view = str(classify_view(xy_px[None])[0])
+    needed = PLANE_VIEW.get(d.plane)
+    if needed is not None and view and view != needed:
+        return f"camera not {VIEW_WORDS[needed]}"
+    near = str(near_side(xy_px[None])[0])
+    if d.side and view == "side" and near and near != d.side:
+        return f"{d.side} side away from the camera"
+    return ""
