@@ -17,6 +17,7 @@ from romcam.rules.frame_flags import (
     FLAG_CODES,
     FrameEvidence,
     angle_frame_flags,
+    angle_jumps,
     flag_text,
     frame_evidence,
     live_doubt,
@@ -103,3 +104,14 @@ def test_live_doubt_names_the_problem_of_one_frame() -> None:
     assert live_doubt("left_shoulder_abduction", front) == ""
     assert live_doubt("left_knee_flexion", front) == "camera not side-on"
     assert live_doubt("left_elbow_flexion", front) == ""  # either plane will do
+
+
+def test_jumps_mark_a_momentary_error_and_leave_fast_smooth_movement_alone() -> None:
+    t = np.arange(90) / 30.0
+    fast = 120 * 0.5 * (1 - np.cos(2 * np.pi * t / 1.5))  # 0 -> 120 -> 0 in 1.5 s, twice
+    assert not angle_jumps(fast, t).any()
+    glitchy = fast.copy()
+    glitchy[40] += 60.0  # one frame 60 degrees off
+    jumps = angle_jumps(glitchy, t)
+    assert jumps[40]
+    assert np.flatnonzero(jumps).tolist() == list(range(37, 44))  # widened by 0.1 s either side

@@ -25,7 +25,14 @@ from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skelet
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
 from romcam.pose.models import ResolvedModel, resolve_model
-from romcam.rules.frame_flags import all_angle_flags, flag_text, flagged_any, frame_evidence, window_flag_words
+from romcam.rules.frame_flags import (
+    all_angle_flags,
+    angle_jumps,
+    flag_text,
+    flagged_any,
+    frame_evidence,
+    window_flag_words,
+)
 from romcam.rules.view import classify_view
 from romcam.types import PoseFrame, PoseSequence, VideoInfo
 
@@ -350,6 +357,8 @@ def measure_sequence(sequence: PoseSequence, config: AnalyzeConfig, names: tuple
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, config.filter.min_visibility)
     lengths = neutral.segment_lengths_px if neutral is not None else None
     evidence = frame_evidence(xy, ~np.isfinite(visible).all(axis=-1), swapped, lengths)
+    unfiltered = compute_angles_deg(visible, names)
+    evidence = replace(evidence, jumps={n: angle_jumps(v, sequence.t_s) for n, v in unfiltered.items()})
     flags = all_angle_flags(list(angles), xy, evidence)
     info = {"camera_profile": profile_info, "left_right_repair": repair_info, "neutral": neutral_info}
     return Measured(sequence, xy, angles, flags, info)

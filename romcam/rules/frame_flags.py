@@ -8,14 +8,16 @@ Every reported angle value carries the set of reasons that apply at its frame, a
 - ``foreshortened``: one of the angle's segments is shorter than ``FORESHORTENED_RATIO`` of its
   reference length, so the limb is turned toward or away from the camera;
 - ``repaired``: the limb's left/right labels were swapped back at this frame;
-- ``interpolated``: a landmark of the angle was missing or misplaced here, the value is interpolated.
+- ``interpolated``: a landmark of the angle was missing or misplaced here, the value is interpolated;
+- ``jump``: the unfiltered value leaves its running median by more than ``JUMP_DEG`` (a momentary
+  landmark error the filter smooths but does not remove), and the frames the filter spreads it to.
 
 A value without codes was measured from the right view on a limb in the image plane.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,11 +32,40 @@ FLAG_CODES: dict[str, str] = {
     "foreshortened": "limb turned toward or away from the camera",
     "repaired": "left/right labels repaired",
     "interpolated": "landmark missing or misplaced: value interpolated",
+    "jump": "the unfiltered value jumps away from its neighbours",
 }
 """Flag code -> what it means, in the order codes are written."""
 
 PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
 FORESHORTENED_RATIO = 0.8
+JUMP_DEG = 10.0
+
+
+def angle_jumps(
+    values_deg: np.ndarray,
+    t_s: np.ndarray,
+    half_window_s: float = 0.2,
+    spread_s: float = 0.1,
+    limit_deg: float = JUMP_DEG,
+) -> np.ndarray:
+    """(T,) True where an unfiltered angle series leaves its running median (within ``half_window_s``
+    either side) by more than ``limit_deg``, widened by ``spread_s`` either side (the reach of the
+    smoothing filter). Smooth movement stays near its running median: a 0-120-0 degree cycle in 1.5 s
+    peaks 5 degrees above it; only a full-range cycle within about a second reaches the limit."""
+    v = np.asarray(values_deg, dtype=float)
+    t = np.asarray(t_s, dtype=float)
+    lo = np.searchsorted(t, t - half_window_s, side="left")
+    hi = np.searchsorted(t, t + half_window_s, side="right")
+    jump = np.zeros(v.shape, dtype=bool)
+    for i in np.flatnonzero(np.isfinite(v)):
+        window = v[lo[i] : hi[i]]
+        jump[i] = abs(v[i] - np.nanmedian(window)) > limit_deg
+    wide = jump.copy()
+    lo_s = np.searchsorted(t, t - spread_s, side="left")
+    hi_s = np.searchsorted(t, t + spread_s, side="right")
+    for i in np.flatnonzero(jump):
+        wide[lo_s[i] : hi_s[i]] = True
+    return wide
 
 
 def near_side(xy_px: np.ndarray) -> np.ndarray:
@@ -67,6 +98,7 @@ class FrameEvidence:
     blank : (T, 33) landmark missing (undetected, hidden or misplaced) before gap filling.
     reference_px : segment reference lengths by (landmark, landmark) name pair; missing pairs use
         the clip's own 90th percentile.
+    jumps : per angle name, (T,) ``angle_jumps`` of its unfiltered series (absent: no jump flags).
     """
 
     views: np.ndarray
@@ -74,6 +106,7 @@ class FrameEvidence:
     swapped: np.ndarray
     blank: np.ndarray
     reference_px: dict[tuple[str, str], float]
+    jumps: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def frame_evidence(
@@ -126,6 +159,8 @@ def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence)
         if g is not None:
             flags["repaired"] |= evidence.swapped[:, g]
     flags["interpolated"] = np.asarray(evidence.blank[:, [int(p) for p in points]].any(axis=1))
+    if d.name in evidence.jumps:
+        flags["jump"] = evidence.jumps[d.name]
     return flags
 
 
