@@ -200,7 +200,19 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="FILE.toml", help="where to write the profile")
     p.add_argument("--board", default="9x6", metavar="COLSxROWS", help="inner corners of the board (default 9x6)")
     p.add_argument("--square-mm", type=_positive_float, default=25.0, help="printed square size (default 25)")
+    p.add_argument("--roll-deg", type=float, metavar="DEG", help="(neutral) set the camera roll by hand, no capture")
+    p.add_argument("--size", type=_frame_size, metavar="WxH", help="(neutral, with --roll-deg) the video frame size")
     p.set_defaults(func=_cmd_calibrate)
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame size WxH: {text!r}") from None
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f"frame size must be positive, got {text}")
+    return w, h
 
 
 def _add_history(sub: argparse._SubParsersAction) -> None:
@@ -401,10 +413,17 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _calibrate_neutral(args: argparse.Namespace) -> int:
     import tempfile
 
-    from romcam.app.calibrate import neutral_from_source
+    from romcam.app.calibrate import NeutralProfile, neutral_from_source
 
+    if args.roll_deg is not None:
+        if args.source or args.from_landmarks or args.size is None:
+            raise UsageError("calibrate neutral --roll-deg DEG needs --size WxH and no --source/--from-landmarks")
+        NeutralProfile(args.roll_deg, *args.size).save(args.out)
+        print(f"camera roll {args.roll_deg:+.1f} deg set by hand for {args.size[0]}x{args.size[1]}; no zero offsets")
+        print(f"wrote {args.out}")
+        return 0
     if bool(args.source) == bool(args.from_landmarks):
-        raise UsageError("calibrate neutral needs --source VIDEO or --from-landmarks NPZ")
+        raise UsageError("calibrate neutral needs --source VIDEO, --from-landmarks NPZ or --roll-deg DEG --size WxH")
     with tempfile.TemporaryDirectory() as work:
         profile = neutral_from_source(args.source, args.from_landmarks, Path(work))
     profile.save(args.out)

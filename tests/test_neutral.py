@@ -68,3 +68,31 @@ def test_calibrate_neutral_then_analyze_levels_the_trunk(tmp_path) -> None:  # t
     assert result.returncode == 0, result.stderr
     lean = json.loads(result.stdout)["angles"]["trunk_lateral_lean"]
     assert lean["max_deg"] == pytest.approx(8.0, abs=0.05)  # without the neutral the roll adds to it
+
+
+def test_roll_set_by_hand_levels_like_a_capture(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from conftest import run_cli
+
+    from romcam.types import PoseSequence
+
+    made = run_cli("calibrate", "neutral", "--roll-deg", "6", "--size", "640x480", "--out", str(tmp_path / "n.toml"))
+    assert made.returncode == 0, made.stderr
+    assert run_cli("calibrate", "neutral", "--roll-deg", "6", "--out", str(tmp_path / "x.toml")).returncode == 2
+    assert run_cli("calibrate", "neutral", "--roll-deg", "6", "--size", "640", "--out", "x.toml").returncode == 2
+    leaning = np.stack([rotate_xy_px(front_view(trunk_lateral_lean=8.0), 6.0, (320.0, 240.0)) for _ in range(30)])
+    seq = PoseSequence(leaning, np.zeros((30, 33, 3)), np.ones((30, 33)), np.arange(30) / 30, 640, 480)
+    seq.save_npz(tmp_path / "lean.npz")
+    args = ("--from-landmarks", str(tmp_path / "lean.npz"), "--neutral", str(tmp_path / "n.toml"), "--json")
+    result = run_cli("analyze", "--out", str(tmp_path / "o"), *args)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["angles"]["trunk_lateral_lean"]["max_deg"] == pytest.approx(8.0, abs=0.05)
+
+
+def test_profile_round_trip_keeps_segment_lengths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from romcam.app.calibrate import NeutralProfile
+
+    profile = NeutralProfile(1.5, 640, 480, {"left_knee_flexion": 2.0}, 30, {"left_knee_flexion": 187.25})
+    profile.save(tmp_path / "n.toml")
+    assert NeutralProfile.load(tmp_path / "n.toml") == profile

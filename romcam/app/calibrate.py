@@ -55,6 +55,7 @@ class NeutralProfile:
                 int(data["height_px"]),
                 {k: float(v) for k, v in data.get("zero_offsets_deg", {}).items()},
                 int(data.get("frames", 0)),
+                {k: float(v) for k, v in data.get("segment_lengths_px", {}).items()},
             )
         except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
             raise RomcamError(f"cannot read neutral profile {path}: {exc}") from exc
