@@ -96,3 +96,46 @@ def test_profile_round_trip_keeps_segment_lengths(tmp_path) -> None:  # type: ig
     profile = NeutralProfile(1.5, 640, 480, {"left_knee_flexion": 2.0}, 30, {"left_knee_flexion": 187.25})
     profile.save(tmp_path / "n.toml")
     assert NeutralProfile.load(tmp_path / "n.toml") == profile
+
+
+def test_neutral_lengths_flag_a_limb_turned_toward_the_camera_all_clip_long(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from conftest import run_cli
+
+    from romcam.landmarks import Landmark as L
+    from romcam.output.tables import read_angles_csv_with_flags
+    from romcam.types import PoseSequence
+
+    def save(xy: np.ndarray, name: str) -> str:
+        n = len(xy)
+        PoseSequence(xy, np.zeros((n, 33, 3)), np.ones((n, 33)), np.arange(n) / 30, 640, 480).save_npz(tmp_path / name)
+        return str(tmp_path / name)
+
+    standing = np.stack([side_view(1) for _ in range(30)])
+    made = run_cli(
+        "calibrate", "neutral", "--from-landmarks", save(standing, "n.npz"), "--out", str(tmp_path / "n.toml")
+    )
+    assert made.returncode == 0, made.stderr
+    turned = standing.copy()  # the right shank points toward the camera the whole clip: 65 % of its length
+    knee, ankle = int(L.RIGHT_KNEE), int(L.RIGHT_ANKLE)
+    turned[:, ankle] = turned[:, knee] + 0.65 * (turned[:, ankle] - turned[:, knee])
+    clip = save(turned, "t.npz")
+    plain = run_cli("analyze", "--from-landmarks", clip, "--out", str(tmp_path / "a"), "--json")
+    levelled = run_cli(
+        "analyze",
+        "--from-landmarks",
+        clip,
+        "--out",
+        str(tmp_path / "b"),
+        "--neutral",
+        str(tmp_path / "n.toml"),
+        "--json",
+    )
+    assert plain.returncode == 0 and levelled.returncode == 0, plain.stderr + levelled.stderr
+    _, _, flags_a = read_angles_csv_with_flags(tmp_path / "a" / "angles.csv")
+    _, _, flags_b = read_angles_csv_with_flags(tmp_path / "b" / "angles.csv")
+    assert not any("foreshortened" in f for f in flags_a["right_knee_flexion"])  # the clip alone cannot tell
+    assert all("foreshortened" in f for f in flags_b["right_knee_flexion"])
+    conf = json.loads(levelled.stdout)["angles"]["right_knee_flexion"]["confidence"]
+    assert conf["components"]["in_plane"] == 0.0 and conf["grade"] == "D"
