@@ -278,3 +278,20 @@ def test_ctrl_c_keeps_finished_clips_and_writes_the_tables(first_run: tuple[Path
     done = {p.parent.relative_to(out).as_posix() for p in out.rglob(MARKER)}
     assert done and not (out / ".romcam-tmp").exists()
     assert {r["output"] for r in _csv(out / "summary.csv")} | {r["output"] for r in _csv(out / "failures.csv")} == done
+
+
+def test_summary_flags_name_the_view_problems() -> None:
+    from romcam.app.batch import angle_flags
+
+    summary = {"frames": {"person_fraction": 1.0}, "video": {}}
+    stats = {
+        "min_deg": 1.0,
+        "valid_fraction": 0.9,
+        "flags": ["unreliable: limb on the far side of a side view", "unreliable: camera not front-on"],
+    }
+    assert angle_flags(stats, summary) == ["wrong_view", "far_side"]
+    assert angle_flags({**stats, "flags": []}, summary) == []
+    assert angle_flags({"min_deg": None, "valid_fraction": 0.0}, {**summary, "video": {"interrupted": True}}) == [
+        "not_measured",
+        "interrupted",
+    ]

@@ -466,7 +466,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def angle_flags(stats: dict[str, Any], summary: dict[str, Any]) -> list[str]:
-    """Why a number deserves care: never measured, mostly missing, person often out of view, cut short."""
+    """Why a number deserves care: never measured, mostly missing, person often out of view, cut short,
+    and the summary's view flags (wrong view, far side of a side view, limb out of the image plane)."""
     flags = []
     if stats["min_deg"] is None:
         flags.append("not_measured")
@@ -476,8 +477,13 @@ def angle_flags(stats: dict[str, Any], summary: dict[str, Any]) -> list[str]:
         flags.append("person_not_always_in_view")
     if summary["video"].get("interrupted"):
         flags.append("interrupted")
-    if any(f.startswith("unreliable") for f in stats.get("flags", [])):
+    words = stats.get("flags", [])
+    if any(f.startswith("unreliable: camera not") for f in words):
         flags.append("wrong_view")
+    if any("far side" in f for f in words):
+        flags.append("far_side")
+    if any("toward or away from the camera" in f for f in words):
+        flags.append("foreshortened")
     return flags
 
 
