@@ -33,7 +33,7 @@ from romcam.rules.frame_flags import (
     frame_evidence,
     window_flag_words,
 )
-from romcam.rules.view import classify_view
+from romcam.rules.view import PLANE_VIEW, VIEW_WORDS, classify_view
 from romcam.types import PoseFrame, PoseSequence, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -155,8 +155,6 @@ def angles_from_sequence(
     return xy, compute_angles_deg(xy, names)
 
 
-PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
-VIEW_WORDS = {"side": "side-on", "front": "front-on"}
 MIN_VIEW_OK_FRACTION = 0.5
 
 
@@ -253,6 +251,7 @@ def _write_annotated_video(
 ) -> None:
     assert config.source is not None
     writer = AnnotatedVideoWriter(path, info.fps / config.stride, info.width_px, info.height_px)
+    flagged = {name: flagged_any(f) for name, f in flags.items()}
     try:
         with FrameSource(config.source, mirror=config.mirror, stride=config.stride) as source:
             for i, frame in enumerate(source):
@@ -260,7 +259,7 @@ def _write_annotated_video(
                     break
                 bgr = frame.bgr.copy()
                 draw_skeleton(bgr, xy[i])
-                doubtful = {n for n, f in flags.items() if any(mask[i] for mask in f.values())}
+                doubtful = {n for n, mask in flagged.items() if mask[i]}
                 draw_angles(bgr, xy[i], {n: float(v[i]) for n, v in angles.items()}, doubtful)
                 put_label(bgr, f"t = {frame.t_s:5.2f} s", (10, 30))
                 writer.write(bgr)

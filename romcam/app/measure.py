@@ -27,13 +27,12 @@ from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
 from romcam.rules.trials import Trial, TrialDetector
-from romcam.rules.view import classify_view, dominant_view
+from romcam.rules.view import VIEW_WORDS, classify_view, dominant_view
 from romcam.types import PoseFrame
 
 log = logging.getLogger(__name__)
 
 MIN_VIEW_SHARE = 0.6
-VIEW_WORDS = {"side": "side-on", "front": "front-on"}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from romcam.kinematics.angles import REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
-from romcam.rules.view import classify_view
+from romcam.rules.view import PLANE_VIEW, VIEW_WORDS, classify_view
 
 FLAG_CODES: dict[str, str] = {
     "view": "camera not facing the angle's plane",
@@ -36,7 +36,6 @@ FLAG_CODES: dict[str, str] = {
 }
 """Flag code -> what it means, in the order codes are written."""
 
-PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
 FORESHORTENED_RATIO = 0.8
 JUMP_DEG = 10.0
 
@@ -193,9 +192,6 @@ def window_flag_words(flags: dict[str, np.ndarray], window: np.ndarray) -> list[
     if not window.any():
         return []
     return [words for code, words in PEAK_FLAG_WORDS.items() if code in flags and flags[code][window].mean() > 0.5]
-
-
-VIEW_WORDS = {"side": "side-on", "front": "front-on"}
 
 
 def live_doubt(angle_name: str, xy_px: np.ndarray) -> str:

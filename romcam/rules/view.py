@@ -11,6 +11,10 @@ from romcam.landmarks import Landmark as L
 FRONT_MIN_RATIO = 0.45
 SIDE_MAX_RATIO = 0.25
 
+PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
+"""The camera view each anatomical plane needs (an angle of plane "any" needs none)."""
+VIEW_WORDS = {"side": "side-on", "front": "front-on"}
+
 
 def shoulder_width_ratio(xy_px: np.ndarray) -> np.ndarray:
     """(T,) shoulder width across the trunk axis divided by the trunk length (mid-shoulder to mid-hip).
