@@ -36,6 +36,18 @@ X, Y, Z = np.eye(3)
 ARM_DOWN_DEG = 38.0  # brings the rest A-pose arms to the sides
 
 
+def standing() -> dict[str, np.ndarray]:
+    """The rest rotations of the limbs a motion leaves alone: arms at the sides, elbows and knees straight."""
+    return {
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
+    }
+
+
 def smooth_bump(t_s: float, start_s: float, end_s: float, peak: float) -> float:
     """0 outside [start, end], rising to ``peak`` at the middle along a raised cosine."""
     if not start_s <= t_s <= end_s:
@@ -76,12 +88,9 @@ def abduction_trials_motion(t: float) -> dict[str, np.ndarray]:
     left = held_trials(t, 0.5, ABDUCTION_PEAKS["left"])
     right = held_trials(t, 13.5, ABDUCTION_PEAKS["right"])
     return {
+        **standing(),
         "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
         "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
-        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
-        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
-        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG),
-        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
     }
 
 
@@ -89,12 +98,8 @@ def knee_trials_motion(t: float) -> dict[str, np.ndarray]:
     """Left side to the camera: three held standing knee flexions (heel toward buttock)."""
     knee = held_trials(t, 0.5, KNEE_PEAKS)
     return {
+        **standing(),
         "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee),
-        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
-        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG),
-        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG),
-        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
-        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
     }
 
 
@@ -113,13 +118,11 @@ def side_motion(t: float) -> dict[str, np.ndarray]:
     shoulder = smooth_bump(t, 4.9, 7.4, 150.0)
     elbow = smooth_bump(t, 7.5, 9.0, 120.0)
     return {
+        **standing(),
         "upperleg01.L": axis_angle(X, -hip),  # about +x, negative turns the thigh forward (-y)
         "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee),
-        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
         "upperarm01.L": axis_angle(X, -shoulder) @ axis_angle(Y, ARM_DOWN_DEG),
-        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG),
         "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG - elbow),
-        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
     }
 
 
@@ -129,12 +132,9 @@ def front_motion(t: float) -> dict[str, np.ndarray]:
     left = smooth_bump(t, 0.5, 3.5, 150.0) + both
     right = smooth_bump(t, 3.7, 6.2, 90.0) + both
     return {
+        **standing(),
         "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
         "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
-        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
-        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
-        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG),
-        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
     }
 
 
@@ -148,14 +148,11 @@ def march_motion(t: float) -> dict[str, np.ndarray]:
     hip_l = smooth_bump(t, 4.9, 6.9, 80.0) + smooth_bump(t, 9.3, 11.3, 100.0)
     hip_r = smooth_bump(t, 7.1, 9.1, 80.0) + smooth_bump(t, 11.5, 13.5, 100.0)
     return {
+        **standing(),
         "upperleg01.L": axis_angle(X, -hip_l),
         "upperleg01.R": axis_angle(X, -hip_r),
         "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee_l),
         "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG + knee_r),
-        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG),
-        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG),
-        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG),
-        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG),
     }
 
 
@@ -168,12 +165,11 @@ def front_arms_motion(t: float) -> dict[str, np.ndarray]:
     elbow_l = smooth_bump(t, 7.0, 8.6, 120.0)
     elbow_r = smooth_bump(t, 8.7, 10.3, 100.0)
     return {
+        **standing(),
         "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
         "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
         "lowerarm01.L": axis_angle(Y, -elbow_l) @ axis_angle(X, ELBOW_STRAIGHT_DEG),
         "lowerarm01.R": axis_angle(Y, elbow_r) @ axis_angle(X, ELBOW_STRAIGHT_DEG),
-        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG),
-        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG),
     }
 
 
