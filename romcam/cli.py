@@ -179,7 +179,16 @@ def _session_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "mirror": args.mirror,
         "model": args.model,
         "model_variant": args.model_variant,
+        "camera_profile": _existing_file(args.camera_profile, "--camera-profile"),
+        "neutral": _existing_file(args.neutral, "--neutral"),
     }
+
+
+def _existing_file(path: Path | None, flag: str) -> Path | None:
+    """``path`` when it names a file; a usage error (exit 2) when it names nothing."""
+    if path is not None and not path.is_file():
+        raise UsageError(f"{flag}: no such file: {path}")
+    return path
 
 
 def _add_exercise(sub: argparse._SubParsersAction) -> None:

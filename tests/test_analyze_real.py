@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import MEDIA, require, run_cli
+from conftest import clip_path, require, run_cli
 
 from romcam.landmarks import Landmark as L
 from romcam.output.tables import read_angles_csv
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def _analyze(clip: str, out: Path, *extra: str) -> dict:
-    result = run_cli("analyze", str(require(MEDIA / clip)), "--out", str(out), "--json", *extra)
+    result = run_cli("analyze", str(clip_path(clip)), "--out", str(out), "--json", *extra)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -93,7 +93,7 @@ def test_from_landmarks_reproduces_the_angles_without_the_model(squat_side: tupl
     "clip", ["hard_no_person_02_empty_field_frame.jpg", "hard_no_person_03_real_iphone_rotation_meta_wall.mov"]
 )
 def test_empty_scene_says_no_person_and_exits_1(clip: str, tmp_path: Path) -> None:
-    result = run_cli("analyze", str(require(MEDIA / clip)), "--out", str(tmp_path))
+    result = run_cli("analyze", str(clip_path(clip)), "--out", str(tmp_path))
     assert result.returncode == 1
     assert "no person detected" in result.stderr and "Traceback" not in result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -14,26 +14,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MEDIA, SAMPLES, SHARED_MODEL, require, run_cli
+from conftest import SAMPLES, clip_path, require, resolved_model, run_cli
 
 from romcam.app.analyze import AnalyzeConfig
 from romcam.app.batch import MARKER, BatchConfig, discover, run_batch
 from romcam.output.opensim import read_mot, read_trc, world_to_opensim_m, write_mot, write_trc
 
-CLIPS = {  # short real clips and a rendered one: 91 + 100 + 276 frames
-    "bridge_supine_side_01_backlit.mp4": MEDIA,
-    "hard_two_people_02_lab_bystander.mp4": MEDIA,
-    "rendered_front.mp4": SAMPLES,
-}
+CLIPS = (  # short real clips and a rendered one: 91 + 100 + 276 frames
+    clip_path("bridge_supine_side_01_backlit.mp4"),
+    clip_path("hard_two_people_02_lab_bystander.mp4"),
+    SAMPLES / "rendered_front.mp4",
+)
 
 
 def _folder(root: Path) -> Path:
     """Three good clips (one in a sub-folder), a corrupt video, a text file named .mov, and notes."""
     src = root / "in"
     (src / "sub").mkdir(parents=True)
-    for i, (name, where) in enumerate(CLIPS.items()):
-        shutil.copy(require(where / name), (src / "sub" if i == 2 else src) / name)
-    whole = require(MEDIA / "squat_front_02_home_workout.mp4").read_bytes()
+    for i, path in enumerate(CLIPS):
+        shutil.copy(require(path), (src / "sub" if i == 2 else src) / path.name)
+    whole = clip_path("squat_front_02_home_workout.mp4").read_bytes()
     (src / "corrupt.mp4").write_bytes(whole[:40000])
     (src / "fake.mov").write_text("not a video\n")
     (src / "notes.txt").write_text("ignored: not a video extension\n")
@@ -209,7 +209,7 @@ def test_killed_run_restarts_to_the_same_summary(first_run: tuple[Path, Path, st
     src, reference_out, _ = first_run
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "romcam", "batch", str(src), "--out", str(out), "--no-video", "--workers", "1"]
-    env = {**os.environ, "ROMCAM_MODEL": str(SHARED_MODEL)}
+    env = {**os.environ, "ROMCAM_MODEL": str(resolved_model())}
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not [p for p in out.rglob(MARKER) if "romcam-tmp" not in str(p)]:
@@ -225,7 +225,7 @@ def test_killed_run_restarts_to_the_same_summary(first_run: tuple[Path, Path, st
 
 @pytest.mark.slow
 def test_manifest_metadata_reaches_the_tables(tmp_path: Path) -> None:
-    clip = require(MEDIA / "bridge_supine_side_01_backlit.mp4")
+    clip = clip_path("bridge_supine_side_01_backlit.mp4")
     manifest = tmp_path / "m.csv"
     manifest.write_text(
         f"path,patient,exercise,side,date\n{clip},P07,bridge,left,2026-11-02\n"
@@ -265,7 +265,7 @@ def test_ctrl_c_keeps_finished_clips_and_writes_the_tables(first_run: tuple[Path
     src, _, _ = first_run
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "romcam", "batch", str(src), "--out", str(out), "--no-video", "--workers", "1"]
-    env = {**os.environ, "ROMCAM_MODEL": str(SHARED_MODEL)}
+    env = {**os.environ, "ROMCAM_MODEL": str(resolved_model())}
     proc = subprocess.Popen(
         cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MEDIA, require, run_cli
+from conftest import clip_path, require, run_cli
 
 
 def _assert_one_line_error(result, code: int, pattern: str) -> None:  # type: ignore[no-untyped-def]
@@ -40,7 +40,7 @@ def test_zero_byte_file(tmp_path: Path) -> None:
 
 
 def test_truncated_video(tmp_path: Path) -> None:
-    source = require(MEDIA / "squat_front_02_home_workout.mp4").read_bytes()
+    source = clip_path("squat_front_02_home_workout.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(source[: len(source) // 3])
     result = run_cli("analyze", str(cut), "--out", str(tmp_path / "o"), "--no-video")
@@ -60,7 +60,7 @@ def test_unknown_angle_name(tmp_path: Path) -> None:
 def test_unwritable_output_dir(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    clip = require(MEDIA / "bridge_supine_side_01_backlit.mp4")
+    clip = clip_path("bridge_supine_side_01_backlit.mp4")
     _assert_one_line_error(
         run_cli("analyze", str(clip), "--out", str(blocker / "out")), 1, "cannot write to output directory"
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MEDIA, SAMPLES, SHARED_MODEL, grab_screen, require, run_cli, virtual_screen
+from conftest import SAMPLES, clip_path, grab_screen, require, resolved_model, run_cli, virtual_screen
 from test_measure_real import _truth_trial_peaks
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def _session(tmp_path: Path, *args: str) -> dict:
     ],
 )
 def test_rep_counts_on_real_clips(clip: str, exercise: str, reps: int, tmp_path: Path) -> None:
-    session = _session(tmp_path, "--exercise", exercise, "--source", str(require(MEDIA / clip)))
+    session = _session(tmp_path, "--exercise", exercise, "--source", str(clip_path(clip)))
     [e] = session["exercises"]
     assert e["name"] == exercise and e["reps"] == reps
     assert (tmp_path / "annotated.mp4").stat().st_size > 10_000  # headless writes the annotated video
@@ -79,11 +79,11 @@ def test_rendered_knee_bends_count_as_squat_reps(tmp_path: Path) -> None:
 
 
 def test_window_under_xvfb_agrees_with_headless(tmp_path: Path) -> None:
-    clip = str(require(MEDIA / "squat_front_02_home_workout.mp4"))
+    clip = str(clip_path("squat_front_02_home_workout.mp4"))
     offline = _session(tmp_path / "headless", "--exercise", "squat", "--source", clip)
     shot = tmp_path / "window.png"
     with virtual_screen("1400x800") as display:
-        env = {**os.environ, "DISPLAY": display, "ROMCAM_MODEL": str(SHARED_MODEL)}
+        env = {**os.environ, "DISPLAY": display, "ROMCAM_MODEL": str(resolved_model())}
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -118,7 +118,7 @@ def test_window_under_xvfb_agrees_with_headless(tmp_path: Path) -> None:
 
 
 def test_no_person_in_view_is_a_clear_failure(tmp_path: Path) -> None:
-    clip = str(require(MEDIA / "hard_no_person_03_real_iphone_rotation_meta_wall.mov"))
+    clip = str(clip_path("hard_no_person_03_real_iphone_rotation_meta_wall.mov"))
     result = run_cli("exercise", "--exercise", "squat", "--source", clip, "--out", str(tmp_path), "--headless")
     assert result.returncode == 1 and "no person detected in any of the 66 frames" in result.stderr
     assert json.loads((tmp_path / "session.json").read_text())["exercises"][0]["reps"] == 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, SHARED_MODEL, grab_screen, require, run_cli, virtual_screen
+from conftest import SAMPLES, grab_screen, require, require_tool, resolved_model, run_cli, virtual_screen
 
 from romcam.output.tables import read_angles_csv
 
@@ -89,9 +89,9 @@ def test_report_escapes_the_patient_id(abduction: tuple[dict, Path, Path]) -> No
 
 
 def test_report_renders_in_headless_chromium(abduction: tuple[dict, Path, Path], tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("chromium is missing: apt-get install chromium (.ci/run installs it)")
+    require_tool("chromium")
+    chromium = shutil.which("chromium")
+    assert chromium is not None
     _, out, _ = abduction
     flags = [
         chromium,
@@ -190,7 +190,7 @@ def test_wrong_view_is_flagged(tmp_path: Path) -> None:
 def test_live_window_under_xvfb(tmp_path: Path) -> None:
     shot = tmp_path / "window.png"
     with virtual_screen() as display:
-        env = {**os.environ, "DISPLAY": display, "ROMCAM_MODEL": str(SHARED_MODEL)}
+        env = {**os.environ, "DISPLAY": display, "ROMCAM_MODEL": str(resolved_model())}
         clip = str(require(SAMPLES / "rendered_knee_trials_side_left.mp4"))
         proc = subprocess.Popen(
             [

