@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import clip_path, require, run_cli
+from conftest import clip_path, run_cli
 
 
 def _assert_one_line_error(result, code: int, pattern: str) -> None:  # type: ignore[no-untyped-def]
