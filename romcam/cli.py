@@ -13,6 +13,7 @@ from typing import Any
 
 import romcam
 from romcam.errors import RomcamError, UsageError
+from romcam.fileio import write_bytes_atomic
 from romcam.kinematics.filters import FILTER_KINDS, FilterSettings
 
 log = logging.getLogger("romcam")
@@ -225,8 +226,13 @@ def _frame_size(text: str) -> tuple[int, int]:
 
 
 def _add_history(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("history", help="a patient's trend, or export the whole history")
-    p.add_argument("patient", nargs="?", help="patient ID")
+    p = sub.add_parser(
+        "history",
+        help="a patient's trend, export the whole history, or import a saved result",
+        description="romcam history PATIENT | --export CSV | import DIR/measurement.json (or session.json)",
+    )
+    p.add_argument("patient", nargs="?", help="patient ID, or 'import'")
+    p.add_argument("file", nargs="?", type=Path, help="(import) a measurement.json or session.json to add")
     p.add_argument("--protocol", metavar="NAME", help="only this protocol")
     p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
     p.add_argument("--export", type=Path, metavar="CSV", help="write every measurement to a CSV file")
@@ -259,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_ranges(summary: dict[str, Any]) -> None:
     frames = summary["frames"]
     print(f"{frames['with_person']}/{frames['count']} frames with a person ({frames['person_fraction']:.0%})")
+    for warning in summary.get("warnings", []):
+        print(f"warning: {warning}")
     print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}{'conf':>6}  note")
     for name, s in summary["angles"].items():
         note = "; ".join(s.get("flags", []))
@@ -320,6 +328,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         f"videos: {report.done} done, {report.skipped} skipped, {report.failed} failed; "
         f"{report.frames} frames in {report.seconds:.1f} s ({report.frames_per_s:.1f} frames/s)"
     )
+    if report.stills:
+        names = ", ".join(p.name for p in report.stills[:5]) + (", ..." if len(report.stills) > 5 else "")
+        print(f"not analysed: {len(report.stills)} still image(s) ({names}); use romcam analyze IMAGE for those")
     print(f"wrote {args.out / 'summary.csv'} and {args.out / 'failures.csv'}")
     if report.interrupted:
         print("romcam: interrupted; finished videos are kept, unfinished ones will be redone", file=sys.stderr)
@@ -343,7 +354,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     m = run_measure(config)
     if args.json:
         print(to_json(m))
-        return 0
+        return 130 if m["interrupted"] else 0
     for r in m["results"]:
         peak = "not measured" if r["peak_deg"] is None else f"{r['peak_deg']:.1f} deg"
         trials = ", ".join(f"{t:.1f}" for t in r["trials_deg"])
@@ -354,6 +365,9 @@ def _cmd_measure(args: argparse.Namespace) -> int:
         for flag in r["flags"]:
             print(f"  flag: {flag}")
     print(f"wrote {args.out / 'measurement.json'} and {args.out / 'report.html'}")
+    if m["interrupted"]:
+        print("romcam: interrupted; the trials finished so far were measured and saved", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -445,10 +459,22 @@ def _calibrate_neutral(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from romcam.history import History
+    from romcam.history import History, import_result_file
     from romcam.output.report import _trend_png
 
-    with History.open(args.db) as history:
+    if args.patient == "import":
+        if args.file is None:
+            raise UsageError("history import needs a FILE: DIR/measurement.json or DIR/session.json")
+        with History.open(args.db) as history:
+            patient, session_id, new = import_result_file(history, args.file)
+        if session_id is None:
+            print(f"{args.file}: no measured value in it; nothing added")
+        else:
+            print(f"{'added' if new else 'already in the history:'} session {session_id} of patient {patient}")
+        return 0
+    if args.file is not None:
+        raise UsageError(f"unexpected argument {args.file} (did you mean: romcam history import FILE?)")
+    with History.open(args.db, create=False) as history:
         if args.export:
             n = history.export_csv(args.export)
             print(f"wrote {n} measurements to {args.export}")
@@ -469,7 +495,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     plot = args.plot or Path(f"history_{''.join(c if c.isalnum() else '_' for c in args.patient)}.png")
     data = _trend_png([vars(p) for p in points], f"patient {args.patient}")
     if data:
-        plot.write_bytes(data)
+        write_bytes_atomic(plot, data)
         print(f"wrote {plot}")
     return 0
 
@@ -529,6 +555,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("romcam: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file romcam was told to read or write: one line, not a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"romcam: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -21,6 +21,7 @@ from typing import Any
 import platformdirs
 
 from romcam.errors import RomcamError
+from romcam.fileio import atomic_path
 
 ENV_DB = "ROMCAM_DB"
 
@@ -87,18 +88,41 @@ class HistoryPoint:
     flags: str
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations the file lacks, each in its own transaction; returns the final version."""
+class HistoryError(RomcamError):
+    """The history file could not be read or written (locked, corrupt, newer schema, disk full)."""
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        raise RomcamError(f"the history file has schema {version}, newer than this romcam ({SCHEMA_VERSION})")
-    for target in range(version + 1, SCHEMA_VERSION + 1):
+        raise HistoryError(f"the history file has schema {version}, newer than this romcam ({SCHEMA_VERSION})")
+    return version
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations the file lacks, each in its own transaction; returns the final version.
+
+    Safe across processes: each step re-reads the version inside its write transaction, so a second
+    process that waited for the first finds the step done and skips it.
+    """
+    for target in range(_schema_version(conn) + 1, SCHEMA_VERSION + 1):
         with transaction(conn):
+            if _schema_version(conn) >= target:
+                continue
             for statement in MIGRATIONS[target - 1].split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {target}")
     return SCHEMA_VERSION
+
+
+@contextmanager
+def _database_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's errors (locked, corrupt, disk full) into one-line ``HistoryError`` messages."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise HistoryError(f"cannot use the history file {path}: {exc}") from exc
 
 
 @contextmanager
@@ -120,16 +144,30 @@ class History:
         self.conn, self.path = conn, path
 
     @classmethod
-    def open(cls, path: Path | None = None, timeout_s: float = 30.0) -> History:
+    def open(cls, path: Path | None = None, timeout_s: float = 30.0, create: bool = True) -> History:
+        """Open (``create``: or make) the history file and bring its schema up to date.
+
+        Raises ``HistoryError`` with one line when the file is missing (``create=False``), locked for
+        longer than ``timeout_s``, corrupt, of a newer schema, or cannot be written.
+        """
         path = path or default_db_path()
+        if not create and not path.is_file():
+            raise HistoryError(f"no history file at {path} (it is made by measure or exercise with --patient)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            migrate(conn)
-        except sqlite3.DatabaseError as exc:
-            raise RomcamError(f"cannot use the history file {path}: {exc}") from exc
+        except OSError as exc:
+            raise HistoryError(f"cannot make the folder for the history file {path}: {exc.strerror or exc}") from exc
+        conn = None
+        try:
+            with _database_errors(path):
+                conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                migrate(conn)
+        except HistoryError:
+            if conn is not None:
+                conn.close()
+            raise
         return cls(conn, path)
 
     def __enter__(self) -> History:
@@ -151,7 +189,7 @@ class History:
         if not patient_id.strip():
             raise RomcamError("a patient ID must not be empty")
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with transaction(self.conn) as conn:
+        with _database_errors(self.path), transaction(self.conn) as conn:
             conn.execute("INSERT OR IGNORE INTO patients (id, created_at) VALUES (?, ?)", (patient_id, now))
             cursor = conn.execute(
                 "INSERT INTO sessions (patient_id, kind, started_at, source, details_json, romcam_version) "
@@ -193,8 +231,18 @@ class History:
         if protocol is not None:
             query += " AND m.protocol = ?"
             params.append(protocol)
-        rows = self.conn.execute(query + " ORDER BY s.started_at, s.id, m.side", params).fetchall()
+        with _database_errors(self.path):
+            rows = self.conn.execute(query + " ORDER BY s.started_at, s.id, m.side", params).fetchall()
         return [HistoryPoint(*r[:7]) for r in rows]
+
+    def find_session(self, patient_id: str, kind: str, started_at: str, source: str) -> int | None:
+        """The id of a stored session with these keys, if any (so an import is not stored twice)."""
+        with _database_errors(self.path):
+            row = self.conn.execute(
+                "SELECT id FROM sessions WHERE patient_id = ? AND kind = ? AND started_at = ? AND source = ?",
+                (patient_id, kind, started_at, source),
+            ).fetchone()
+        return int(row[0]) if row else None
 
     def previous(
         self, patient_id: str, protocol: str, side: str, before_session: int | None = None
@@ -209,12 +257,13 @@ class History:
 
     def export_csv(self, path: Path) -> int:
         """Every measurement with its patient and session, one row each; returns the row count."""
-        rows = self.conn.execute(
-            "SELECT s.patient_id, s.id, s.kind, s.started_at, m.protocol, m.side, m.peak_deg, m.mean_deg, "
-            "m.hold_sd_deg, m.trials, m.flags FROM measurements m JOIN sessions s ON s.id = m.session_id "
-            "ORDER BY s.patient_id, s.started_at, s.id, m.protocol, m.side"
-        ).fetchall()
-        with open(path, "w", newline="") as f:
+        with _database_errors(self.path):
+            rows = self.conn.execute(
+                "SELECT s.patient_id, s.id, s.kind, s.started_at, m.protocol, m.side, m.peak_deg, m.mean_deg, "
+                "m.hold_sd_deg, m.trials, m.flags FROM measurements m JOIN sessions s ON s.id = m.session_id "
+                "ORDER BY s.patient_id, s.started_at, s.id, m.protocol, m.side"
+            ).fetchall()
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(
                 [
@@ -233,3 +282,84 @@ class History:
             )
             writer.writerows(rows)
         return len(rows)
+
+
+def _measurement_rows(measurement: dict[str, Any]) -> list[MeasurementRow]:
+    """The rows of a ``measure`` result (``measurement.json``): one per side with a peak."""
+    protocol = measurement["protocol"]["name"]
+    return [
+        MeasurementRow(
+            protocol,
+            r["side"],
+            r["peak_deg"],
+            r["mean_deg"],
+            r["hold_sd_deg"],
+            len(r["trials_deg"]),
+            tuple(r["flags"]),
+        )
+        for r in measurement["results"]
+        if r["peak_deg"] is not None
+    ]
+
+
+def _exercise_rows(record: dict[str, Any]) -> list[MeasurementRow]:
+    """The rows of an ``exercise`` session (``session.json``): one per exercise, its reps and peaks."""
+    rows = []
+    for e in record["exercises"]:
+        peaks = [r["peak_deg"] for r in e["rep_details"]]
+        rows.append(
+            MeasurementRow(
+                f"exercise:{e['name']}",
+                "both",
+                max(peaks) if peaks else None,
+                sum(peaks) / len(peaks) if peaks else None,
+                None,
+                e["reps"],
+                tuple(e["form_faults"]),
+            )
+        )
+    return rows
+
+
+def _store(history: History, kind: str, record: dict[str, Any], rows: list[MeasurementRow], topic: str) -> int | None:
+    """Add a written result once: a session already stored (same patient, kind, start and source) keeps
+    its id. Returns the session id, or None when there was nothing to store."""
+    patient, started, source = record["patient"], record["started_at"], record["source"]["source"]
+    existing = history.find_session(patient, kind, started, source)
+    if existing is not None or not rows:
+        return existing
+    details = {"started_at": started, ("protocol" if kind == "measure" else "program"): topic}
+    return history.add_session(patient, kind, source, details, rows, record.get("romcam_version", ""))
+
+
+def store_measurement(history: History, measurement: dict[str, Any]) -> int | None:
+    """Store a ``measure`` result (the content of ``measurement.json``); see ``_store``."""
+    return _store(history, "measure", measurement, _measurement_rows(measurement), measurement["protocol"]["name"])
+
+
+def store_exercise_session(history: History, record: dict[str, Any]) -> int | None:
+    """Store an ``exercise`` session (the content of ``session.json``); see ``_store``."""
+    return _store(history, "exercise", record, _exercise_rows(record), record["program"])
+
+
+def import_result_file(history: History, path: Path) -> tuple[str, int | None, bool]:
+    """Add a ``measurement.json`` or ``session.json`` written earlier (e.g. while the history file could not
+    be used). Returns (patient, session id, whether it was new); ``RomcamError`` for a file that is not one."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RomcamError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RomcamError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(record, dict) or not ("results" in record or "exercises" in record):
+        raise RomcamError(f"{path} is neither a measure result (measurement.json) nor an exercise session.json")
+    if not record.get("patient"):
+        raise RomcamError(f"{path} has no patient ID (it was recorded without --patient); nothing to add")
+    kind = "measure" if "results" in record else "exercise"
+    try:
+        before = history.find_session(record["patient"], kind, record["started_at"], record["source"]["source"])
+        store = store_measurement if kind == "measure" else store_exercise_session
+        session_id = before if before is not None else store(history, record)
+    except (KeyError, TypeError) as exc:
+        raise RomcamError(f"{path} lacks the field {exc} that a {kind} result has; not imported") from exc
+    return record["patient"], session_id, before is None and session_id is not None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from romcam.fileio import atomic_path
 from romcam.landmarks import MIRROR_INDEX, N_LANDMARKS
 
 
@@ -110,15 +111,16 @@ class PoseSequence:
 
     def save_npz(self, path: Path, meta_json: str = "{}") -> None:
         """Write the sequence (and an optional JSON text of metadata) to a compressed ``.npz`` file."""
-        np.savez_compressed(
-            path,
-            xy_px=self.xy_px,
-            world_m=self.world_m,
-            visibility=self.visibility,
-            t_s=self.t_s,
-            frame_size_px=np.array([self.width_px, self.height_px]),
-            meta_json=np.array(meta_json),
-        )
+        with atomic_path(path) as tmp:
+            np.savez_compressed(
+                tmp,
+                xy_px=self.xy_px,
+                world_m=self.world_m,
+                visibility=self.visibility,
+                t_s=self.t_s,
+                frame_size_px=np.array([self.width_px, self.height_px]),
+                meta_json=np.array(meta_json),
+            )
 
     @classmethod
     def load_npz(cls, path: Path) -> PoseSequence:

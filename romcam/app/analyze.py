@@ -18,6 +18,7 @@ import numpy as np
 import romcam
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
+from romcam.fileio import remove_outputs
 from romcam.kinematics.angles import REGISTRY, compute_angles_deg, resolve_angle_names
 from romcam.kinematics.filters import FilterSettings, clean_trajectories, mask_low_visibility
 from romcam.kinematics.summary import summarize_angle
@@ -39,6 +40,10 @@ from romcam.types import PoseFrame, PoseSequence, VideoInfo
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
+
+
+OUTPUT_FILES = ("angles.csv", "summary.json", "landmarks.npz", "annotated.mp4", "angles.png")
+"""The files ``analyze`` writes into its folder."""
 
 
 class NoPersonError(RomcamError):
@@ -229,6 +234,7 @@ def build_summary(
     return {
         "romcam_version": romcam.__version__,
         "status": "ok" if detected.any() else "no_person",
+        "warnings": list(video.get("notes", [])),
         "video": video,
         "frames": {
             "count": len(sequence),
@@ -263,8 +269,10 @@ def _write_annotated_video(
                 draw_angles(bgr, xy[i], {n: float(v[i]) for n, v in angles.items()}, doubtful)
                 put_label(bgr, f"t = {frame.t_s:5.2f} s", (10, 30))
                 writer.write(bgr)
-    finally:
-        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    writer.close()
 
 
 def _undistorted(sequence: PoseSequence, path: Path) -> tuple[PoseSequence, dict[str, Any]]:
@@ -375,6 +383,12 @@ def run_analyze(
     names = resolve_angle_names(config.angles)
     out = config.out_dir
     check_output_dir(out)
+    own_landmarks = (
+        config.from_landmarks is not None and config.from_landmarks.resolve() == (out / "landmarks.npz").resolve()
+    )
+    # an earlier run's files never stay beside this run's; re-analysing the folder's own landmarks keeps
+    # them and the video made from them
+    remove_outputs(out, [f for f in OUTPUT_FILES if not (own_landmarks and f in ("landmarks.npz", "annotated.mp4"))])
     files = {"landmarks": out / "landmarks.npz", "summary": out / "summary.json"}
     interrupted = False
     if config.from_landmarks is not None:

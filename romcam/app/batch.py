@@ -19,13 +19,15 @@ import resource
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from romcam.app.analyze import AnalyzeConfig, LoadedModel, run_analyze
-from romcam.capture.source import VIDEO_SUFFIXES
+from romcam.capture.source import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from romcam.errors import RomcamError, UsageError
+from romcam.fileio import atomic_path, write_text_atomic
 from romcam.output.opensim import write_mot, write_trc
 from romcam.output.tables import read_angles_csv
 from romcam.pose.models import sha256_of
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 
 MARKER = "romcam-batch.json"
 TMP_DIR = ".romcam-tmp"
+LOCK = ".romcam-batch.lock"
+CLIP_FILES = ("summary.json", "angles.csv", "landmarks.npz", "angles.png", "angles.mot", "landmarks.trc")
+"""What a clip's folder holds when it is done (plus ``annotated.mp4`` unless ``--no-video``)."""
 ENGINES = ("local", "ray")
 MIN_VALID_FRACTION = 0.5
 MIN_PERSON_FRACTION = 0.9
@@ -92,6 +97,17 @@ class JobResult:
 
 def _videos_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def stills_in(inputs: tuple[str, ...]) -> list[Path]:
+    """Still images in the input folders, which batch does not analyse (``romcam analyze IMAGE`` does)."""
+    return sorted(
+        p
+        for item in inputs
+        if Path(item).is_dir()
+        for p in Path(item).rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
 def _read_manifest(path: Path) -> list[tuple[Path, dict[str, str]]]:
@@ -186,6 +202,14 @@ def file_sha256_or_none(path: Path | None) -> str | None:
     return None if path is None else sha256_of(path)
 
 
+def missing_outputs(folder: Path, status: str, write_video: bool) -> list[str]:
+    """The files a finished clip folder should hold but does not (a clip that failed needs only its marker)."""
+    if status != "done":
+        return []
+    needed = [*CLIP_FILES, *(["annotated.mp4"] if write_video else [])]
+    return [name for name in needed if not (folder / name).is_file()]
+
+
 def read_marker(folder: Path) -> dict[str, Any] | None:
     try:
         data: dict[str, Any] = json.loads((folder / MARKER).read_text())
@@ -246,9 +270,11 @@ def process_job(
     try:
         source = None if from_landmarks else str(job.path)
         landmarks = None
-        if from_landmarks:
+        if from_landmarks:  # the model's outputs (landmarks, video) are kept; kinematics are redone
             landmarks = tmp / "landmarks.npz"
             shutil.copy2(final / "landmarks.npz", landmarks)
+            if (final / "annotated.mp4").is_file():
+                shutil.copy2(final / "annotated.mp4", tmp / "annotated.mp4")
         config = replace(analysis, out_dir=tmp, source=source, from_landmarks=landmarks)
         summary = run_analyze(config, model=model).summary
         _write_opensim(tmp)
@@ -259,8 +285,12 @@ def process_job(
         log.exception("%s failed", job.path)
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
     marker |= {"status": result.status, "reason": result.reason, "frames": result.frames}
-    (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-    _install(tmp, final)
+    try:
+        write_text_atomic(tmp / MARKER, json.dumps(marker, indent=2) + "\n")
+        _install(tmp, final)
+    except (OSError, RomcamError) as exc:  # e.g. disk full: this clip failed, the batch goes on
+        shutil.rmtree(tmp, ignore_errors=True)
+        result.status, result.reason = "failed", f"cannot save the outputs: {exc}"
     result.seconds = time.monotonic() - start
     result.peak_rss_mb = _peak_rss_mb()
     return result
@@ -352,6 +382,7 @@ class BatchReport:
     seconds: float = 0.0
     interrupted: bool = False
     results: list[JobResult] = field(default_factory=list)
+    stills: list[Path] = field(default_factory=list)  # still images in the inputs, not analysed
 
     @property
     def frames_per_s(self) -> float:
@@ -370,7 +401,7 @@ def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list
             if not (folder / "landmarks.npz").is_file():
                 skipped.append(JobResult(job.key, "failed", "no saved landmarks (run without --from-landmarks first)"))
                 continue
-            tasks.append((job, config.out_dir, config.analysis, "", settings_sha))
+            tasks.append((job, config.out_dir, config.analysis, *_landmark_fingerprints(folder, config.analysis)))
             continue
         try:
             content = sha256_of(job.path)
@@ -380,7 +411,8 @@ def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list
         same = (
             marker is not None
             and marker.get("content_sha256") == content
-            and (marker.get("settings_sha256") == settings_sha)
+            and marker.get("settings_sha256") == settings_sha
+            and not missing_outputs(folder, marker.get("status", ""), config.analysis.write_video)
         )
         if same and marker is not None and (marker["status"] == "done" or not config.retry_failed):
             skipped.append(JobResult(job.key, "skipped", marker.get("reason", "")))
@@ -389,6 +421,18 @@ def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list
     # longest first (by file size) keeps the workers evenly busy to the end
     tasks.sort(key=lambda task: -_size_bytes(task[0].path))
     return tasks, skipped
+
+
+def _landmark_fingerprints(folder: Path, analysis: AnalyzeConfig) -> tuple[str, str]:
+    """(content, settings) fingerprints for a clip redone from its saved landmarks: the clip's content
+    as recorded by the model run, and the new settings with the model that made the landmarks, so that
+    a later normal run with these settings finds the clip done instead of redoing it."""
+    marker = read_marker(folder) or {}
+    try:
+        model_sha = json.loads((folder / "summary.json").read_text())["model"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        model_sha = "from-landmarks"
+    return str(marker.get("content_sha256", "")), settings_sha256(analysis, model_sha)
 
 
 def _size_bytes(path: Path) -> int:
@@ -412,13 +456,42 @@ def run_batch(config: BatchConfig, progress: ProgressFn | None = None) -> BatchR
     """Analyse every clip not already done with the same settings; write summary.csv and failures.csv."""
     from romcam.app.analyze import check_output_dir
     from romcam.kinematics.angles import resolve_angle_names
-    from romcam.pose.models import resolve_model
 
     resolve_angle_names(config.analysis.angles)
     jobs = discover(config.inputs, config.manifest)
+    stills = stills_in(config.inputs)
     if not jobs:
-        raise RomcamError("no video files found in the inputs")
+        still_note = f" ({len(stills)} still images: batch analyses videos; use romcam analyze IMAGE)" if stills else ""
+        raise RomcamError(f"no video files found in the inputs{still_note}")
     check_output_dir(config.out_dir)
+    with _locked(config.out_dir):
+        report = _run_locked(config, jobs, progress)
+    report.stills = stills
+    return report
+
+
+@contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out_dir`` for the whole batch; a second batch into it is refused."""
+    import fcntl
+
+    fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise RomcamError(
+            f"another romcam batch is writing into {out_dir}: wait for it to finish or give another --out"
+        ) from None
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _run_locked(config: BatchConfig, jobs: list[Job], progress: ProgressFn | None) -> BatchReport:
+    from romcam.pose.models import resolve_model
+
     shutil.rmtree(config.out_dir / TMP_DIR, ignore_errors=True)
     model_sha = (
         "from-landmarks"
@@ -477,6 +550,8 @@ def angle_flags(stats: dict[str, Any], summary: dict[str, Any]) -> list[str]:
         flags.append("person_not_always_in_view")
     if summary["video"].get("interrupted"):
         flags.append("interrupted")
+    if any(w.startswith("short read") for w in summary.get("warnings", [])):
+        flags.append("short_read")
     words = stats.get("flags", [])
     if any(f.startswith("unreliable: camera not") for f in words):
         flags.append("wrong_view")
@@ -500,7 +575,16 @@ def write_tables(jobs: list[Job], out_dir: Path) -> None:
         if marker["status"] != "done":
             failure_rows.append([str(job.path), job.key, marker.get("reason", ""), *meta])
             continue
-        summary = json.loads((folder / "summary.json").read_text())
+        missing = missing_outputs(folder, "done", write_video=False)
+        if missing:
+            reason = f"outputs incomplete ({', '.join(missing)} missing); the next run redoes this clip"
+            failure_rows.append([str(job.path), job.key, reason, *meta])
+            continue
+        try:
+            summary = json.loads((folder / "summary.json").read_text())
+        except (OSError, ValueError) as exc:
+            failure_rows.append([str(job.path), job.key, f"unreadable summary.json ({exc})", *meta])
+            continue
         for name, s in summary["angles"].items():
             summary_rows.append(
                 [
@@ -521,9 +605,7 @@ def write_tables(jobs: list[Job], out_dir: Path) -> None:
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
-    os.replace(tmp, path)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from romcam.errors import RomcamError
+from romcam.fileio import write_text_atomic
 from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.neutral import camera_roll_deg, level_xy_px, zero_offsets_deg
 from romcam.types import PoseSequence
@@ -43,7 +44,7 @@ class NeutralProfile:
             "[segment_lengths_px]",
         ]
         lines += [f"{k} = {v:.2f}" for k, v in self.segment_lengths_px.items()]
-        path.write_text("\n".join(lines) + "\n")
+        write_text_atomic(path, "\n".join(lines) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> NeutralProfile:
@@ -118,7 +119,8 @@ def neutral_from_source(source: str | None, landmarks: Path | None, out_dir: Pat
     except (OSError, ValueError) as exc:
         raise RomcamError(f"cannot read landmarks from {landmarks}: {exc}") from exc
     profile = neutral_from_sequence(sequence)
-    (out_dir / "neutral.json").write_text(
-        json.dumps({"roll_deg": profile.roll_deg, "zero_offsets_deg": profile.zero_offsets_deg}, indent=2)
+    write_text_atomic(
+        out_dir / "neutral.json",
+        json.dumps({"roll_deg": profile.roll_deg, "zero_offsets_deg": profile.zero_offsets_deg}, indent=2),
     )
     return profile

@@ -24,6 +24,8 @@ from romcam.app.live import LiveCleaner
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
+from romcam.fileio import remove_outputs
+from romcam.history import History, HistoryError, store_exercise_session
 from romcam.kinematics.filters import FilterSettings
 from romcam.rules.compensation import compensation_value
 from romcam.rules.frame_flags import live_doubt
@@ -210,6 +212,7 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
     from romcam.pose.mediapipe_pose import MediaPipePose
 
     check_output_dir(config.out_dir)
+    remove_outputs(config.out_dir, ("session.json", "annotated.mp4"))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     session = ExerciseSession(config)
     stopped_early = False
@@ -254,7 +257,6 @@ def _finish(
     stopped_early: bool,
     seconds: float,
 ) -> dict[str, Any]:
-    from romcam.history import History, MeasurementRow
     from romcam.output.tables import write_json
 
     exercises = session.summary()
@@ -270,31 +272,17 @@ def _finish(
         "stopped_early": stopped_early,
         "exercises": exercises,
     }
-    if config.patient:
-        rows = []
-        for e in exercises:
-            peaks = [r["peak_deg"] for r in e["rep_details"]]
-            rows.append(
-                MeasurementRow(
-                    f"exercise:{e['name']}",
-                    "both",
-                    max(peaks) if peaks else None,
-                    float(np.mean(peaks)) if peaks else None,
-                    None,
-                    e["reps"],
-                    tuple(e["form_faults"]),
-                )
-            )
-        with History.open(config.db) as history:
-            record["session_id"] = history.add_session(
-                config.patient,
-                "exercise",
-                info.source,
-                {"started_at": started, "program": config.program.title},
-                rows,
-                romcam.__version__,
-            )
     write_json(config.out_dir / "session.json", record)
+    if config.patient:
+        try:
+            with History.open(config.db) as history:
+                record["session_id"] = store_exercise_session(history, record)
+        except RomcamError as exc:
+            raise HistoryError(
+                f"the session is saved in {config.out_dir / 'session.json'} but not in the history ({exc}); "
+                f"add it later with: romcam history import {config.out_dir / 'session.json'}"
+            ) from exc
+        write_json(config.out_dir / "session.json", record)
     if session.frames_with_person == 0:
         raise RomcamError(
             f"no person detected in any of the {session.frames} frames of {config.source}; "

@@ -21,8 +21,11 @@ from romcam.app.analyze import LoadedModel, check_output_dir
 from romcam.app.live import LiveCleaner
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
+from romcam.fileio import remove_outputs, write_bytes_atomic
+from romcam.history import History, HistoryError, store_measurement
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
+from romcam.output.tables import write_json
 from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
@@ -33,6 +36,8 @@ from romcam.types import PoseFrame
 log = logging.getLogger(__name__)
 
 MIN_VIEW_SHARE = 0.6
+OUTPUT_FILES = ("measurement.json", "report.html", "peak_*_trial*.png")
+"""The files ``measure`` writes into its folder (an earlier run's are removed first)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class SideTrack:
     best_frame: np.ndarray | None = None
     best_xy: np.ndarray | None = None
     evidence: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)
+    cut_off: Trial | None = None  # the trial open when the user stopped with Ctrl-C (not reported)
 
 
 @dataclass
@@ -76,6 +82,7 @@ class Recording:
     angles: list[dict[str, float]] = field(default_factory=list)
     frames_with_person: int = 0
     quit_early: bool = False
+    interrupted: bool = False  # Ctrl-C: the session was stopped, not finished
 
 
 class FrameLoop:
@@ -100,14 +107,15 @@ class FrameLoop:
                     self.rec.quit_early = True
                     break
         except KeyboardInterrupt:
-            self.rec.quit_early = True
+            self.rec.quit_early = self.rec.interrupted = True
         finally:
             if self.window:
                 self.window.close()
         if self.rec.t_s:
             for track in self.tracks.values():
-                event = track.detector.finish(self.rec.t_s[-1])
-                if event is not None:
+                if self.rec.interrupted:
+                    track.cut_off = track.detector.cut_off(self.rec.t_s[-1])
+                elif track.detector.finish(self.rec.t_s[-1]) is not None:
                     self._keep_evidence(track)
         return self.rec
 
@@ -315,7 +323,10 @@ def _save_evidence(config: MeasureConfig, track: SideTrack) -> list[str]:
             f"{config.protocol.title}, {track.side}, trial {i}",
         )
         name = f"peak_{track.side}_trial{i}.png"
-        cv2.imwrite(str(config.out_dir / name), image)
+        ok, png = cv2.imencode(".png", image)
+        if not ok:
+            raise RomcamError(f"cannot encode the peak frame {name}")
+        write_bytes_atomic(config.out_dir / name, png.tobytes())
         names.append(name)
     return names
 
@@ -325,6 +336,7 @@ def run_measure(config: MeasureConfig) -> dict[str, Any]:
     from romcam.pose.mediapipe_pose import MediaPipePose
 
     check_output_dir(config.out_dir)
+    remove_outputs(config.out_dir, OUTPUT_FILES)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     with FrameSource(config.source, mirror=config.mirror) as source:
         model = LoadedModel.load(config.model, config.model_variant)
@@ -340,17 +352,12 @@ def run_measure(config: MeasureConfig) -> dict[str, Any]:
 def _finish(
     config: MeasureConfig, loop: FrameLoop, rec: Recording, info: Any, model: LoadedModel, started: str
 ) -> dict[str, Any]:
-    from romcam.history import History, MeasurementRow
-    from romcam.output.report import write_report
-    from romcam.output.tables import write_json
-
     protocol = config.protocol
-    history = History.open(config.db) if config.patient else None
+    previous, history_problem = _previous_peaks(config)
     results = []
     for side, track in loop.tracks.items():
         view, share, flag = view_flag(protocol, rec, track.detector.trials)
-        previous = history.previous(config.patient, protocol.name, side) if history and config.patient else None
-        result = side_result(protocol, side, track.detector.trials, rec, flag, previous)
+        result = side_result(protocol, side, track.detector.trials, rec, flag, previous.get(side))
         result["view"] = {"seen": view, "share": share, "needed": protocol.view}
         result["confidence"] = result_confidence(protocol, side, track.detector.trials, rec, loop.neutral)
         trials = track.detector.trials
@@ -361,6 +368,9 @@ def _finish(
             if offset is not None and result["peak_deg"] is not None:
                 result["peak_from_neutral_deg"] = result["peak_deg"] - protocol.direction * offset
         result["evidence"] = _save_evidence(config, track)
+        if track.cut_off is not None:
+            result["incomplete_trial"] = asdict(track.cut_off)
+            result["flags"].append(f"trial {track.cut_off.index} cut off by the stop (not counted)")
         results.append(result)
     measurement: dict[str, Any] = {
         "romcam_version": romcam.__version__,
@@ -372,37 +382,19 @@ def _finish(
         "filter": asdict(config.filter),
         "frames": {"count": len(rec.t_s), "with_person": rec.frames_with_person},
         "stopped_early": rec.quit_early,
+        "interrupted": rec.interrupted,
         "results": results,
         "asymmetry": asymmetry(results),
     }
-    if history and config.patient:
-        rows = [
-            MeasurementRow(
-                protocol.name,
-                r["side"],
-                r["peak_deg"],
-                r["mean_deg"],
-                r["hold_sd_deg"],
-                len(r["trials_deg"]),
-                tuple(r["flags"]),
-            )
-            for r in results
-            if r["peak_deg"] is not None
-        ]
-        if rows:
-            measurement["session_id"] = history.add_session(
-                config.patient,
-                "measure",
-                info.source,
-                {"started_at": started, "protocol": protocol.name},
-                rows,
-                romcam.__version__,
-            )
-        measurement["history"] = [asdict(p) for p in history.points(config.patient, protocol.name)]
-        history.conn.close()
-    write_json(config.out_dir / "measurement.json", measurement)
-    write_report(config.out_dir / "report.html", measurement, config.out_dir)
-    if not any(r["peak_deg"] is not None for r in results):
+    _write_measurement(config, measurement)
+    if config.patient and not history_problem:
+        history_problem = _store_in_history(config, measurement)
+    if history_problem:
+        raise HistoryError(
+            f"the measurement is saved in {config.out_dir} but not in the history ({history_problem}); "
+            f"add it later with: romcam history import {config.out_dir / 'measurement.json'}"
+        )
+    if not rec.interrupted and not any(r["peak_deg"] is not None for r in results):
         views = sorted({f for r in results for f in r["flags"] if f.startswith("unreliable")})
         raise RomcamError(
             f"no {protocol.title.lower()} trial found in {config.source} "
@@ -410,6 +402,42 @@ def _finish(
             f"results written to {config.out_dir}"
         )
     return measurement
+
+
+def _previous_peaks(config: MeasureConfig) -> tuple[dict[str, Any], str]:
+    """Each side's latest earlier measurement of this protocol for the patient, and what went wrong
+    reading the history ("" when nothing did); a history problem never stops the measurement."""
+    if not config.patient:
+        return {}, ""
+    try:
+        with History.open(config.db) as history:
+            found = {s: history.previous(config.patient, config.protocol.name, s) for s in config.sides}
+    except RomcamError as exc:
+        return {}, str(exc)
+    return {s: p for s, p in found.items() if p is not None}, ""
+
+
+def _write_measurement(config: MeasureConfig, measurement: dict[str, Any]) -> None:
+    from romcam.output.report import write_report
+
+    write_json(config.out_dir / "measurement.json", measurement)
+    write_report(config.out_dir / "report.html", measurement, config.out_dir)
+
+
+def _store_in_history(config: MeasureConfig, measurement: dict[str, Any]) -> str:
+    """Add the written measurement to the history and write it again with its session id and the trend;
+    returns what went wrong ("" when it was stored)."""
+    try:
+        with History.open(config.db) as history:
+            session_id = store_measurement(history, measurement)
+            points = history.points(config.patient, config.protocol.name)
+    except RomcamError as exc:
+        return str(exc)
+    if session_id is not None:
+        measurement["session_id"] = session_id
+    measurement["history"] = [asdict(p) for p in points]
+    _write_measurement(config, measurement)
+    return ""
 
 
 class _Window:

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from romcam.errors import RomcamError
+from romcam.fileio import write_text_atomic
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
@@ -45,13 +46,14 @@ class CameraProfile:
     def save(self, path: Path) -> None:
         """Write the profile as TOML."""
         k, d = self.camera_matrix, self.dist_coeffs.ravel()
-        path.write_text(
+        write_text_atomic(
+            path,
             "# romcam camera profile (OpenCV pinhole model with k1 k2 p1 p2 k3 distortion)\n"
             f'note = "{self.note}"\n'
             f"width_px = {self.width_px}\nheight_px = {self.height_px}\n"
             f"fx_px = {k[0, 0]:.6f}\nfy_px = {k[1, 1]:.6f}\ncx_px = {k[0, 2]:.6f}\ncy_px = {k[1, 2]:.6f}\n"
             f"dist_coeffs = [{', '.join(f'{v:.8f}' for v in d)}]\n"
-            f"rms_reprojection_px = {self.rms_px:.4f}\nviews = {self.views}\n"
+            f"rms_reprojection_px = {self.rms_px:.4f}\nviews = {self.views}\n",
         )
 
     @classmethod

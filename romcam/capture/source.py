@@ -17,6 +17,11 @@ from romcam.types import VideoInfo
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+FALLBACK_FPS = 30.0
+"""Frame rate assumed for a video whose container states none (a warning says so)."""
+SHORT_READ_TOLERANCE = 0.02
+"""A read is short when it decodes fewer than (1 - this) of the frames the container declares."""
+
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
 
 
@@ -38,6 +43,24 @@ def _check_file(path: Path) -> None:
         raise RomcamError(f"{path} is empty (0 bytes)")
 
 
+def read_warnings(info: VideoInfo, rebuilt_timestamps: int = 0) -> list[str]:
+    """Why the frames read may not be the whole clip or may carry made-up times: the decoder stopped
+    before the frame count the container declares (truncated or damaged file), the container states no
+    frame rate, or frames had no timestamp and were given ``index / fps``."""
+    notes = []
+    declared = info.frame_count_header
+    if declared > 0 and info.frames_read < (1.0 - SHORT_READ_TOLERANCE) * declared:
+        notes.append(
+            f"short read: decoded {info.frames_read} of the {declared} frames the file declares "
+            "(truncated or damaged file?)"
+        )
+    if not info.fps > 0:
+        notes.append(f"the file states no frame rate: times assume {FALLBACK_FPS:g} fps")
+    if rebuilt_timestamps:
+        notes.append(f"{rebuilt_timestamps} frames had no timestamp: times rebuilt from the frame rate")
+    return notes
+
+
 class FrameSource:
     """Frames from a webcam (``"0"``), a video file or a single image; iterate to read them.
 
@@ -55,6 +78,7 @@ class FrameSource:
         self.mirror = mirror
         self.stride = stride
         self._image: np.ndarray | None = None
+        self._rebuilt_timestamps = 0
         self._cap: cv2.VideoCapture | None = None
         self.info = self._open()
 
@@ -99,7 +123,8 @@ class FrameSource:
     def _read_capture(self) -> Iterator[Frame]:
         cap = self._cap
         assert cap is not None
-        fps = self.info.fps if self.info.fps > 0 else 30.0
+        fps = self.info.fps if self.info.fps > 0 else FALLBACK_FPS
+        self._rebuilt_timestamps = 0
         start_wall = time.monotonic()
         last_t = -np.inf
         index = 0
@@ -124,12 +149,16 @@ class FrameSource:
             self.info = replace(self.info, frames_read=index)
         if self.info.kind == "camera" and index == 0:
             raise RomcamError(f"camera {self.spec} gave no frames (disconnected or in use?)")
+        if self.info.kind == "video":
+            notes = read_warnings(self.info, self._rebuilt_timestamps)
+            self.info = replace(self.info, notes=tuple(dict.fromkeys([*self.info.notes, *notes])))
 
     def _timestamp_s(self, cap: cv2.VideoCapture, index: int, fps: float, start_wall: float) -> float:
         if self.info.kind == "camera":
             return time.monotonic() - start_wall
         pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
-        if index > 0 and pos_ms <= 0:
+        if index > 0 and not pos_ms > 0:  # no timestamp in the container: rebuilt from the frame rate
+            self._rebuilt_timestamps += 1
             return index / fps
         return float(pos_ms) / 1000.0
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from romcam.fileio import write_text_atomic
 from romcam.landmarks import Landmark
 
 
@@ -31,7 +32,8 @@ def write_mot(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray]) ->
     lines.append("\t".join(["time", *names]))
     for i, t in enumerate(t_s):
         lines.append("\t".join([f"{t:.6f}", *(_fmt(float(angles_deg[n][i])) for n in names)]))
-    path.write_text("\n".join(lines) + "\n")
+
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def read_mot(path: Path) -> tuple[dict[str, str], np.ndarray, dict[str, np.ndarray]]:
@@ -66,7 +68,8 @@ def write_trc(path: Path, t_s: np.ndarray, world_m: np.ndarray, rate_hz: float) 
     for f in range(n):
         values = (_fmt(float(v)) for v in xyz[f].reshape(-1))
         lines.append("\t".join([str(f + 1), f"{t_s[f]:.6f}", *values]))
-    path.write_text("\n".join(lines) + "\n")
+
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def read_trc(path: Path) -> tuple[dict[str, str], list[str], np.ndarray, np.ndarray]:

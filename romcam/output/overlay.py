@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import cv2
 import numpy as np
 
 from romcam.errors import RomcamError
+from romcam.fileio import write_error
 from romcam.kinematics.angles import REGISTRY
 from romcam.landmarks import SKELETON
 
@@ -94,22 +96,61 @@ def draw_angles(
 
 
 class AnnotatedVideoWriter:
-    """Writes frames to an MP4 file (``mp4v``) at the source's frame rate."""
+    """Writes frames to an MP4 file (``mp4v``) at the source's frame rate.
+
+    Frames go to a temporary file beside ``path``; ``close`` checks that the file reads back with every
+    frame written and only then renames it to ``path``, so a failed write (disk full) never leaves an
+    unplayable video under the final name. ``discard`` drops the temporary file.
+    """
 
     def __init__(self, path: Path, fps: float, width_px: int, height_px: int) -> None:
-        self.path = path
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps or 30.0, (width_px, height_px))
+        self.path = Path(path)
+        self._tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.part{self.path.suffix}")
+        fourcc = cv2.VideoWriter.fourcc(*"mp4v")
+        self._writer = cv2.VideoWriter(str(self._tmp), fourcc, fps or 30.0, (width_px, height_px))
         if not self._writer.isOpened():
+            self._tmp.unlink(missing_ok=True)
             raise RomcamError(f"cannot write video {path}")
         self.size = (width_px, height_px)
+        self.frames = 0
 
     def write(self, bgr: np.ndarray) -> None:
         if (bgr.shape[1], bgr.shape[0]) != self.size:
             bgr = cv2.resize(bgr, self.size)
         self._writer.write(bgr)
+        self.frames += 1
 
     def close(self) -> None:
+        """Finish the file and move it into place; ``RomcamError`` if it does not read back whole."""
         self._writer.release()
+        try:
+            readable = _frames_in(self._tmp)
+            if readable < self.frames or self.frames == 0:
+                raise RomcamError(
+                    f"cannot write video {self.path}: {readable} of {self.frames} frames read back (disk full?)"
+                )
+            try:
+                os.replace(self._tmp, self.path)
+            except OSError as exc:
+                raise write_error(self.path, exc) from exc
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Stop writing and remove the unfinished file."""
+        self._writer.release()
+        self._tmp.unlink(missing_ok=True)
+
+
+def _frames_in(path: Path) -> int:
+    """How many frames a video file's container says it holds (0 when it cannot be opened)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    finally:
+        cap.release()
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

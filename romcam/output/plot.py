@@ -8,6 +8,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from romcam.fileio import atomic_path
+
 
 def _panel_key(name: str) -> str:
     return name.removeprefix("left_").removeprefix("right_")
@@ -37,4 +39,5 @@ def plot_angles(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], 
         ax.set_xlabel("time (s)")
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)

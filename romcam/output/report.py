@@ -11,6 +11,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from romcam.fileio import write_text_atomic
+
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
 h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;margin-top:1.6em}
@@ -127,4 +129,4 @@ with care, D do not use.</p>
 
 
 def write_report(path: Path, measurement: dict[str, Any], out_dir: Path) -> None:
-    path.write_text(render_report(measurement, out_dir), encoding="utf-8")
+    write_text_atomic(path, render_report(measurement, out_dir))

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from romcam.fileio import atomic_path, write_text_atomic
+
 
 def write_angles_csv(
     path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], text_columns: dict[str, list[str]] | None = None
@@ -18,7 +20,7 @@ def write_angles_csv(
     (e.g. ``<angle>_flags``) after all the angles, so the angle columns keep their places."""
     names = list(angles_deg)
     extra = text_columns or {}
-    with open(path, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["time_s", *names, *extra])
         columns = np.column_stack([t_s, *(angles_deg[n] for n in names)]) if len(t_s) else np.empty((0, 1))
@@ -65,4 +67,5 @@ def to_json(data: dict[str, Any]) -> str:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(to_json(data) + "\n")
+    """Write ``data`` as strict JSON, atomically."""
+    write_text_atomic(path, to_json(data) + "\n")

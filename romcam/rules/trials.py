@@ -37,6 +37,7 @@ class Trial:
     max_deg: float
     max_time_s: float
     hold: Hold | None
+    complete: bool = True  # False: cut off by a stop (Ctrl-C) before the angle came back; never reported
 
     @property
     def peak_deg(self) -> float:
@@ -91,11 +92,14 @@ class TrialDetector:
     hold_min_s: float = 1.0
     rest_window: int = 15
     trials: list[Trial] = field(default_factory=list)
-    _rest: deque[float] = field(default_factory=lambda: deque(maxlen=15))
+    _rest: deque[float] = field(default_factory=deque)
     _t: list[float] = field(default_factory=list)
     _v: list[float] = field(default_factory=list)
     _in_trial: bool = False
     _hold_announced: bool = False
+
+    def __post_init__(self) -> None:
+        self._rest = deque(self._rest, maxlen=self.rest_window)
 
     @property
     def baseline_deg(self) -> float:
@@ -152,6 +156,19 @@ class TrialDetector:
     def finish(self, t_s: float) -> TrialEvent | None:
         """Close a trial still open when the stream ends (the recording stopped at end range)."""
         return self._finish(t_s) if self._in_trial and len(self._v) > 1 else None
+
+    def cut_off(self, t_s: float) -> Trial | None:
+        """The trial still open when the user stopped the session, marked incomplete and not added to
+        ``trials`` (its largest value is no end range the patient reached and came back from)."""
+        if not (self._in_trial and len(self._v) > 1):
+            return None
+        t, v = np.array(self._t), np.array(self._v)
+        i = int(np.argmax(v))
+        hold = find_best_hold(t, v, self.hold_tolerance_deg, self.hold_min_s)
+        self._in_trial = False
+        return Trial(
+            len(self.trials) + 1, float(t[0]), float(t_s), self.baseline_deg, float(v[i]), float(t[i]), hold, False
+        )
 
 
 def detect_trials(values_deg: np.ndarray, t_s: np.ndarray, **settings: float) -> list[Trial]:
