@@ -353,8 +353,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     config = MeasureConfig(protocol=get_protocol(args.protocol), sides=sides, **_session_kwargs(args))
     m = run_measure(config)
     if args.json:
-        print(to_json(m))
-        return 130 if m["interrupted"] else 0
+        print(to_json({k: v for k, v in m.items() if k != "history_error"}))
+        return _live_exit(m)
     for r in m["results"]:
         peak = "not measured" if r["peak_deg"] is None else f"{r['peak_deg']:.1f} deg"
         trials = ", ".join(f"{t:.1f}" for t in r["trials_deg"])
@@ -365,8 +365,17 @@ def _cmd_measure(args: argparse.Namespace) -> int:
         for flag in r["flags"]:
             print(f"  flag: {flag}")
     print(f"wrote {args.out / 'measurement.json'} and {args.out / 'report.html'}")
-    if m["interrupted"]:
-        print("romcam: interrupted; the trials finished so far were measured and saved", file=sys.stderr)
+    return _live_exit(m)
+
+
+def _live_exit(result: dict[str, Any]) -> int:
+    """Exit code of a finished live session: 1 when the history could not store it (the files are
+    written), 130 when Ctrl-C stopped it, else 0; says why on stderr."""
+    if result.get("history_error"):
+        print(f"romcam: error: {result['history_error']}", file=sys.stderr)
+        return 1
+    if result.get("interrupted"):
+        print("romcam: interrupted; what was finished so far is measured and saved", file=sys.stderr)
         return 130
     return 0
 
@@ -393,8 +402,8 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
     config = ExerciseConfig(program=program, **_session_kwargs(args))
     record = run_exercise(config)
     if args.json:
-        print(to_json(record))
-        return 0
+        print(to_json({k: v for k, v in record.items() if k != "history_error"}))
+        return _live_exit(record)
     for e in record["exercises"]:
         peaks = [r["peak_deg"] for r in e["rep_details"]]
         peak_text = f", peaks {min(peaks):.0f}-{max(peaks):.0f} deg" if peaks else ""
@@ -406,7 +415,7 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
     if record["stopped_early"]:
         print("stopped early; what was done is saved")
     print(f"wrote {args.out / 'session.json'}")
-    return 0
+    return _live_exit(record)
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

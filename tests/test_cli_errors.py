@@ -39,17 +39,18 @@ def test_zero_byte_file(tmp_path: Path) -> None:
     _assert_one_line_error(run_cli("analyze", str(empty), "--out", str(tmp_path / "o")), 1, "is empty")
 
 
-def test_truncated_video(tmp_path: Path) -> None:
+def test_truncated_video_is_a_short_read_not_100_percent(tmp_path: Path) -> None:
+    """The shipped clip keeps its index at the front, so a copy cut to a third still opens: the frames that
+    decode are analysed, and the summary and the table say the read was short."""
     source = clip_path("squat_front_02_home_workout.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(source[: len(source) // 3])
     result = run_cli("analyze", str(cut), "--out", str(tmp_path / "o"), "--no-video")
-    # a file cut before its index cannot be opened; one cut after it gives the frames that decode
-    if result.returncode == 0:
-        summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-        assert 0 < summary["video"]["frames_read"] < summary["video"]["frame_count_header"]
-    else:
-        _assert_one_line_error(result, 1, "cut.mp4")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert 0 < summary["video"]["frames_read"] < 0.9 * summary["video"]["frame_count_header"]
+    assert any(w.startswith("short read") for w in summary["warnings"])
+    assert "warning: short read" in result.stdout
 
 
 def test_unknown_angle_name(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
 from romcam.fileio import remove_outputs
-from romcam.history import History, HistoryError, store_exercise_session
+from romcam.history import History, store_exercise_session
 from romcam.kinematics.filters import FilterSettings
 from romcam.rules.compensation import compensation_value
 from romcam.rules.frame_flags import live_doubt
@@ -277,12 +277,12 @@ def _finish(
         try:
             with History.open(config.db) as history:
                 record["session_id"] = store_exercise_session(history, record)
-        except RomcamError as exc:
-            raise HistoryError(
+            write_json(config.out_dir / "session.json", record)
+        except RomcamError as exc:  # the file stays; the caller reports this after the results
+            record["history_error"] = (
                 f"the session is saved in {config.out_dir / 'session.json'} but not in the history ({exc}); "
                 f"add it later with: romcam history import {config.out_dir / 'session.json'}"
-            ) from exc
-        write_json(config.out_dir / "session.json", record)
+            )
     if session.frames_with_person == 0:
         raise RomcamError(
             f"no person detected in any of the {session.frames} frames of {config.source}; "

@@ -22,7 +22,7 @@ from romcam.app.live import LiveCleaner
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.fileio import remove_outputs, write_bytes_atomic
-from romcam.history import History, HistoryError, store_measurement
+from romcam.history import History, store_measurement
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
@@ -389,8 +389,8 @@ def _finish(
     _write_measurement(config, measurement)
     if config.patient and not history_problem:
         history_problem = _store_in_history(config, measurement)
-    if history_problem:
-        raise HistoryError(
+    if history_problem:  # the files stay; the caller reports this after the results
+        measurement["history_error"] = (
             f"the measurement is saved in {config.out_dir} but not in the history ({history_problem}); "
             f"add it later with: romcam history import {config.out_dir / 'measurement.json'}"
         )
