@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, clip_path, require, resolved_model, run_cli
+from conftest import OUTSIDE, SAMPLES, clip_path, require, resolved_model, run_cli
 
 from romcam.app.analyze import AnalyzeConfig
 from romcam.app.batch import MARKER, BatchConfig, discover, run_batch
@@ -210,7 +210,9 @@ def test_killed_run_restarts_to_the_same_summary(first_run: tuple[Path, Path, st
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "romcam", "batch", str(src), "--out", str(out), "--no-video", "--workers", "1"]
     env = {**os.environ, "ROMCAM_MODEL": str(resolved_model())}
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=OUTSIDE, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not [p for p in out.rglob(MARKER) if "romcam-tmp" not in str(p)]:
         time.sleep(0.1)  # the first clip is finished; the longest-first order leaves the others in flight
@@ -267,7 +269,7 @@ def test_ctrl_c_keeps_finished_clips_and_writes_the_tables(first_run: tuple[Path
     cmd = [sys.executable, "-m", "romcam", "batch", str(src), "--out", str(out), "--no-video", "--workers", "1"]
     env = {**os.environ, "ROMCAM_MODEL": str(resolved_model())}
     proc = subprocess.Popen(
-        cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, env=env, cwd=OUTSIDE, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not [p for p in out.rglob(MARKER) if "romcam-tmp" not in str(p)]:

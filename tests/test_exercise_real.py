@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, clip_path, grab_screen, require, resolved_model, run_cli, virtual_screen
+from conftest import OUTSIDE, SAMPLES, clip_path, grab_screen, require, resolved_model, run_cli, virtual_screen
 from test_measure_real import _truth_trial_peaks
 
 pytestmark = pytest.mark.slow
@@ -99,6 +99,7 @@ def test_window_under_xvfb_agrees_with_headless(tmp_path: Path) -> None:
                 "--json",
             ],
             env=env,
+            cwd=OUTSIDE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

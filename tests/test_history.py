@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import OUTSIDE
 
 from romcam.app.measure import _change
 from romcam.history import MIGRATIONS, SCHEMA_VERSION, History, MeasurementRow, migrate
@@ -104,7 +105,7 @@ _WRITER = textwrap.dedent("""
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     History.open(path).conn.close()
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), f"P{i}", "25"]) for i in range(3)]
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), f"P{i}", "25"], cwd=OUTSIDE) for i in range(3)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     with History.open(path) as h:
         assert h.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 75
@@ -135,7 +136,7 @@ def test_a_process_killed_mid_write_leaves_only_whole_sessions(tmp_path: Path) -
         h.add_session(
             "P9", "measure", "first.mp4", {}, [_row(90.0, "left", "knee_flexion"), _row(91.0, "right", "knee_flexion")]
         )
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(path), str(flag)])
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(path), str(flag)], cwd=OUTSIDE)
     deadline = time.monotonic() + 60
     while not flag.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, grab_screen, require, require_tool, resolved_model, run_cli, virtual_screen
+from conftest import OUTSIDE, SAMPLES, grab_screen, require, require_tool, resolved_model, run_cli, virtual_screen
 
 from romcam.output.tables import read_angles_csv
 
@@ -208,6 +208,7 @@ def test_live_window_under_xvfb(tmp_path: Path) -> None:
                 str(tmp_path / "o"),
             ],
             env=env,
+            cwd=OUTSIDE,
             stderr=subprocess.PIPE,
             text=True,
         )

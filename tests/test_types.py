@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import OUTSIDE
 
 from romcam.landmarks import MIRROR, Landmark
 from romcam.pose.select import SubjectTracker
@@ -76,4 +77,4 @@ def test_kinematics_imports_neither_opencv_nor_mediapipe() -> None:
         "romcam.pose.select, romcam.types; "
         "bad = [m for m in ('cv2', 'mediapipe') if m in sys.modules]; sys.exit(1 if bad else 0)"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=OUTSIDE).returncode == 0

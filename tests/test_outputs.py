@@ -1,0 +1,223 @@
+"""Result files as a user finds them: no earlier run's files beside a new run's, whole files only (a full
+disk is one line and no half-written file), a batch that locks its folder, redoes incomplete clips, names the
+stills it skips and redoes kinematics without deleting the model's outputs; Ctrl-C in measure."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import OUTSIDE, SAMPLES, clip_path, require, resolved_model, run_cli
+
+from romcam.errors import RomcamError
+from romcam.fileio import atomic_path, write_text_atomic
+from romcam.output.overlay import AnnotatedVideoWriter
+from romcam.rules.trials import TrialDetector
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 128 KiB file system (tmpfs), so that 'disk full' is real; skipped where mounting is not allowed."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+# --- whole files --------------------------------------------------------------------------------
+
+
+def test_a_failed_write_keeps_the_earlier_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "summary.json"
+    write_text_atomic(target, '{"run": 1}\n')
+    with pytest.raises(ZeroDivisionError), atomic_path(target) as tmp:
+        tmp.write_text('{"run": 2, "half')
+        _ = 1 / 0
+    assert target.read_text() == '{"run": 1}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_disk_full_is_one_line_and_no_half_file(tiny_disk: Path) -> None:
+    out = tiny_disk / "out"
+    result = run_cli("analyze", str(require(SAMPLES / "rendered_side_left.mp4")), "--out", str(out), "--no-video")
+    assert result.returncode == 1
+    assert "disk full while writing" in _one_line(result)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+    for name in ("landmarks.npz", "summary.json", "angles.csv"):  # what exists is whole
+        if (out / name).exists():
+            assert name != "landmarks.npz" or np.load(out / name)["xy_px"].shape[1] == 33
+
+
+def test_video_that_does_not_fit_is_an_error_not_an_unplayable_file(tiny_disk: Path) -> None:
+    path = tiny_disk / "annotated.mp4"
+    writer = AnnotatedVideoWriter(path, 30.0, 640, 480)
+    rng = np.random.default_rng(0)
+    for _ in range(60):  # noise does not compress: far more than 128 KiB
+        writer.write(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8))
+    with pytest.raises(RomcamError, match="annotated.mp4"):
+        writer.close()
+    assert list(tiny_disk.iterdir()) == []
+
+
+def test_analyze_into_a_used_folder_leaves_no_earlier_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("angles.csv", "annotated.mp4", "angles.png", "landmarks.npz"):
+        (out / name).write_text("from an earlier clip\n")
+    (out / "my_notes.txt").write_text("not romcam's\n")
+    result = run_cli("analyze", str(clip_path("hard_no_person_02_empty_field_frame.jpg")), "--out", str(out))
+    assert result.returncode == 1 and "no person" in _one_line(result)
+    assert sorted(p.name for p in out.iterdir()) == ["landmarks.npz", "my_notes.txt", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["status"] == "no_person"
+    assert np.load(out / "landmarks.npz")["xy_px"].shape == (1, 33, 2)  # this run's, not the old text
+
+
+# --- batch ----------------------------------------------------------------------------------------
+
+
+def _batch(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("batch", str(src), "--out", str(out), "--workers", "1", *extra)
+
+
+def _summary_rows(out: Path) -> list[dict[str, str]]:
+    with open(out / "summary.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_second_batch_into_the_same_folder_is_refused(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    shutil.copy(clip_path("bridge_supine_side_01_backlit.mp4"), src)
+    fd = os.open(out / ".romcam-batch.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a batch running into out
+    try:
+        result = _batch(src, out)
+    finally:
+        os.close(fd)
+    assert result.returncode == 1 and "another romcam batch" in _one_line(result)
+
+
+@pytest.fixture(scope="module")
+def batch_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    base = tmp_path_factory.mktemp("batch")
+    src, out = base / "in", base / "out"
+    src.mkdir()
+    shutil.copy(clip_path("bridge_supine_side_01_backlit.mp4"), src)
+    shutil.copy(clip_path("hard_no_person_02_empty_field_frame.jpg"), src / "still.jpg")
+    return src, out, _batch(src, out)
+
+
+def test_batch_names_the_stills_it_does_not_analyse(batch_run: tuple[Path, Path, subprocess.CompletedProcess]) -> None:
+    _, out, first = batch_run
+    assert first.returncode == 0, first.stderr
+    assert "1 done" in first.stdout and "still image(s) (still.jpg)" in first.stdout
+    assert (out / "bridge_supine_side_01_backlit" / "annotated.mp4").stat().st_size > 10_000
+
+
+def test_batch_redoes_a_clip_whose_outputs_are_incomplete(
+    batch_run: tuple[Path, Path, subprocess.CompletedProcess],
+) -> None:
+    src, out, _ = batch_run
+    reference = _summary_rows(out)
+    (out / "bridge_supine_side_01_backlit" / "summary.json").unlink()
+    again = _batch(src, out)
+    assert again.returncode == 0, again.stderr
+    assert "1 done, 0 skipped" in again.stdout
+    assert _summary_rows(out) == reference
+    untouched = _batch(src, out)
+    assert "0 done, 1 skipped" in untouched.stdout
+
+
+def test_batch_from_landmarks_deletes_nothing_and_forces_no_redo(
+    batch_run: tuple[Path, Path, subprocess.CompletedProcess],
+) -> None:
+    src, out, _ = batch_run
+    folder = out / "bridge_supine_side_01_backlit"
+    video = (folder / "annotated.mp4").read_bytes()
+    redo = _batch(src, out, "--from-landmarks")
+    assert redo.returncode == 0, redo.stderr
+    assert (folder / "annotated.mp4").read_bytes() == video
+    assert {"landmarks.npz", "summary.json", "angles.csv", "angles.mot", "landmarks.trc"} <= {
+        p.name for p in folder.iterdir()
+    }
+    after = _batch(src, out)
+    assert "0 done, 1 skipped" in after.stdout, after.stdout
+
+
+# --- live sessions --------------------------------------------------------------------------------
+
+
+def test_a_trial_cut_off_by_a_stop_is_marked_incomplete_and_not_counted() -> None:
+    detector = TrialDetector(start_excursion_deg=20.0)
+    t = 0.0
+    for value in [0.0] * 10 + list(np.linspace(0, 100, 20)) + [100.0] * 40 + list(np.linspace(100, 0, 20)):
+        detector.step(float(value), t)
+        t += 1 / 30
+    for value in [0.0] * 10 + list(np.linspace(0, 60, 20)):  # a second raise, stopped half way up
+        detector.step(float(value), t)
+        t += 1 / 30
+    cut = detector.cut_off(t)
+    assert [round(tr.peak_deg) for tr in detector.trials] == [100]
+    assert cut is not None and not cut.complete and cut.max_deg == pytest.approx(60.0)
+    assert len(detector.trials) == 1 and not detector.in_trial
+
+
+def test_the_rest_window_setting_is_used() -> None:
+    detector = TrialDetector(rest_window=3)
+    for i, value in enumerate([10.0, 10.0, 10.0, 0.0, 0.0, 0.0]):
+        detector.step(value, i / 30)
+    assert detector.baseline_deg == 0.0  # only the last three resting samples count
+
+
+def test_ctrl_c_in_measure_exits_130_and_keeps_what_was_finished(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    cmd = [sys.executable, "-m", "romcam", "measure", "--protocol", "knee_flexion", "--side", "left", "--source"]
+    cmd += [str(require(SAMPLES / "rendered_knee_trials_side_left.mp4")), "--headless", "--out", str(out)]
+    env = {**os.environ, "ROMCAM_MODEL": str(resolved_model())}
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=OUTSIDE, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(5.0)  # the model is loaded and frames are flowing; the clip takes longer than this
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    measurement = json.loads((out / "measurement.json").read_text())
+    assert measurement["interrupted"] is True
+    assert measurement["frames"]["count"] < 405  # stopped before the clip's end
+    (left,) = measurement["results"]
+    cut = left.get("incomplete_trial")
+    if cut is not None:
+        assert cut["complete"] is False
+        assert len(left["trials_deg"]) == cut["index"] - 1  # the cut-off trial is not among the reported ones
+        assert any("cut off" in f for f in left["flags"])
+
+
+@pytest.mark.parametrize("command", [["measure", "--protocol", "knee_flexion"], ["exercise", "--exercise", "squat"]])
+@pytest.mark.parametrize("flag", ["--neutral", "--camera-profile"])
+def test_live_sessions_refuse_a_missing_profile(command: list[str], flag: str, tmp_path: Path) -> None:
+    result = run_cli(*command, "--source", "x.mp4", "--out", str(tmp_path / "o"), flag, str(tmp_path / "nope.toml"))
+    assert result.returncode == 2 and "nope.toml" in result.stderr
