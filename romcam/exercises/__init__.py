@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from romcam.definitions import build, check_metric, read_toml
 from romcam.errors import UsageError
 
 FORM_MEASURES = ("above", "below", "rise", "drop", "abs_change", "peak_below")
@@ -66,27 +67,40 @@ class Program:
     items: tuple[ProgramItem, ...]
 
 
-def _check(data: dict[str, Any], valid: set[str], where: str) -> None:
-    unknown = set(data) - valid
-    if unknown:
-        raise UsageError(f"{where}: unknown key {', '.join(sorted(unknown))}; valid keys: {', '.join(sorted(valid))}")
+VIEWS = ("any", "front", "side")
+SIDES = ("left", "right", "both")
 
 
 def parse_exercise(name: str, data: dict[str, Any], where: str = "") -> Exercise:
+    """Build an exercise from TOML data; ``UsageError`` naming the file and key for anything wrong."""
     where = where or name
-    _check(data, {f.name for f in fields(Exercise)} - {"name"}, where)
-    rules = []
-    for item in data.pop("form", []):
-        _check(item, {f.name for f in fields(FormRule)}, f"{where} form rule")
-        if item.get("measure") not in FORM_MEASURES:
-            raise UsageError(f"{where}: form measure must be one of {', '.join(FORM_MEASURES)}")
-        rules.append(FormRule(**item))
-    exercise = Exercise(name=name, form=tuple(rules), **data)
+    choices = {"measure": FORM_MEASURES, "view": VIEWS, "side": SIDES, "direction": (1, -1)}
+    exercise = build(Exercise, data, where, given={"name": name}, choices=choices)
     if exercise.active_above_deg <= exercise.rest_below_deg:
         raise UsageError(f"{where}: active_above_deg must be above rest_below_deg (hysteresis)")
-    if exercise.side not in ("left", "right", "both") or exercise.direction not in (1, -1):
-        raise UsageError(f"{where}: side must be left, right or both, and direction 1 or -1")
+    check_metric("{side}_" + exercise.angle, where)
+    for rule in exercise.form:
+        check_metric(rule.angle, f"{where} form rule {rule.name!r}", extra=("primary",))
     return exercise
+
+
+@dataclass(frozen=True)
+class _ProgramEntry:
+    """One ``[[exercise]]`` table of a program file: a library exercise and its prescription."""
+
+    name: str
+    sets: int = 1
+    reps: int = 0
+    rest_s: float = 30.0
+    target_deg: float | None = None
+    hold_s: float | None = None
+    side: str | None = None
+
+
+@dataclass(frozen=True)
+class _ProgramFile:
+    title: str = ""
+    exercise: tuple[_ProgramEntry, ...] = ()
 
 
 def builtin_exercises() -> dict[str, Exercise]:
@@ -109,24 +123,15 @@ def get_exercise(name: str) -> Exercise:
 def load_program(path: Path) -> Program:
     """A prescription: ``title`` and ``[[exercise]]`` tables with ``name``, ``sets``, ``reps``,
     ``target_deg``, ``hold_s``, ``rest_s``, ``side``."""
-    if not path.is_file():
-        raise UsageError(f"no such program file: {path}")
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
-    _check(data, {"title", "exercise"}, str(path))
+    where = str(path)
+    program = build(_ProgramFile, read_toml(path), where, choices={"side": SIDES})
+    if not program.exercise:
+        raise UsageError(f"{where}: a program needs at least one [[exercise]]")
     items = []
-    for entry in data.get("exercise", []):
-        _check(entry, {"name", "sets", "reps", "target_deg", "hold_s", "rest_s", "side"}, f"{path} exercise")
-        exercise = get_exercise(entry["name"])
-        overrides = {k: entry[k] for k in ("target_deg", "hold_s", "side") if k in entry}
-        items.append(
-            ProgramItem(
-                replace(exercise, **overrides),
-                int(entry.get("sets", 1)),
-                int(entry.get("reps", 0)),
-                float(entry.get("rest_s", 30.0)),
-            )
-        )
-    if not items:
-        raise UsageError(f"{path}: a program needs at least one [[exercise]]")
-    return Program(str(data.get("title", path.stem)), tuple(items))
+    for entry in program.exercise:
+        if entry.sets < 1 or entry.reps < 0 or entry.rest_s < 0:
+            raise UsageError(f"{where} exercise {entry.name!r}: sets must be >= 1, reps >= 0 and rest_s >= 0")
+        exercise = get_exercise(entry.name)
+        overrides = {k: getattr(entry, k) for k in ("target_deg", "hold_s", "side") if getattr(entry, k) is not None}
+        items.append(ProgramItem(replace(exercise, **overrides), entry.sets, entry.reps, entry.rest_s))
+    return Program(program.title or path.stem, tuple(items))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from romcam.definitions import build, check_metric, read_toml
 from romcam.errors import UsageError
 
 VIEWS = ("side", "front")
@@ -61,34 +62,21 @@ class Protocol:
         return self.instruction.format(side=side)
 
 
-def _check_keys(data: dict[str, Any], cls: type, where: str, implicit: tuple[str, ...] = ()) -> None:
-    valid = {f.name for f in fields(cls)} - set(implicit)
-    unknown = set(data) - valid
-    if unknown:
-        raise UsageError(f"{where}: unknown key {', '.join(sorted(unknown))}; valid keys: {', '.join(sorted(valid))}")
-
-
 def parse_protocol(name: str, data: dict[str, Any], where: str = "") -> Protocol:
-    """Build a protocol from TOML data, rejecting unknown keys and wrong values."""
+    """Build a protocol from TOML data; ``UsageError`` naming the file and key for anything wrong."""
     where = where or name
-    _check_keys(data, Protocol, where, implicit=("name",))
-    comps = []
-    for item in data.pop("compensations", []):
-        _check_keys(item, Compensation, f"{where} compensation")
-        if item.get("measure") not in MEASURES:
-            raise UsageError(f"{where}: measure must be one of {', '.join(MEASURES)}")
-        comps.append(Compensation(**item))
-    protocol = Protocol(name=name, compensations=tuple(comps), **data)
-    if protocol.view not in VIEWS:
-        raise UsageError(f"{where}: view must be one of {', '.join(VIEWS)}, got {protocol.view!r}")
-    if protocol.direction not in (1, -1) or protocol.trials < 1:
-        raise UsageError(f"{where}: direction must be 1 or -1 and trials >= 1")
+    choices = {"view": VIEWS, "measure": MEASURES, "direction": (1, -1)}
+    protocol = build(Protocol, data, where, given={"name": name}, choices=choices)
+    if protocol.trials < 1:
+        raise UsageError(f"{where}: key 'trials' must be at least 1, got {protocol.trials}")
+    check_metric("{side}_" + protocol.angle, where)
+    for c in protocol.compensations:
+        check_metric(c.angle, f"{where} compensation {c.name!r}")
     return protocol
 
 
 def load_protocol_file(path: Path) -> Protocol:
-    with open(path, "rb") as f:
-        return parse_protocol(path.stem, tomllib.load(f), str(path))
+    return parse_protocol(path.stem, read_toml(path), str(path))
 
 
 def builtin_protocols() -> dict[str, Protocol]:
@@ -97,9 +85,8 @@ def builtin_protocols() -> dict[str, Protocol]:
     out = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
-            out[entry.name.removesuffix(".toml")] = parse_protocol(
-                entry.name.removesuffix(".toml"), tomllib.loads(entry.read_text()), entry.name
-            )
+            name = entry.name.removesuffix(".toml")
+            out[name] = parse_protocol(name, tomllib.loads(entry.read_text()), entry.name)
     return out
 
 
