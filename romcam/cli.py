@@ -117,9 +117,9 @@ def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
         mirror=args.mirror,
         write_video=not args.no_video,
         stride=args.stride,
-        camera_profile=args.camera_profile,
+        camera_profile=_existing_file(args.camera_profile, "--camera-profile"),
         repair_left_right=args.repair_left_right,
-        neutral=args.neutral,
+        neutral=_existing_file(args.neutral, "--neutral"),
     )
 
 

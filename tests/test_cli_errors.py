@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import clip_path, run_cli
 
@@ -84,6 +85,25 @@ def test_corrupt_landmarks_file(tmp_path: Path) -> None:
     _assert_one_line_error(
         run_cli("analyze", "--from-landmarks", str(bad), "--out", str(tmp_path / "o")), 1, "cannot read landmarks"
     )
+
+
+@pytest.mark.parametrize(
+    ("frames", "meta", "message"), [(3, "[1, 2]", "not a JSON object"), (0, "{}", "holds no frames")]
+)
+def test_odd_landmarks_files(tmp_path: Path, frames: int, meta: str, message: str) -> None:
+    from romcam.types import PoseSequence
+
+    xy = np.full((frames, 33, 2), 200.0)
+    seq = PoseSequence(xy, np.zeros((frames, 33, 3)), np.ones((frames, 33)), np.arange(frames) / 30.0, 640, 480)
+    seq.save_npz(tmp_path / "l.npz", meta)
+    _assert_one_line_error(
+        run_cli("analyze", "--from-landmarks", str(tmp_path / "l.npz"), "--out", str(tmp_path / "o")), 1, message
+    )
+
+
+def test_batch_with_a_missing_camera_profile_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("batch", str(tmp_path), "--out", str(tmp_path / "o"), "--camera-profile", "/nope.toml")
+    _assert_one_line_error(result, 2, "--camera-profile: no such file: /nope.toml")
 
 
 def test_missing_camera_is_one_line(tmp_path: Path) -> None:

@@ -149,6 +149,10 @@ def _load_landmarks(path: Path) -> tuple[PoseSequence, dict[str, Any]]:
         meta = json.loads(PoseSequence.load_npz_meta(path))
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise RomcamError(f"cannot read landmarks from {path}: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise RomcamError(f"cannot read landmarks from {path}: its metadata is not a JSON object")
+    if len(sequence) == 0:
+        raise RomcamError(f"{path} holds no frames")
     return sequence, meta
 
 
