@@ -121,11 +121,14 @@ class AnnotatedVideoWriter:
         self.frames += 1
 
     def close(self) -> None:
-        """Finish the file and move it into place; ``RomcamError`` if it does not read back whole."""
+        """Finish the file and move it into place; ``RomcamError`` if it does not read back whole.
+        With no frame written there is no video: nothing is kept."""
         self._writer.release()
         try:
             readable = _frames_in(self._tmp)
-            if readable < self.frames or self.frames == 0:
+            if self.frames == 0:
+                return
+            if readable < self.frames:
                 raise RomcamError(
                     f"cannot write video {self.path}: {readable} of {self.frames} frames read back (disk full?)"
                 )
