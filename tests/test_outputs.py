@@ -192,22 +192,41 @@ def test_the_rest_window_setting_is_used() -> None:
     assert detector.baseline_deg == 0.0  # only the last three resting samples count
 
 
+def _looped(clip: Path, times: int, dest: Path) -> Path:
+    """The clip played ``times`` times in a row (so a run surely outlasts a few seconds)."""
+    import cv2
+
+    frames = []
+    cap = cv2.VideoCapture(str(clip))
+    while (frame := cap.read())[0]:
+        frames.append(frame[1])
+    cap.release()
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(dest), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (w, h))
+    for _ in range(times):
+        for frame in frames:
+            writer.write(frame)
+    writer.release()
+    return dest
+
+
 def test_ctrl_c_in_measure_exits_130_and_keeps_what_was_finished(tmp_path: Path) -> None:
     out = tmp_path / "m"
+    source = _looped(require(SAMPLES / "rendered_knee_trials_side_left.mp4"), 4, tmp_path / "long.mp4")
     cmd = [sys.executable, "-m", "romcam", "measure", "--protocol", "knee_flexion", "--side", "left", "--source"]
-    cmd += [str(require(SAMPLES / "rendered_knee_trials_side_left.mp4")), "--headless", "--out", str(out)]
+    cmd += [str(source), "--headless", "--out", str(out)]
     env = {**os.environ, "ROMCAM_MODEL": str(resolved_model())}
     proc = subprocess.Popen(
         cmd, env=env, cwd=OUTSIDE, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(5.0)  # the model is loaded and frames are flowing; the clip takes longer than this
+    time.sleep(6.0)  # the model is loaded and frames are flowing; the 1620-frame clip takes far longer
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     measurement = json.loads((out / "measurement.json").read_text())
     assert measurement["interrupted"] is True
-    assert measurement["frames"]["count"] < 405  # stopped before the clip's end
+    assert 0 < measurement["frames"]["count"] < 1620  # stopped before the clip's end
     (left,) = measurement["results"]
     cut = left.get("incomplete_trial")
     if cut is not None:
