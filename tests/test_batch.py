@@ -34,7 +34,7 @@ def _folder(root: Path) -> Path:
     for i, path in enumerate(CLIPS):
         shutil.copy(require(path), (src / "sub" if i == 2 else src) / path.name)
     whole = clip_path("squat_front_02_home_workout.mp4").read_bytes()
-    (src / "corrupt.mp4").write_bytes(whole[:40000])
+    (src / "corrupt.mp4").write_bytes(whole[len(whole) // 2 :])  # the second half: no header, no index
     (src / "fake.mov").write_text("not a video\n")
     (src / "notes.txt").write_text("ignored: not a video extension\n")
     return src
