@@ -468,19 +468,10 @@ def _calibrate_neutral(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from romcam.history import History, import_result_file
-    from romcam.output.report import _trend_png
+    from romcam.history import History
 
     if args.patient == "import":
-        if args.file is None:
-            raise UsageError("history import needs a FILE: DIR/measurement.json or DIR/session.json")
-        with History.open(args.db) as history:
-            patient, session_id, new = import_result_file(history, args.file)
-        if session_id is None:
-            print(f"{args.file}: no measured value in it; nothing added")
-        else:
-            print(f"{'added' if new else 'already in the history:'} session {session_id} of patient {patient}")
-        return 0
+        return _history_import(args)
     if args.file is not None:
         raise UsageError(f"unexpected argument {args.file} (did you mean: romcam history import FILE?)")
     with History.open(args.db, create=False) as history:
@@ -492,21 +483,45 @@ def _cmd_history(args: argparse.Namespace) -> int:
             raise UsageError("give a PATIENT ID or --export CSV")
         points = history.points(args.patient, args.protocol)
     if not points:
-        raise RomcamError(
-            f"no measurements for patient {args.patient!r}"
-            + (f" and protocol {args.protocol}" if args.protocol else "")
-        )
+        only = f" and protocol {args.protocol}" if args.protocol else ""
+        raise RomcamError(f"no measurements for patient {args.patient!r}{only}")
+    _print_history(points)
+    plot = args.plot or Path(f"history_{''.join(c if c.isalnum() else '_' for c in args.patient)}.png")
+    if _write_trend(plot, points, f"patient {args.patient}"):
+        print(f"wrote {plot}")
+    return 0
+
+
+def _history_import(args: argparse.Namespace) -> int:
+    from romcam.history import History, import_result_file
+
+    if args.file is None:
+        raise UsageError("history import needs a FILE: DIR/measurement.json or DIR/session.json")
+    with History.open(args.db) as history:
+        patient, session_id, new = import_result_file(history, args.file)
+    if session_id is None:
+        print(f"{args.file}: no measured value in it; nothing added")
+    else:
+        print(f"{'added' if new else 'already in the history:'} session {session_id} of patient {patient}")
+    return 0
+
+
+def _print_history(points: list[Any]) -> None:
     print(f"{'date':<26}{'protocol':<22}{'side':<7}{'peak':>8}{'mean':>8}  flags")
     for p in points:
         peak = "-" if p.peak_deg is None else f"{p.peak_deg:.1f}"
         mean = "-" if p.mean_deg is None else f"{p.mean_deg:.1f}"
         print(f"{p.started_at:<26}{p.protocol:<22}{p.side:<7}{peak:>8}{mean:>8}  {p.flags}")
-    plot = args.plot or Path(f"history_{''.join(c if c.isalnum() else '_' for c in args.patient)}.png")
-    data = _trend_png([vars(p) for p in points], f"patient {args.patient}")
+
+
+def _write_trend(path: Path, points: list[Any], title: str) -> bool:
+    """The trend plot of ``points`` as a PNG at ``path``; False when there is nothing to plot."""
+    from romcam.output.report import _trend_png
+
+    data = _trend_png([vars(p) for p in points], title)
     if data:
-        write_bytes_atomic(plot, data)
-        print(f"wrote {plot}")
-    return 0
+        write_bytes_atomic(path, data)
+    return bool(data)
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

@@ -41,19 +41,52 @@ def _type_name(kind: Any) -> str:
     return {str: "text", float: "a number", int: "a whole number", bool: "true or false"}.get(kind, str(kind))
 
 
+_ACCEPTS = {
+    str: lambda v: isinstance(v, str),
+    float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    bool: lambda v: isinstance(v, bool),
+}
+"""Which TOML values a field of each type accepts (a whole number is a number; true is not)."""
+
+
 def _check_value(value: Any, kind: Any, where: str, key: str) -> Any:
     """``value`` converted to ``kind`` (int → float), or ``UsageError`` saying what was expected."""
     if typing.get_origin(kind) in (types.UnionType, typing.Union):  # ``float | None``: the value is given
         kind = next(k for k in typing.get_args(kind) if k is not type(None))
-    ok = (
-        (kind is str and isinstance(value, str))
-        or (kind is float and isinstance(value, int | float) and not isinstance(value, bool))
-        or (kind is int and isinstance(value, int) and not isinstance(value, bool))
-        or (kind is bool and isinstance(value, bool))
-    )
-    if not ok:
+    if not _ACCEPTS[kind](value):
         raise UsageError(f"{where}: key {key!r} must be {_type_name(kind)}, got {value!r}")
     return float(value) if kind is float else value
+
+
+def _check_keys(data: Any, fields: dict[str, dataclasses.Field[Any]], where: str) -> None:
+    """``UsageError`` for a value that is not a table, an unknown key, or a missing required key."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: expected a table of keys, got {data!r}")
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise UsageError(f"{where}: unknown key {', '.join(unknown)}; valid keys: {', '.join(sorted(fields))}")
+    missing_value = dataclasses.MISSING
+    required = [n for n, f in fields.items() if f.default is missing_value and f.default_factory is missing_value]
+    missing = [n for n in required if n not in data]
+    if missing:
+        raise UsageError(f"{where}: missing key {', '.join(missing)}; required keys: {', '.join(required)}")
+
+
+def _field_value(key: str, value: Any, kind: Any, where: str, choices: Mapping[str, tuple[Any, ...]]) -> Any:
+    """One checked value: a nested tuple of definitions, or a plain value of the field's type and choices."""
+    if typing.get_origin(kind) is tuple:
+        if not isinstance(value, list):
+            raise UsageError(f"{where}: key {key!r} must be a list of tables ([[{key}]])")
+        nested = typing.get_args(kind)[0]
+        return tuple(
+            build(nested, item, f"{where} [[{key}]] #{i + 1}", choices=choices) for i, item in enumerate(value)
+        )
+    checked = _check_value(value, kind, where, key)
+    if key in choices and checked not in choices[key]:
+        allowed = ", ".join(str(c) for c in choices[key])
+        raise UsageError(f"{where}: key {key!r} is {value!r}; valid values: {allowed}")
+    return checked
 
 
 def build(
@@ -71,35 +104,10 @@ def build(
     ``choices``.
     """
     given = dict(given or {})
-    choices = choices or {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{where}: expected a table of keys, got {data!r}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in given}  # type: ignore[arg-type]
+    _check_keys(data, fields, where)
     hints = typing.get_type_hints(cls)
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise UsageError(f"{where}: unknown key {', '.join(unknown)}; valid keys: {', '.join(sorted(fields))}")
-    required = [
-        n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    missing = [n for n in required if n not in data]
-    if missing:
-        raise UsageError(f"{where}: missing key {', '.join(missing)}; required keys: {', '.join(required)}")
-    values = {}
-    for key, value in data.items():
-        kind = hints[key]
-        if typing.get_origin(kind) is tuple:
-            nested = typing.get_args(kind)[0]
-            if not isinstance(value, list):
-                raise UsageError(f"{where}: key {key!r} must be a list of tables ([[{key}]])")
-            values[key] = tuple(
-                build(nested, item, f"{where} [[{key}]] #{i + 1}", choices=choices) for i, item in enumerate(value)
-            )
-            continue
-        values[key] = _check_value(value, kind, where, key)
-        if key in choices and values[key] not in choices[key]:
-            allowed = ", ".join(str(c) for c in choices[key])
-            raise UsageError(f"{where}: key {key!r} is {value!r}; valid values: {allowed}")
+    values = {key: _field_value(key, value, hints[key], where, choices or {}) for key, value in data.items()}
     return cls(**given, **values)
 
 

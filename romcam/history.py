@@ -342,23 +342,31 @@ def store_exercise_session(history: History, record: dict[str, Any]) -> int | No
     return _store(history, "exercise", record, _exercise_rows(record), record["program"])
 
 
-def import_result_file(history: History, path: Path) -> tuple[str, int | None, bool]:
-    """Add a ``measurement.json`` or ``session.json`` written earlier (e.g. while the history file could not
-    be used). Returns (patient, session id, whether it was new); ``RomcamError`` for a file that is not one."""
+def _read_result_file(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; ``RomcamError`` when it is missing, unreadable or not an object."""
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RomcamError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RomcamError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(record, dict) or not ("results" in record or "exercises" in record):
+    if not isinstance(record, dict):
+        raise RomcamError(f"{path} holds no JSON object")
+    return record
+
+
+def import_result_file(history: History, path: Path) -> tuple[str, int | None, bool]:
+    """Add a ``measurement.json`` or ``session.json`` written earlier (e.g. while the history file could not
+    be used). Returns (patient, session id, whether it was new); ``RomcamError`` for a file that is not one."""
+    record = _read_result_file(path)
+    if not ("results" in record or "exercises" in record):
         raise RomcamError(f"{path} is neither a measure result (measurement.json) nor an exercise session.json")
     if not record.get("patient"):
         raise RomcamError(f"{path} has no patient ID (it was recorded without --patient); nothing to add")
     kind = "measure" if "results" in record else "exercise"
+    store = store_measurement if kind == "measure" else store_exercise_session
     try:
         before = history.find_session(record["patient"], kind, record["started_at"], record["source"]["source"])
-        store = store_measurement if kind == "measure" else store_exercise_session
         session_id = before if before is not None else store(history, record)
     except (KeyError, TypeError) as exc:
         raise RomcamError(f"{path} lacks the field {exc} that a {kind} result has; not imported") from exc
