@@ -198,8 +198,11 @@ def _looped(clip: Path, times: int, dest: Path) -> Path:
 
     frames = []
     cap = cv2.VideoCapture(str(clip))
-    while (frame := cap.read())[0]:
-        frames.append(frame[1])
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
     cap.release()
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(dest), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (w, h))
