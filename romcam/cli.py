@@ -445,7 +445,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _calibrate_neutral(args: argparse.Namespace) -> int:
     import tempfile
 
-    from romcam.app.calibrate import NeutralProfile, neutral_from_source
+    from romcam.app.calibrate import neutral_from_source
+    from romcam.capture.neutral_profile import NeutralProfile
 
     if args.roll_deg is not None:
         if args.source or args.from_landmarks or args.size is None:

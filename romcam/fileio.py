@@ -77,3 +77,14 @@ def remove_outputs(out_dir: Path, patterns: Iterable[str]) -> list[str]:
                 raise RomcamError(f"cannot remove the earlier run's {entry}: {exc.strerror or exc}") from exc
             removed.append(entry.name)
     return removed
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Create ``out_dir`` and prove it is writable before any long work starts."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".romcam-write-test")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise RomcamError(f"cannot write to output directory {out_dir}: {exc.strerror or exc}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import shutil
 import subprocess
 import sys
@@ -26,10 +27,14 @@ def _tracked_package_files() -> list[str]:
 
 
 def test_the_suite_imports_the_installed_package_not_the_checkout() -> None:
+    """Installed normally, the romcam under test is the installed copy with every tracked file (an editable
+    install maps to the checkout by design, and then the wheel test below is what checks the package data)."""
+    dist = importlib.metadata.distribution("romcam")
+    editable = '"editable": true' in (dist.read_text("direct_url.json") or "").replace("'", '"')
     package = Path(romcam.__file__).resolve().parent
-    editable = package == ROOT / "romcam"
     if not editable:
-        assert ROOT not in package.parents
+        assert package == Path(str(dist.locate_file("romcam"))).resolve(), f"imported {package}, not the install"
+        assert package != ROOT / "romcam"
     for name in _tracked_package_files():
         assert (package.parent / name).is_file(), f"installed romcam lacks {name}"
 

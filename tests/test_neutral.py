@@ -91,7 +91,7 @@ def test_roll_set_by_hand_levels_like_a_capture(tmp_path) -> None:  # type: igno
 
 
 def test_profile_round_trip_keeps_segment_lengths(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from romcam.app.calibrate import NeutralProfile
+    from romcam.capture.neutral_profile import NeutralProfile
 
     profile = NeutralProfile(1.5, 640, 480, {"left_knee_flexion": 2.0}, 30, {"left_knee_flexion": 187.25})
     profile.save(tmp_path / "n.toml")

@@ -24,13 +24,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from romcam.app.analyze import AnalyzeConfig, LoadedModel, run_analyze
+from romcam.app.analyze import AnalyzeConfig, run_analyze
 from romcam.capture.source import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from romcam.errors import RomcamError, UsageError
 from romcam.fileio import atomic_path, write_text_atomic
 from romcam.output.opensim import write_mot, write_trc
 from romcam.output.tables import read_angles_csv
-from romcam.pose.models import sha256_of
+from romcam.pose.models import LoadedModel, sha256_of
 from romcam.types import PoseSequence
 
 log = logging.getLogger(__name__)
@@ -454,7 +454,7 @@ def _run_tasks(tasks: list[Task], config: BatchConfig) -> Iterator[JobResult]:
 
 def run_batch(config: BatchConfig, progress: ProgressFn | None = None) -> BatchReport:
     """Analyse every clip not already done with the same settings; write summary.csv and failures.csv."""
-    from romcam.app.analyze import check_output_dir
+    from romcam.fileio import check_output_dir
     from romcam.kinematics.angles import resolve_angle_names
 
     resolve_angle_names(config.analysis.angles)

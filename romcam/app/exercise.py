@@ -19,14 +19,14 @@ import cv2
 import numpy as np
 
 import romcam
-from romcam.app.analyze import LoadedModel, check_output_dir
-from romcam.app.live import LiveCleaner
+from romcam.app.session import live_cleaner
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
-from romcam.fileio import remove_outputs
+from romcam.fileio import check_output_dir, remove_outputs
 from romcam.history import History, store_exercise_session
 from romcam.kinematics.filters import FilterSettings
+from romcam.pose.models import LoadedModel
 from romcam.rules.compensation import compensation_value
 from romcam.rules.frame_flags import live_doubt
 from romcam.rules.reps import CueManager, Rep, RepCounter
@@ -113,7 +113,7 @@ class ExerciseSession:
         self.cues = CueManager()
         self.cue: str | None = None
         self.at_start: dict[str, float] = {}
-        self.cleaner = LiveCleaner(config.filter, config.camera_profile, config.neutral)
+        self.cleaner, self.neutral = live_cleaner(config.filter, config.camera_profile, config.neutral)
         self.frames = 0
         self.frames_with_person = 0
         self.frame_size_px: tuple[int, int] | None = None  # set by the frame loop, checked against the neutral
@@ -225,9 +225,7 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
         try:
             with MediaPipePose(model.data) as pose:
                 for frame in source:
-                    shown = session.step(
-                        pose.estimate(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), frame.t_s), frame.t_s
-                    )
+                    shown = session.step(pose.estimate(frame.bgr, frame.t_s), frame.t_s)
                     if writer is not None:
                         writer.write(_compose(frame.bgr, session, shown, mirror_display=False))
                     if display is not None and not display.show(frame.bgr, session, shown):

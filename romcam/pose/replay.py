@@ -18,7 +18,7 @@ class ReplayEstimator:
     def from_npz(cls, path: Path) -> ReplayEstimator:
         return cls(PoseSequence.load_npz(path))
 
-    def estimate(self, frame_rgb: object, t_s: float) -> PoseFrame | None:
+    def estimate(self, frame_bgr: object, t_s: float) -> PoseFrame | None:
         """The next saved pose; None where none was saved or the sequence has ended."""
         i, self._i = self._i, self._i + 1
         seq = self.sequence

@@ -1,0 +1,99 @@
+"""Zero-lag cleaning of a whole recorded sequence, with the per-frame evidence every angle value carries.
+
+Order: level the camera roll (a neutral capture) → repair left/right label swaps and blank misplaced limb
+points (where the view is not mostly front-on) → mask low visibility → fill short gaps → filter (Butterworth
+by default) → angles → per-frame flags (view, far side, foreshortened, repaired, interpolated, jump).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from romcam.kinematics.angles import compute_angles_deg
+from romcam.kinematics.filters import FilterSettings, clean_trajectories, mask_low_visibility
+from romcam.kinematics.neutral import level_xy_px
+from romcam.rules.frame_flags import all_angle_flags, angle_jumps, frame_evidence
+from romcam.rules.view import classify_view
+from romcam.types import PoseSequence
+
+
+def angles_from_sequence(
+    sequence: PoseSequence, settings: FilterSettings, names: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Clean the trajectories as ``settings`` says, then compute the angles; returns (xy_px, angles)."""
+    xy = clean_trajectories(sequence.xy_px, sequence.visibility, sequence.t_s, settings)
+    return xy, compute_angles_deg(xy, names)
+
+
+def mostly_front(views: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5) -> np.ndarray:
+    """(T,) True where most frames with a view within ``half_window_s`` either side are seen front-on
+    (a few frames of a front-view clip read "oblique" when the model drops an arm near the trunk)."""
+    front = (views == "front").astype(float)
+    known = (views != "").astype(float)
+    lo = np.searchsorted(t_s, t_s - half_window_s, side="left")
+    hi = np.searchsorted(t_s, t_s + half_window_s, side="right")
+    c_front, c_known = np.concatenate([[0.0], np.cumsum(front)]), np.concatenate([[0.0], np.cumsum(known)])
+    n_front, n_known = c_front[hi] - c_front[lo], c_known[hi] - c_known[lo]
+    return np.asarray(n_front > 0.5 * np.maximum(n_known, 1.0))
+
+
+def repair_sequence(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, dict[str, Any]]:
+    """The sequence with limb left/right label swaps repaired and momentarily misplaced limb points
+    blanked (filled later by interpolation); the swapped mask and what was repaired."""
+    from romcam.kinematics.sides import LIMB_GROUPS, remove_limb_glitches, repair_left_right
+
+    not_front = ~mostly_front(classify_view(sequence.xy_px), sequence.t_s)
+    xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility, allowed=not_front)
+    xy, glitched = remove_limb_glitches(xy, sequence.t_s, allowed=not_front)
+    fixed = PoseSequence(xy, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
+    info: dict[str, Any] = {}
+    for g, group in enumerate(LIMB_GROUPS):
+        info[f"{group}_frames_swapped"] = int(swapped[:, g].sum())
+        info[f"{group}_frames_misplaced"] = int(glitched[:, g].sum())
+    info["times_s"] = [round(float(t), 3) for t in sequence.t_s[swapped.any(axis=1)]][:200]
+    info["misplaced_times_s"] = [round(float(t), 3) for t in sequence.t_s[glitched.any(axis=1)]][:200]
+    return fixed, swapped, info
+
+
+@dataclass
+class Measured:
+    """A sequence after correction and repair, its cleaned landmarks, angles and per-frame flags."""
+
+    sequence: PoseSequence
+    xy_px: np.ndarray
+    angles: dict[str, np.ndarray]
+    flags: dict[str, dict[str, np.ndarray]]
+    info: dict[str, Any]
+
+
+def clean_offline(
+    sequence: PoseSequence,
+    settings: FilterSettings,
+    names: tuple[str, ...] | None = None,
+    *,
+    repair_left_right: bool = True,
+    roll_deg: float | None = None,
+    reference_lengths_px: dict[str, float] | None = None,
+) -> Measured:
+    """Level, repair, clean, measure and flag a recorded sequence (already undistorted, if at all).
+
+    ``roll_deg`` is the camera roll to undo and ``reference_lengths_px`` the segment lengths that judge
+    foreshortening (both from a neutral capture; without them the clip's own 90th percentile is the
+    reference). ``info`` of the result says what the left/right repair did.
+    """
+    if roll_deg is not None:
+        sequence = sequence.with_xy(level_xy_px(sequence.xy_px, roll_deg, sequence.width_px, sequence.height_px))
+    repair_info: dict[str, Any] | None = None
+    swapped = None
+    if repair_left_right:
+        sequence, swapped, repair_info = repair_sequence(sequence)
+    xy, angles = angles_from_sequence(sequence, settings, names)
+    visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
+    evidence = frame_evidence(xy, ~np.isfinite(visible).all(axis=-1), swapped, reference_lengths_px)
+    unfiltered = compute_angles_deg(visible, names)
+    evidence = replace(evidence, jumps={n: angle_jumps(v, sequence.t_s) for n, v in unfiltered.items()})
+    flags = all_angle_flags(list(angles), xy, evidence)
+    return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info})

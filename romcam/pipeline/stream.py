@@ -1,0 +1,62 @@
+"""Frames in, a pose sequence out, through any estimator that follows ``PoseEstimator``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import numpy as np
+
+from romcam.types import PoseFrame, PoseSequence
+
+ProgressFn = Callable[[int, int], None]
+
+
+class PoseEstimator(Protocol):
+    """What the pipeline needs of a pose model: one BGR frame and its time in, the subject's pose (or None) out.
+
+    ``romcam.pose.mediapipe_pose.MediaPipePose`` (the model) and ``romcam.pose.replay.ReplayEstimator``
+    (saved landmarks) follow it; colour conversion and model details stay inside them.
+    """
+
+    def estimate(self, frame_bgr: np.ndarray, t_s: float) -> PoseFrame | None: ...
+
+
+class TimedFrame(Protocol):
+    """A decoded frame: BGR pixels and its time in seconds (``romcam.capture.source.Frame``)."""
+
+    @property
+    def bgr(self) -> np.ndarray: ...
+
+    @property
+    def t_s(self) -> float: ...
+
+
+class FrameStream(Protocol):
+    """An iterable of timed frames whose ``info`` knows the frame size and the declared frame count
+    (``romcam.capture.source.FrameSource``)."""
+
+    info: Any
+
+    def __iter__(self) -> Iterator[TimedFrame]: ...
+
+
+def estimate_sequence(
+    source: FrameStream, estimator: PoseEstimator, progress: ProgressFn | None = None
+) -> tuple[PoseSequence | None, bool]:
+    """Run ``estimator.estimate`` on every frame; returns the sequence and whether Ctrl-C cut it short."""
+    frames: list[PoseFrame | None] = []
+    times: list[float] = []
+    interrupted = False
+    total = source.info.frame_count_header
+    try:
+        for frame in source:
+            frames.append(estimator.estimate(frame.bgr, frame.t_s))
+            times.append(frame.t_s)
+            if progress:
+                progress(len(frames), total)
+    except KeyboardInterrupt:
+        interrupted = True
+    if not frames:
+        return None, interrupted
+    return PoseSequence.from_frames(frames, times, source.info.width_px, source.info.height_px), interrupted
