@@ -152,6 +152,12 @@ def _add_measure(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the protocols and exit")
     p.add_argument("--protocol", metavar="NAME", help="protocol name (see --list) or a protocol .toml file")
     p.add_argument("--side", choices=["left", "right", "both"], default="both", help="default: both")
+    p.add_argument(
+        "--mode",
+        choices=["auto", "live", "offline"],
+        default="auto",
+        help="cleaning: live (causal, as on a webcam) or offline (zero-lag, as analyze); auto: offline for a video",
+    )
     _add_session_options(p, "no window", "print measurement.json on stdout")
     p.set_defaults(func=_cmd_measure)
 
@@ -350,7 +356,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     if not args.protocol or not args.out:
         raise UsageError("measure needs --protocol NAME and --out DIR (or --list)")
     sides = ("left", "right") if args.side == "both" else (args.side,)
-    config = MeasureConfig(protocol=get_protocol(args.protocol), sides=sides, **_session_kwargs(args))
+    config = MeasureConfig(protocol=get_protocol(args.protocol), sides=sides, mode=args.mode, **_session_kwargs(args))
     m = run_measure(config)
     if args.json:
         print(to_json({k: v for k, v in m.items() if k != "history_error"}))

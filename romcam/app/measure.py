@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,17 @@ from romcam.history import History, store_measurement
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
+from romcam.pipeline.offline import clean_offline
+from romcam.pipeline.stream import TimedFrame
 from romcam.pose.models import LoadedModel
 from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
+from romcam.rules.metrics import frame_metrics
 from romcam.rules.trials import Trial, TrialDetector
 from romcam.rules.view import VIEW_WORDS, classify_view, dominant_view
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
-from romcam.types import PoseFrame
+from romcam.types import PoseFrame, PoseSequence
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,14 @@ class MeasureConfig:
     filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
     camera_profile: Path | None = None
     neutral: Path | None = None
+    mode: str = "auto"  # "live" (causal, as on a webcam), "offline" (zero-lag, as analyze) or "auto"
+
+    def offline_for(self, source_kind: str) -> bool:
+        """Whether a source of this kind is measured offline: recorded video in "auto", never a camera."""
+        return self.mode == "offline" or (self.mode == "auto" and source_kind != "camera")
+
+
+MODES = ("auto", "live", "offline")
 
 
 @dataclass
@@ -68,7 +80,8 @@ class SideTrack:
     best_value: float = -math.inf
     best_frame: np.ndarray | None = None
     best_xy: np.ndarray | None = None
-    evidence: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)
+    best_t_s: float = math.nan
+    evidence: list[tuple[np.ndarray, np.ndarray, float, float]] = field(default_factory=list)  # bgr, xy, value, t
     cut_off: Trial | None = None  # the trial open when the user stopped with Ctrl-C (not reported)
 
 
@@ -80,7 +93,9 @@ class Recording:
     xy: list[np.ndarray] = field(default_factory=list)
     visibility: list[np.ndarray] = field(default_factory=list)
     angles: list[dict[str, float]] = field(default_factory=list)
+    poses: list[PoseFrame | None] = field(default_factory=list)  # as the model gave them (for the offline pass)
     frames_with_person: int = 0
+    filter: FilterSettings | None = None  # the cleaning the results come from (live, or the offline pass)
     quit_early: bool = False
     interrupted: bool = False  # Ctrl-C: the session was stopped, not finished
 
@@ -99,7 +114,7 @@ class FrameLoop:
         self.rec = Recording()
         self.window = None if config.headless else _Window(config)
 
-    def run(self, source: FrameSource) -> Recording:
+    def run(self, source: Iterable[TimedFrame]) -> Recording:
         try:
             for frame in source:
                 if not self._step(frame.bgr, frame.t_s):
@@ -127,6 +142,7 @@ class FrameLoop:
         self.rec.xy.append(xy)
         self.rec.visibility.append(pose.visibility if pose is not None else np.full(33, np.nan))
         self.rec.angles.append(metrics)
+        self.rec.poses.append(pose)
         events = []
         for track in self.tracks.values():
             value = self.config.protocol.direction * metrics[self.config.protocol.angle_name(track.side)]
@@ -134,6 +150,7 @@ class FrameLoop:
             events += [(track.side, e.kind) for e in new]
             if track.detector.in_trial and value > track.best_value:
                 track.best_value, track.best_frame, track.best_xy = value, bgr.copy(), xy.copy()
+                track.best_t_s = t_s
             if any(e.kind == "end" for e in new):
                 self._keep_evidence(track)
         if self.window:
@@ -143,7 +160,7 @@ class FrameLoop:
     @staticmethod
     def _keep_evidence(track: SideTrack) -> None:
         if track.best_frame is not None and track.best_xy is not None:
-            track.evidence.append((track.best_frame, track.best_xy, track.best_value))
+            track.evidence.append((track.best_frame, track.best_xy, track.best_value, track.best_t_s))
         track.best_value, track.best_frame, track.best_xy = -math.inf, None, None
 
 
@@ -312,7 +329,7 @@ def _save_evidence(config: MeasureConfig, track: SideTrack) -> list[str]:
     from romcam.output.overlay import draw_goniometer
 
     names = []
-    for i, (bgr, xy, value) in enumerate(track.evidence, start=1):
+    for i, (bgr, xy, value, _) in enumerate(track.evidence, start=1):
         image = bgr.copy()
         draw_goniometer(
             image,
@@ -345,7 +362,57 @@ def run_measure(config: MeasureConfig) -> dict[str, Any]:
         info = source.info
     if not rec.t_s:
         raise RomcamError(f"{config.source}: no frame could be read")
+    if config.offline_for(info.kind):
+        offline_pass(config, loop, rec, info.width_px, info.height_px)
     return _finish(config, loop, rec, info, model, started)
+
+
+def offline_pass(config: MeasureConfig, loop: FrameLoop, rec: Recording, width_px: int, height_px: int) -> None:
+    """Recorded video: clean the whole recording again with the offline pipeline (zero lag, left/right repair,
+    the gap policy and filter of ``analyze``) and find the trials again on it with the same detector, so a clip
+    reads the same through ``measure`` and ``analyze``. The peak images stay those the live pass kept, each
+    drawn with the offline landmarks and value of its frame."""
+    sequence = PoseSequence.from_frames(rec.poses, rec.t_s, width_px, height_px)
+    if loop.cleaner.undistort is not None:
+        sequence = sequence.with_xy(loop.cleaner.undistort(sequence.xy_px))
+    neutral = loop.neutral
+    measured_settings = replace(FilterSettings(), min_visibility=config.filter.min_visibility)
+    measured = clean_offline(
+        sequence,
+        measured_settings,
+        roll_deg=neutral.roll_deg if neutral else None,
+        reference_lengths_px=neutral.segment_lengths_px if neutral else None,
+    )
+    rec.filter = measured_settings
+    rec.xy = list(measured.xy_px)
+    rec.angles = [frame_metrics(xy) for xy in measured.xy_px]
+    t = np.asarray(rec.t_s)
+    p = config.protocol
+    for track in loop.tracks.values():
+        values = p.direction * measured.angles[p.angle_name(track.side)]
+        detector = TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s)
+        for v, t_s in zip(values, t, strict=True):
+            detector.step(float(v), float(t_s))
+        if rec.interrupted:
+            track.cut_off = detector.cut_off(float(t[-1]))
+        else:
+            detector.finish(float(t[-1]))
+        track.detector = detector
+        track.evidence = _offline_evidence(track, detector.trials, t, measured.xy_px, values)
+
+
+def _offline_evidence(
+    track: SideTrack, trials: list[Trial], t_s: np.ndarray, xy_px: np.ndarray, values: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+    """For each offline trial, the live pass's peak frame nearest its maximum, redrawn with offline data."""
+    out = []
+    for trial in trials:
+        if not track.evidence:
+            break
+        bgr, _, _, t_frame = min(track.evidence, key=lambda e: abs(e[3] - trial.max_time_s))
+        i = int(np.argmin(np.abs(t_s - t_frame)))
+        out.append((bgr, xy_px[i], float(values[i]), float(t_s[i])))
+    return out
 
 
 def _finish(
@@ -378,7 +445,8 @@ def _finish(
         "protocol": {**asdict(protocol), "compensations": [asdict(c) for c in protocol.compensations]},
         "source": {**asdict(info)},
         "model": model.resolved.describe(),
-        "filter": asdict(config.filter),
+        "cleaning": "live" if rec.filter is None else "offline",
+        "filter": asdict(rec.filter or config.filter),
         "thresholds": as_record(),
         "frames": {"count": len(rec.t_s), "with_person": rec.frames_with_person},
         "stopped_early": rec.quit_early,
