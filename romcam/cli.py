@@ -346,7 +346,6 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 def _cmd_measure(args: argparse.Namespace) -> int:
     from romcam.app.measure import MeasureConfig, run_measure
-    from romcam.output.tables import to_json
     from romcam.protocols import builtin_protocols, get_protocol
 
     if args.list:
@@ -358,9 +357,22 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     sides = ("left", "right") if args.side == "both" else (args.side,)
     config = MeasureConfig(protocol=get_protocol(args.protocol), sides=sides, mode=args.mode, **_session_kwargs(args))
     m = run_measure(config)
+    if not _print_json(args, m):
+        _print_measurement(m)
+        print(f"wrote {args.out / 'measurement.json'} and {args.out / 'report.html'}")
+    return _live_exit(m)
+
+
+def _print_json(args: argparse.Namespace, result: dict[str, Any]) -> bool:
+    """With ``--json``, the result on stdout (its history problem goes to stderr); False without."""
+    from romcam.output.tables import to_json
+
     if args.json:
-        print(to_json({k: v for k, v in m.items() if k != "history_error"}))
-        return _live_exit(m)
+        print(to_json({k: v for k, v in result.items() if k != "history_error"}))
+    return bool(args.json)
+
+
+def _print_measurement(m: dict[str, Any]) -> None:
     for r in m["results"]:
         peak = "not measured" if r["peak_deg"] is None else f"{r['peak_deg']:.1f} deg"
         trials = ", ".join(f"{t:.1f}" for t in r["trials_deg"])
@@ -370,8 +382,6 @@ def _cmd_measure(args: argparse.Namespace) -> int:
             print(f"  change: {r['change']['interpretation']}")
         for flag in r["flags"]:
             print(f"  flag: {flag}")
-    print(f"wrote {args.out / 'measurement.json'} and {args.out / 'report.html'}")
-    return _live_exit(m)
 
 
 def _live_exit(result: dict[str, Any]) -> int:
@@ -387,11 +397,8 @@ def _live_exit(result: dict[str, Any]) -> int:
 
 
 def _cmd_exercise(args: argparse.Namespace) -> int:
-    from dataclasses import replace as dc_replace
-
     from romcam.app.exercise import ExerciseConfig, run_exercise
-    from romcam.exercises import Program, ProgramItem, builtin_exercises, get_exercise, load_program
-    from romcam.output.tables import to_json
+    from romcam.exercises import builtin_exercises
 
     if args.list:
         for name, e in builtin_exercises().items():
@@ -399,17 +406,27 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
         return 0
     if bool(args.program) == bool(args.exercise) or not args.out:
         raise UsageError("exercise needs --out DIR and either --program FILE or --exercise NAME (or --list)")
+    record = run_exercise(ExerciseConfig(program=_program(args), **_session_kwargs(args)))
+    if not _print_json(args, record):
+        _print_session(record)
+        print(f"wrote {args.out / 'session.json'}")
+    return _live_exit(record)
+
+
+def _program(args: argparse.Namespace) -> Any:
+    """The program file, or one library exercise (with ``--side``) as a program of one item."""
+    from dataclasses import replace as dc_replace
+
+    from romcam.exercises import Program, ProgramItem, get_exercise, load_program
+
     if args.program:
-        program = load_program(args.program)
-    else:
-        exercise = get_exercise(args.exercise)
-        exercise = dc_replace(exercise, side=args.side) if args.side else exercise
-        program = Program(exercise.title, (ProgramItem(exercise, sets=1, reps=0, rest_s=0.0),))
-    config = ExerciseConfig(program=program, **_session_kwargs(args))
-    record = run_exercise(config)
-    if args.json:
-        print(to_json({k: v for k, v in record.items() if k != "history_error"}))
-        return _live_exit(record)
+        return load_program(args.program)
+    exercise = get_exercise(args.exercise)
+    exercise = dc_replace(exercise, side=args.side) if args.side else exercise
+    return Program(exercise.title, (ProgramItem(exercise, sets=1, reps=0, rest_s=0.0),))
+
+
+def _print_session(record: dict[str, Any]) -> None:
     for e in record["exercises"]:
         peaks = [r["peak_deg"] for r in e["rep_details"]]
         peak_text = f", peaks {min(peaks):.0f}-{max(peaks):.0f} deg" if peaks else ""
@@ -420,8 +437,6 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
             print(f"  form: {fault} in {n} rep(s)")
     if record["stopped_early"]:
         print("stopped early; what was done is saved")
-    print(f"wrote {args.out / 'session.json'}")
-    return _live_exit(record)
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

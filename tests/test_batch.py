@@ -286,13 +286,10 @@ def test_summary_flags_name_the_view_problems() -> None:
     from romcam.app.batch import angle_flags
 
     summary = {"frames": {"person_fraction": 1.0}, "video": {}}
-    stats = {
-        "min_deg": 1.0,
-        "valid_fraction": 0.9,
-        "flags": ["unreliable: limb on the far side of a side view", "unreliable: camera not front-on"],
-    }
+    stats = {"min_deg": 1.0, "valid_fraction": 0.9, "flag_codes": ["far_side", "view"]}
     assert angle_flags(stats, summary) == ["wrong_view", "far_side"]
-    assert angle_flags({**stats, "flags": []}, summary) == []
+    assert angle_flags({**stats, "flag_codes": []}, summary) == []
+    assert angle_flags(stats, {**summary, "warnings": ["short read: decoded 41 of the 90 frames"]})[0] == "short_read"
     assert angle_flags({"min_deg": None, "valid_fraction": 0.0}, {**summary, "video": {"interrupted": True}}) == [
         "not_measured",
         "interrupted",

@@ -538,28 +538,23 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+BATCH_FLAGS = {"view": "wrong_view", "far_side": "far_side", "foreshortened": "foreshortened"}
+"""The summary's flag codes that become batch flags, and their names in ``summary.csv``."""
+
+
 def angle_flags(stats: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     """Why a number deserves care: never measured, mostly missing, person often out of view, cut short,
-    and the summary's view flags (wrong view, far side of a side view, limb out of the image plane)."""
-    flags = []
-    if stats["min_deg"] is None:
-        flags.append("not_measured")
-    elif stats["valid_fraction"] < MIN_VALID_FRACTION:
-        flags.append("low_valid_fraction")
-    if summary["frames"]["person_fraction"] < MIN_PERSON_FRACTION:
-        flags.append("person_not_always_in_view")
-    if summary["video"].get("interrupted"):
-        flags.append("interrupted")
-    if any(w.startswith("short read") for w in summary.get("warnings", [])):
-        flags.append("short_read")
-    words = stats.get("flags", [])
-    if any(f.startswith("unreliable: camera not") for f in words):
-        flags.append("wrong_view")
-    if any("far side" in f for f in words):
-        flags.append("far_side")
-    if any("toward or away from the camera" in f for f in words):
-        flags.append("foreshortened")
-    return flags
+    a short read, and the summary's flag codes (wrong view, far side of a side view, limb out of the image
+    plane)."""
+    checks = {
+        "not_measured": stats["min_deg"] is None,
+        "low_valid_fraction": stats["min_deg"] is not None and stats["valid_fraction"] < MIN_VALID_FRACTION,
+        "person_not_always_in_view": summary["frames"]["person_fraction"] < MIN_PERSON_FRACTION,
+        "interrupted": bool(summary["video"].get("interrupted")),
+        "short_read": any(w.startswith("short read") for w in summary.get("warnings", [])),
+    }
+    codes = stats.get("flag_codes", [])
+    return [name for name, hit in checks.items() if hit] + [BATCH_FLAGS[c] for c in BATCH_FLAGS if c in codes]
 
 
 def write_tables(jobs: list[Job], out_dir: Path) -> None:

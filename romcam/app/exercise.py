@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from romcam.exercises import Exercise, FormRule, Program, ProgramItem
 from romcam.fileio import check_output_dir, remove_outputs
 from romcam.history import History, store_exercise_session
 from romcam.kinematics.filters import FilterSettings
+from romcam.pipeline.stream import TimedFrame
 from romcam.pose.models import LoadedModel
 from romcam.rules.compensation import compensation_value
 from romcam.rules.frame_flags import live_doubt
@@ -215,7 +217,6 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
     remove_outputs(config.out_dir, ("session.json", "annotated.mp4"))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     session = ExerciseSession(config)
-    stopped_early = False
     with FrameSource(config.source, mirror=config.mirror) as source:
         model = LoadedModel.load(config.model, config.model_variant)
         session.frame_size_px = (source.info.width_px, source.info.height_px)
@@ -224,15 +225,7 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
         start_wall = time.perf_counter()
         try:
             with MediaPipePose(model.data) as pose:
-                for frame in source:
-                    shown = session.step(pose.estimate(frame.bgr, frame.t_s), frame.t_s)
-                    if writer is not None:
-                        writer.write(_compose(frame.bgr, session, shown, mirror_display=False))
-                    if display is not None and not display.show(frame.bgr, session, shown):
-                        stopped_early = True
-                        break
-                    if session.done and shown["rest_left_s"] <= 0:
-                        break
+                stopped_early = _play(source, pose, session, display, writer)
         except KeyboardInterrupt:
             stopped_early = True
         finally:
@@ -244,6 +237,19 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
     if session.frames == 0:
         raise RomcamError(f"{config.source}: no frame could be read")
     return _finish(config, session, info, model, started, stopped_early, time.perf_counter() - start_wall)
+
+
+def _play(source: Iterable[TimedFrame], pose: Any, session: ExerciseSession, display: Any, writer: Any) -> bool:
+    """Step the session through the frames, showing or writing each; True when the user quit early."""
+    for frame in source:
+        shown = session.step(pose.estimate(frame.bgr, frame.t_s), frame.t_s)
+        if writer is not None:
+            writer.write(_compose(frame.bgr, session, shown, mirror_display=False))
+        if display is not None and not display.show(frame.bgr, session, shown):
+            return True
+        if session.done and shown["rest_left_s"] <= 0:
+            break
+    return False
 
 
 def _finish(

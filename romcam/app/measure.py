@@ -224,13 +224,11 @@ def _change(protocol: Protocol, peak: float | None, previous: Any) -> dict[str, 
     }
 
 
-def side_result(
-    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, view: str | None, previous: Any
-) -> dict[str, Any]:
-    """The per-side result: trials, reported (max) and mean peak, hold SD, compensations, norms, change."""
-    peaks = [t.peak_deg for t in trials]
+def _side_flags(
+    protocol: Protocol, trials: list[Trial], checks: list[list[CompensationCheck]], view: str | None
+) -> list[str]:
+    """Compensations seen in any trial, a wrong view, missing trials and trials without a hold."""
     flags: list[str] = []
-    checks = [check_compensations(protocol, side, t, rec) for t in trials]
     for per_trial in checks:
         flags += [c.name for c in per_trial if c.seen and c.name not in flags]
     if view:
@@ -239,9 +237,22 @@ def side_result(
         flags.append(f"{len(trials)} of {protocol.trials} trials")
     if any(t.hold is None for t in trials):
         flags.append("no end-range hold in some trials")
-    best = int(np.argmax(peaks)) if peaks else -1
-    peak = float(peaks[best]) if peaks else None
-    hold = trials[best].hold if peaks else None
+    return flags
+
+
+def _percent(value: float | None, of: float) -> float | None:
+    return 100.0 * value / of if value is not None and of else None
+
+
+def side_result(
+    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, view: str | None, previous: Any
+) -> dict[str, Any]:
+    """The per-side result: trials, reported (max) and mean peak, hold SD, compensations, norms, change."""
+    peaks = [t.peak_deg for t in trials]
+    checks = [check_compensations(protocol, side, t, rec) for t in trials]
+    best = max(trials, key=lambda t: t.peak_deg) if trials else None
+    peak = best.peak_deg if best else None
+    hold = best.hold if best else None
     return {
         "protocol": protocol.name,
         "side": side,
@@ -256,10 +267,10 @@ def side_result(
             {**asdict(t), "peak_deg": t.peak_deg, "compensations": [asdict(c) for c in checks[i]]}
             for i, t in enumerate(trials)
         ],
-        "flags": flags,
+        "flags": _side_flags(protocol, trials, checks, view),
         "normal_deg": protocol.normal_deg,
         "normal_source": protocol.normal_source,
-        "percent_of_normal": (100.0 * peak / protocol.normal_deg) if peak is not None and protocol.normal_deg else None,
+        "percent_of_normal": _percent(peak, protocol.normal_deg),
         "change": _change(protocol, peak, previous),
     }
 
@@ -415,30 +426,54 @@ def _offline_evidence(
     return out
 
 
+def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTrack, previous: Any) -> dict[str, Any]:
+    """One side's result with its view, confidence, peak-window flags, zero offset, evidence images and any
+    trial cut off by a stop."""
+    protocol, side, trials = config.protocol, track.side, track.detector.trials
+    view, share, flag = view_flag(protocol, rec, trials)
+    result = side_result(protocol, side, trials, rec, flag, previous)
+    result["view"] = {"seen": view, "share": share, "needed": protocol.view}
+    result["confidence"] = result_confidence(protocol, side, trials, rec, loop.neutral)
+    result["flags"] += peak_window_flags(protocol, side, trials, rec, loop.neutral, config.filter.min_visibility)
+    if loop.neutral is not None:
+        offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side))
+        result["zero_offset_deg"] = offset
+        if offset is not None and result["peak_deg"] is not None:
+            result["peak_from_neutral_deg"] = result["peak_deg"] - protocol.direction * offset
+    result["evidence"] = _save_evidence(config, track)
+    if track.cut_off is not None:
+        result["incomplete_trial"] = asdict(track.cut_off)
+        result["flags"].append(f"trial {track.cut_off.index} cut off by the stop (not counted)")
+    return result
+
+
 def _finish(
     config: MeasureConfig, loop: FrameLoop, rec: Recording, info: Any, model: LoadedModel, started: str
 ) -> dict[str, Any]:
-    protocol = config.protocol
+    """Build, write and store the measurement: files first, then the history (a history problem is
+    returned in ``history_error``, never lost work); ``RomcamError`` when no trial was found."""
     previous, history_problem = _previous_peaks(config)
-    results = []
-    for side, track in loop.tracks.items():
-        view, share, flag = view_flag(protocol, rec, track.detector.trials)
-        result = side_result(protocol, side, track.detector.trials, rec, flag, previous.get(side))
-        result["view"] = {"seen": view, "share": share, "needed": protocol.view}
-        result["confidence"] = result_confidence(protocol, side, track.detector.trials, rec, loop.neutral)
-        trials = track.detector.trials
-        result["flags"] += peak_window_flags(protocol, side, trials, rec, loop.neutral, config.filter.min_visibility)
-        if loop.neutral is not None:
-            offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side))
-            result["zero_offset_deg"] = offset
-            if offset is not None and result["peak_deg"] is not None:
-                result["peak_from_neutral_deg"] = result["peak_deg"] - protocol.direction * offset
-        result["evidence"] = _save_evidence(config, track)
-        if track.cut_off is not None:
-            result["incomplete_trial"] = asdict(track.cut_off)
-            result["flags"].append(f"trial {track.cut_off.index} cut off by the stop (not counted)")
-        results.append(result)
-    measurement: dict[str, Any] = {
+    results = [_side(config, loop, rec, track, previous.get(side)) for side, track in loop.tracks.items()]
+    measurement = _measurement(config, rec, info, model, started, results)
+    _write_measurement(config, measurement)
+    if config.patient and not history_problem:
+        history_problem = _store_in_history(config, measurement)
+    if history_problem:  # the files stay; the caller reports this after the results
+        measurement["history_error"] = (
+            f"the measurement is saved in {config.out_dir} but not in the history ({history_problem}); "
+            f"add it later with: romcam history import {config.out_dir / 'measurement.json'}"
+        )
+    if not rec.interrupted and not any(r["peak_deg"] is not None for r in results):
+        raise _no_trial_error(config, rec, results)
+    return measurement
+
+
+def _measurement(
+    config: MeasureConfig, rec: Recording, info: Any, model: LoadedModel, started: str, results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The content of ``measurement.json``."""
+    protocol = config.protocol
+    return {
         "romcam_version": romcam.__version__,
         "patient": config.patient,
         "started_at": started,
@@ -454,22 +489,16 @@ def _finish(
         "results": results,
         "asymmetry": asymmetry(results),
     }
-    _write_measurement(config, measurement)
-    if config.patient and not history_problem:
-        history_problem = _store_in_history(config, measurement)
-    if history_problem:  # the files stay; the caller reports this after the results
-        measurement["history_error"] = (
-            f"the measurement is saved in {config.out_dir} but not in the history ({history_problem}); "
-            f"add it later with: romcam history import {config.out_dir / 'measurement.json'}"
-        )
-    if not rec.interrupted and not any(r["peak_deg"] is not None for r in results):
-        views = sorted({f for r in results for f in r["flags"] if f.startswith("unreliable")})
-        raise RomcamError(
-            f"no {protocol.title.lower()} trial found in {config.source} "
-            f"({rec.frames_with_person} of {len(rec.t_s)} frames with a person{'; ' + views[0] if views else ''}); "
-            f"results written to {config.out_dir}"
-        )
-    return measurement
+
+
+def _no_trial_error(config: MeasureConfig, rec: Recording, results: list[dict[str, Any]]) -> RomcamError:
+    views = sorted({f for r in results for f in r["flags"] if f.startswith("unreliable")})
+    view_note = f"; {views[0]}" if views else ""
+    return RomcamError(
+        f"no {config.protocol.title.lower()} trial found in {config.source} "
+        f"({rec.frames_with_person} of {len(rec.t_s)} frames with a person{view_note}); "
+        f"results written to {config.out_dir}"
+    )
 
 
 def _previous_peaks(config: MeasureConfig) -> tuple[dict[str, Any], str]:

@@ -79,6 +79,7 @@ class FrameSource:
         self.stride = stride
         self._image: np.ndarray | None = None
         self._rebuilt_timestamps = 0
+        self._last_t = -np.inf
         self._cap: cv2.VideoCapture | None = None
         self.info = self._open()
 
@@ -124,30 +125,33 @@ class FrameSource:
         cap = self._cap
         assert cap is not None
         fps = self.info.fps if self.info.fps > 0 else FALLBACK_FPS
-        self._rebuilt_timestamps = 0
+        self._rebuilt_timestamps, self._last_t = 0, -np.inf
         start_wall = time.monotonic()
-        last_t = -np.inf
         index = 0
         while True:
-            if index % self.stride:
+            if index % self.stride:  # skipped by the stride: grabbed, not decoded
                 if not cap.grab():
                     break
-                index += 1
-                self.info = replace(self.info, frames_read=index)
-                continue
-            ok, bgr = cap.read()
-            if not ok or bgr is None:
-                break
-            t_s = self._timestamp_s(cap, index, fps, start_wall)
-            if t_s <= last_t:
-                t_s = last_t + 1.0 / fps
-            last_t = t_s
-            if bgr.shape[1] != self.info.width_px or bgr.shape[0] != self.info.height_px:
-                self.info = replace(self.info, width_px=bgr.shape[1], height_px=bgr.shape[0])
-            yield Frame(index, t_s, self._prepare(bgr))
+            else:
+                ok, bgr = cap.read()
+                if not ok or bgr is None:
+                    break
+                yield self._frame(index, self._timestamp_s(cap, index, fps, start_wall), bgr, fps)
             index += 1
             self.info = replace(self.info, frames_read=index)
-        if self.info.kind == "camera" and index == 0:
+        self._end_of_read(index)
+
+    def _frame(self, index: int, t_s: float, bgr: np.ndarray, fps: float) -> Frame:
+        """The frame with a strictly increasing time; a frame size change is recorded."""
+        if t_s <= self._last_t:
+            t_s = self._last_t + 1.0 / fps
+        self._last_t = t_s
+        if bgr.shape[1] != self.info.width_px or bgr.shape[0] != self.info.height_px:
+            self.info = replace(self.info, width_px=bgr.shape[1], height_px=bgr.shape[0])
+        return Frame(index, t_s, self._prepare(bgr))
+
+    def _end_of_read(self, frames: int) -> None:
+        if self.info.kind == "camera" and frames == 0:
             raise RomcamError(f"camera {self.spec} gave no frames (disconnected or in use?)")
         if self.info.kind == "video":
             notes = read_warnings(self.info, self._rebuilt_timestamps)

@@ -225,19 +225,26 @@ def draw_measure_panel(
         y += line_px
     for side, track in tracks.items():
         value = p.direction * metrics.get(p.angle_name(side), float("nan"))
-        det = track.detector
-        trial_no = min(len(det.trials) + (1 if det.in_trial else 0), p.trials) or 1
-        doubt = (doubts or {}).get(side, "")
-        shown = "--" if not np.isfinite(value) else f"{value:.0f} deg" + ("?" if doubt else "")
-        text = f"{side}: trial {trial_no} of {p.trials}   {shown}" + (f"  ({doubt})" if doubt else "")
-        color = FLAGGED_BGR if doubt else LEFT_BGR if side == "left" else RIGHT_BGR
-        cv2.putText(
-            bgr, text, (12, y + int(6 * scale)), font, 0.95 * scale, color, max(2, round(2 * scale)), cv2.LINE_AA
-        )
-        if det.hold_captured or any(s == side and k == "hold" for s, k in events):
-            (tw, _), _ = cv2.getTextSize(text, font, 0.95 * scale, max(2, round(2 * scale)))
-            _check_mark(bgr, (int(30 + tw + 14 * scale), y - int(4 * scale)), int(14 * scale))
+        held = track.detector.hold_captured or any(s == side and k == "hold" for s, k in events)
+        _measure_side_line(bgr, p, side, track.detector, value, (doubts or {}).get(side, ""), held, (y, scale))
         y += line_px
+
+
+def _measure_side_line(
+    bgr: np.ndarray, p: Any, side: str, det: Any, value: float, doubt: str, held: bool, at: tuple[int, float]
+) -> None:
+    """One side's line of the measure panel at baseline ``at[0]``, text scale ``at[1]``: trial count, live
+    value (grey with "?" and the reason when in doubt), and a check mark once the hold is captured."""
+    y, scale = at
+    font, weight = cv2.FONT_HERSHEY_SIMPLEX, max(2, round(2 * scale))
+    trial_no = min(len(det.trials) + (1 if det.in_trial else 0), p.trials) or 1
+    shown = "--" if not np.isfinite(value) else f"{value:.0f} deg" + ("?" if doubt else "")
+    text = f"{side}: trial {trial_no} of {p.trials}   {shown}" + (f"  ({doubt})" if doubt else "")
+    color = FLAGGED_BGR if doubt else LEFT_BGR if side == "left" else RIGHT_BGR
+    cv2.putText(bgr, text, (12, y + int(6 * scale)), font, 0.95 * scale, color, weight, cv2.LINE_AA)
+    if held:
+        (tw, _), _ = cv2.getTextSize(text, font, 0.95 * scale, weight)
+        _check_mark(bgr, (int(30 + tw + 14 * scale), y - int(4 * scale)), int(14 * scale))
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -272,6 +279,18 @@ def draw_gauge(bgr: np.ndarray, value: float, target: float, top: float, box: tu
     cv2.rectangle(bgr, (x, y), (x + w, y + h), (230, 230, 230), 2)
 
 
+def _exercise_gauge(bgr: np.ndarray, e: Any, value: float, raw_value: float, s: float) -> None:
+    """The exercise's gauge at the right edge: the angle against the target zone; for an exercise measured
+    on the negative angle (``direction`` -1) how close the value is to the target, growing upward."""
+    h, w = bgr.shape[:2]
+    top = max(abs(e.target_deg) * 1.4, abs(e.active_above_deg) * 1.6, 30.0)
+    box = (w - int(60 * s), int(80 * s), int(36 * s), h - int(200 * s))
+    if e.direction < 0:
+        draw_gauge(bgr, top - (e.target_deg - value) if np.isfinite(value) else value, top, top, box)
+    else:
+        draw_gauge(bgr, raw_value, e.target_deg, top, box)
+
+
 def draw_exercise_panel(bgr: np.ndarray, state: Any, shown: dict[str, Any], done: bool) -> None:
     """Exercise name, set and rep counters, gauge with target zone, hold timer, one cue, rest countdown."""
     h, w = bgr.shape[:2]
@@ -285,13 +304,7 @@ def draw_exercise_panel(bgr: np.ndarray, state: Any, shown: dict[str, Any], done
         doubt = shown.get("doubt", "")
         text = f"{value:.0f} deg (target {e.target_deg:.0f})" + (f"?  {doubt}" if doubt else "")
         _text(bgr, text, (14, int(106 * s)), 0.75 * s, FLAGGED_BGR if doubt else (230, 230, 230))
-    top = max(abs(e.target_deg) * 1.4, abs(e.active_above_deg) * 1.6, 30.0)
-    gauge_value = shown.get("value", float("nan"))
-    if e.direction < 0:  # show how close to the target, growing upward
-        gauge_value = top - (e.target_deg - value) if np.isfinite(value) else value
-        draw_gauge(bgr, gauge_value, top, top, (w - int(60 * s), int(80 * s), int(36 * s), h - int(200 * s)))
-    else:
-        draw_gauge(bgr, gauge_value, e.target_deg, top, (w - int(60 * s), int(80 * s), int(36 * s), h - int(200 * s)))
+    _exercise_gauge(bgr, e, value, shown.get("value", float("nan")), s)
     t_s = shown.get("t_s", 0.0)
     if e.hold_s > 0 and state.counter.active:
         held = min(state.counter.current_hold_s(t_s), e.hold_s)

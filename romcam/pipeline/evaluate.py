@@ -11,7 +11,7 @@ import romcam
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.summary import summarize_angle
-from romcam.rules.frame_flags import flag_text, flagged_any, window_flag_words
+from romcam.rules.frame_flags import flag_text, flagged_any, window_flag_codes, window_flag_words
 from romcam.rules.view import PLANE_VIEW, VIEW_WORDS, classify_view
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseSequence
@@ -72,7 +72,9 @@ def build_summary(
         stats.pop("name")
         d = REGISTRY[name]
         ok, view_flags = view_check(d.plane, views, np.isfinite(values))
+        codes = ["view"] if view_flags else []
         if flags is not None:
+            codes += window_flag_codes(flags[name], np.isfinite(values))
             view_flags += window_flag_words(flags[name], np.isfinite(values))
         per_angle[name] = {
             **stats,
@@ -81,6 +83,7 @@ def build_summary(
             "sign": d.sign,
             "view_ok_fraction": ok,
             "flags": view_flags,
+            "flag_codes": codes,
             "confidence": angle_confidence(sequence, d, values, ok, flags[name] if flags is not None else None),
             **(flag_counts(values, flags[name]) if flags is not None else {}),
         }

@@ -187,11 +187,16 @@ PEAK_FLAG_WORDS = {
 """Flag code -> the words a result carries when the code marks most frames of its peak window."""
 
 
-def window_flag_words(flags: dict[str, np.ndarray], window: np.ndarray) -> list[str]:
-    """Words for the codes of ``PEAK_FLAG_WORDS`` that mark more than half the frames of ``window``."""
+def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[str]:
+    """The codes of ``PEAK_FLAG_WORDS`` that mark more than half the frames of ``window``."""
     if not window.any():
         return []
-    return [words for code, words in PEAK_FLAG_WORDS.items() if code in flags and flags[code][window].mean() > 0.5]
+    return [code for code in PEAK_FLAG_WORDS if code in flags and flags[code][window].mean() > 0.5]
+
+
+def window_flag_words(flags: dict[str, np.ndarray], window: np.ndarray) -> list[str]:
+    """Words for the codes of ``window_flag_codes``."""
+    return [PEAK_FLAG_WORDS[code] for code in window_flag_codes(flags, window)]
 
 
 def live_doubt(angle_name: str, xy_px: np.ndarray) -> str:
