@@ -69,3 +69,11 @@ def test_installed_cli_lists_the_exercises_and_protocols() -> None:
     protocols = run_cli("measure", "--list")
     assert protocols.returncode == 0, protocols.stderr
     assert len(protocols.stdout.splitlines()) == len(list((ROOT / "romcam" / "protocols").glob("*.toml")))
+
+
+def test_every_json_file_carries_the_schema_version(tmp_path: Path) -> None:
+    from romcam.output.tables import SCHEMA_VERSION, write_json
+
+    write_json(tmp_path / "x.json", {"a": float("nan")})
+    text = (tmp_path / "x.json").read_text()
+    assert text.lstrip().startswith('{\n  "schema_version": ' + str(SCHEMA_VERSION)) and '"a": null' in text

@@ -27,9 +27,9 @@ from typing import Any
 from romcam.app.analyze import AnalyzeConfig, run_analyze
 from romcam.capture.source import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from romcam.errors import RomcamError, UsageError
-from romcam.fileio import atomic_path, write_text_atomic
+from romcam.fileio import atomic_path
 from romcam.output.opensim import write_mot, write_trc
-from romcam.output.tables import read_angles_csv
+from romcam.output.tables import read_angles_csv, write_json
 from romcam.pose.models import LoadedModel, sha256_of
 from romcam.types import PoseSequence
 
@@ -286,7 +286,7 @@ def process_job(
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
     marker |= {"status": result.status, "reason": result.reason, "frames": result.frames}
     try:
-        write_text_atomic(tmp / MARKER, json.dumps(marker, indent=2) + "\n")
+        write_json(tmp / MARKER, marker)
         _install(tmp, final)
     except (OSError, RomcamError) as exc:  # e.g. disk full: this clip failed, the batch goes on
         shutil.rmtree(tmp, ignore_errors=True)

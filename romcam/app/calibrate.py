@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from romcam.capture.neutral_profile import NeutralProfile, segment_lengths_px
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
-from romcam.fileio import write_text_atomic
 from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.neutral import camera_roll_deg, level_xy_px, zero_offsets_deg
+from romcam.output.tables import write_json
 from romcam.pipeline.stream import estimate_sequence
 from romcam.pose.models import DEFAULT_VARIANT, LoadedModel
 from romcam.types import PoseSequence
@@ -46,10 +45,7 @@ def neutral_from_source(source: str | None, landmarks: Path | None, out_dir: Pat
     except (OSError, ValueError) as exc:
         raise RomcamError(f"cannot read landmarks from {landmarks}: {exc}") from exc
     profile = neutral_from_sequence(sequence)
-    write_text_atomic(
-        out_dir / "neutral.json",
-        json.dumps({"roll_deg": profile.roll_deg, "zero_offsets_deg": profile.zero_offsets_deg}, indent=2),
-    )
+    write_json(out_dir / "neutral.json", {"roll_deg": profile.roll_deg, "zero_offsets_deg": profile.zero_offsets_deg})
     return profile
 
 

@@ -61,9 +61,14 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+SCHEMA_VERSION = 1
+"""Version of the layout of every JSON file romcam writes (``docs/schema.md``); raised when a field changes
+meaning or goes away (new fields do not raise it)."""
+
+
 def to_json(data: dict[str, Any]) -> str:
-    """Strict JSON (NaN and infinities become null)."""
-    return json.dumps(_json_safe(data), indent=2, allow_nan=False)
+    """Strict JSON (NaN and infinities become null), led by ``schema_version``."""
+    return json.dumps(_json_safe({"schema_version": SCHEMA_VERSION, **data}), indent=2, allow_nan=False)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
