@@ -15,6 +15,7 @@ import romcam
 from romcam.errors import RomcamError, UsageError
 from romcam.fileio import write_bytes_atomic
 from romcam.kinematics.filters import FILTER_KINDS, FilterSettings
+from romcam.thresholds import MAX_GAP_S, MIN_VISIBILITY
 
 log = logging.getLogger("romcam")
 
@@ -79,8 +80,8 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
     p.add_argument("--filter", choices=FILTER_KINDS, default="butterworth", help="default: butterworth")
     p.add_argument("--cutoff-hz", type=_positive_float, default=6.0, help="Butterworth cut-off (default 6)")
-    p.add_argument("--max-gap-s", type=_positive_float, default=0.3, help="longest gap to interpolate (0.3)")
-    p.add_argument("--min-visibility", type=_unit_float, default=0.5, help="mask landmarks below (0.5)")
+    p.add_argument("--max-gap-s", type=_positive_float, default=MAX_GAP_S, help=f"longest gap to fill ({MAX_GAP_S})")
+    p.add_argument("--min-visibility", type=_unit_float, default=MIN_VISIBILITY, help=f"mask below ({MIN_VISIBILITY})")
     p.add_argument("--angles", metavar="A,B", help="comma-separated subset of angles (default: all)")
     p.add_argument("--mirror", action="store_true", help="un-mirror a mirrored webcam picture")
     p.add_argument("--stride", type=_positive_int, default=1, help="analyse every K-th frame (default 1)")

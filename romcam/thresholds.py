@@ -1,18 +1,59 @@
 """Thresholds that decide whether a value is trusted, in one place, with where each comes from.
 
 Each is written into the outputs that depend on it (``summary.json`` and ``measurement.json`` carry
-``thresholds``), so a number can always be traced to the rule that passed it.
+``thresholds``), so a number can always be traced to the rule that passed it. The clinical thresholds of
+protocols and exercises (normal values, real change, form faults) are data in their TOML files instead
+(sources in ``docs/clinical.md``).
 """
 
 from __future__ import annotations
 
+MIN_VISIBILITY = 0.5
+"""Landmarks with a MediaPipe visibility below this are masked (treated as missing) before any angle; the
+usual cut-off for BlazePose (CLINICAL signal processing: "mask landmarks under visibility 0.5")."""
+
+FULL_VISIBILITY = 0.9
+"""Mean visibility from which the visibility component of a confidence is 1 (0 at ``MIN_VISIBILITY``)."""
+
+MAX_GAP_S = 0.3
+"""Gaps up to this long are interpolated; longer ones stay missing (about 10 frames at 30 fps: Winter)."""
+
 MIN_VIEW_SHARE = 0.6
 """An angle is flagged "camera not side-on/front-on" when fewer than this share of its measured frames (of a
 clip, or of a trial in ``measure``) are seen from the view its plane needs: the view must hold for a clear
-majority of the frames the number comes from (2D angles are valid only with the plane facing the camera; Cosoli 2026:
-knee bias −2.3° side-on against −13.9° over 45–90° views)."""
+majority of the frames the number comes from (2D angles are valid only with the plane facing the camera; Cosoli
+2026: knee bias −2.3° side-on against −13.9° over 45–90° views)."""
+
+FORESHORTENED_RATIO = 0.8
+"""A segment whose image length is under this share of its reference length (neutral capture, else the clip's
+90th percentile) is turned toward or away from the camera: a segment tilted 37° out of the image plane keeps
+cos 37° = 0.8 of its length, and the projected angle is then no longer the anatomical one."""
+
+FORESHORTENING_SCORE_RANGE = (0.7, 0.95)
+"""The foreshortening component of a confidence rises from 0 at a length ratio of 0.7 (46° out of plane) to 1
+at 0.95 (18°)."""
+
+LIMB_GLITCH_TOLERANCE = 0.2
+"""A limb segment more than this share off its clip's 90th-percentile length, for at most
+``LIMB_GLITCH_MAX_RUN_S``, is a misplaced landmark (blanked and interpolated), not a movement."""
+
+LIMB_GLITCH_MAX_RUN_S = 0.3
+"""Longest run of a misplaced landmark that is blanked; a longer one is real foreshortening and is flagged."""
+
+JUMP_DEG = 10.0
+"""An unfiltered value more than this far from its running median (± ``JUMP_HALF_WINDOW_S``) is a momentary
+landmark error (flag ``jump``)."""
+
+JUMP_HALF_WINDOW_S = 0.2
+"""Half width of the running median that ``JUMP_DEG`` is judged against."""
+
+MIN_VALID_FRACTION = 0.5
+"""Batch flags an angle ``low_valid_fraction`` when it was measured on fewer than this share of frames."""
+
+MIN_PERSON_FRACTION = 0.9
+"""Batch flags a clip ``person_not_always_in_view`` when a person was found on fewer than this share of frames."""
 
 
-def as_record() -> dict[str, float]:
-    """The thresholds as written into outputs."""
-    return {"min_view_share": MIN_VIEW_SHARE}
+def as_record() -> dict[str, float | tuple[float, float]]:
+    """The thresholds as written into outputs (lower-case names)."""
+    return {name.lower(): value for name, value in globals().items() if name.isupper()}

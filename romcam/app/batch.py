@@ -31,6 +31,7 @@ from romcam.fileio import atomic_path
 from romcam.output.opensim import write_mot, write_trc
 from romcam.output.tables import read_angles_csv, write_json
 from romcam.pose.models import LoadedModel, sha256_of
+from romcam.thresholds import MIN_PERSON_FRACTION, MIN_VALID_FRACTION
 from romcam.types import PoseSequence
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ LOCK = ".romcam-batch.lock"
 CLIP_FILES = ("summary.json", "angles.csv", "landmarks.npz", "angles.png", "angles.mot", "landmarks.trc")
 """What a clip's folder holds when it is done (plus ``annotated.mp4`` unless ``--no-video``)."""
 ENGINES = ("local", "ray")
-MIN_VALID_FRACTION = 0.5
-MIN_PERSON_FRACTION = 0.9
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from romcam.thresholds import MAX_GAP_S, MIN_VISIBILITY
+
 
 @dataclass(frozen=True)
 class FilterSettings:
@@ -21,8 +23,8 @@ class FilterSettings:
     """
 
     kind: str = "butterworth"
-    min_visibility: float = 0.5
-    max_gap_s: float = 0.3
+    min_visibility: float = MIN_VISIBILITY
+    max_gap_s: float = MAX_GAP_S
     cutoff_hz: float = 6.0
     order: int = 4
     one_euro_min_cutoff_hz: float = 1.0

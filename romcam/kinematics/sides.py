@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from romcam.landmarks import Landmark as L
+from romcam.thresholds import LIMB_GLITCH_MAX_RUN_S, LIMB_GLITCH_TOLERANCE
 
 LIMB_GROUPS: dict[str, tuple[str, ...]] = {
     "leg": ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX"),
@@ -124,8 +125,8 @@ def _short_runs(mask: np.ndarray, max_len: int) -> np.ndarray:
 def remove_limb_glitches(
     xy_px: np.ndarray,
     t_s: np.ndarray,
-    tolerance: float = 0.2,
-    max_run_s: float = 0.3,
+    tolerance: float = LIMB_GLITCH_TOLERANCE,
+    max_run_s: float = LIMB_GLITCH_MAX_RUN_S,
     allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blank limb landmarks that leave their limb's length for a moment.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from romcam.thresholds import FORESHORTENING_SCORE_RANGE, FULL_VISIBILITY, MIN_VISIBILITY
+
 GRADES: tuple[tuple[float, str], ...] = ((0.8, "A"), (0.6, "B"), (0.4, "C"), (0.0, "D"))
 """A: trust it; B: usable; C: read with care; D: do not use. The score is the weakest component."""
 
@@ -14,7 +16,7 @@ def _clip01(x: float) -> float:
 
 def visibility_score(mean_visibility: float) -> float:
     """0 at MediaPipe visibility 0.5 (the masking threshold), 1 from 0.9."""
-    return _clip01((mean_visibility - 0.5) / 0.4)
+    return _clip01((mean_visibility - MIN_VISIBILITY) / (FULL_VISIBILITY - MIN_VISIBILITY))
 
 
 def view_score(share_in_view: float) -> float:
@@ -30,7 +32,8 @@ def jitter_score(sd_deg: float, tolerance_deg: float) -> float:
 def foreshortening_score(length_ratio: float) -> float:
     """The moving segment's image length over its length in the neutral capture: 1 from 0.95, 0 at 0.7
     (a limb leaving the image plane looks shorter, and its angle is then wrong)."""
-    return _clip01((length_ratio - 0.7) / 0.25)
+    low, high = FORESHORTENING_SCORE_RANGE
+    return _clip01((length_ratio - low) / (high - low))
 
 
 def confidence(components: dict[str, float]) -> dict[str, object]:

@@ -25,6 +25,7 @@ from romcam.kinematics.angles import REGISTRY, JointAngle, forward_vector, trunk
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
 from romcam.rules.view import PLANE_VIEW, VIEW_WORDS, classify_view
+from romcam.thresholds import FORESHORTENED_RATIO, JUMP_DEG, JUMP_HALF_WINDOW_S
 
 FLAG_CODES: dict[str, str] = {
     "view": "camera not facing the angle's plane",
@@ -36,14 +37,11 @@ FLAG_CODES: dict[str, str] = {
 }
 """Flag code -> what it means, in the order codes are written."""
 
-FORESHORTENED_RATIO = 0.8
-JUMP_DEG = 10.0
-
 
 def angle_jumps(
     values_deg: np.ndarray,
     t_s: np.ndarray,
-    half_window_s: float = 0.2,
+    half_window_s: float = JUMP_HALF_WINDOW_S,
     spread_s: float = 0.1,
     limit_deg: float = JUMP_DEG,
 ) -> np.ndarray:
