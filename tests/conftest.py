@@ -124,3 +124,19 @@ def grab_screen(display: str, path: Path, size: str = "1280x800") -> None:
         check=True,
         timeout=30,
     )
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 128 KiB file system (tmpfs), so that 'disk full' is real; skipped where mounting is not allowed."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("needs mount(8) to make a small file system")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (it needs root): {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,20 +23,6 @@ from romcam.errors import RomcamError
 from romcam.fileio import atomic_path, write_text_atomic
 from romcam.output.overlay import AnnotatedVideoWriter
 from romcam.rules.trials import TrialDetector
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 128 KiB file system (tmpfs), so that 'disk full' is real; skipped where mounting is not allowed."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:

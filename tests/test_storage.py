@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,22 +57,6 @@ def test_history_needs_an_existing_file_when_asked_not_to_create(tmp_path: Path)
     with pytest.raises(HistoryError, match="no history file"):
         History.open(tmp_path / "typo.sqlite", create=False)
     assert not (tmp_path / "typo.sqlite").exists()
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB file system (tmpfs), so that 'disk full' is real; skipped where mounting is not allowed."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("needs mount(8) to make a small file system")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_a_full_disk_is_a_one_line_error_and_keeps_whole_sessions(tiny_disk: Path) -> None:
