@@ -39,8 +39,8 @@ def _replayed(mode: str) -> list[float]:
     sequence, t = _knee_bends(PEAKS_DEG)
     config = MeasureConfig(get_protocol("knee_flexion"), Path("unused"), sides=("left",), headless=True, mode=mode)
     blank = np.zeros((1100, 1000, 3), dtype=np.uint8)
-    loop = FrameLoop(config, ReplayEstimator(sequence))
-    rec = loop.run(Frame(i, float(t_s), blank) for i, t_s in enumerate(t))
+    loop = FrameLoop(config)
+    rec = loop.run((Frame(i, float(t_s), blank) for i, t_s in enumerate(t)), ReplayEstimator(sequence))
     if config.offline_for("video"):
         offline_pass(config, loop, rec, 1000, 1100)
     return [trial.peak_deg for trial in loop.tracks["left"].detector.trials]

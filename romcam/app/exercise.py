@@ -10,24 +10,23 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
 
 import romcam
-from romcam.app.session import live_cleaner
-from romcam.capture.source import FrameSource
+from romcam.app.session import live_cleaner, live_source
 from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
 from romcam.fileio import check_output_dir, remove_outputs
 from romcam.history import History, store_exercise_session
 from romcam.kinematics.filters import FilterSettings
-from romcam.pipeline.stream import TimedFrame
+from romcam.pipeline.stream import DriveResult, PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.rules.compensation import compensation_value
 from romcam.rules.frame_flags import live_doubt
@@ -211,23 +210,17 @@ class ExerciseSession:
 
 def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
     """Run the program over the source and write session.json (and the annotated video when headless)."""
-    from romcam.pose.mediapipe_pose import MediaPipePose
-
     check_output_dir(config.out_dir)
     remove_outputs(config.out_dir, ("session.json", "annotated.mp4"))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     session = ExerciseSession(config)
-    with FrameSource(config.source, mirror=config.mirror) as source:
-        model = LoadedModel.load(config.model, config.model_variant)
+    with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
         session.frame_size_px = (source.info.width_px, source.info.height_px)
         display = _Display(config, source.info) if not config.headless else None
         writer = _headless_writer(config, source.info) if config.headless else None
         start_wall = time.perf_counter()
         try:
-            with MediaPipePose(model.data) as pose:
-                stopped_early = _play(source, pose, session, display, writer)
-        except KeyboardInterrupt:
-            stopped_early = True
+            ended = drive(source, cast(PoseEstimator, pose), _player(session, display, writer))
         finally:
             if writer is not None:
                 writer.close()
@@ -236,20 +229,22 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
         info = source.info
     if session.frames == 0:
         raise RomcamError(f"{config.source}: no frame could be read")
-    return _finish(config, session, info, model, started, stopped_early, time.perf_counter() - start_wall)
+    return _finish(config, session, info, model, started, ended, time.perf_counter() - start_wall)
 
 
-def _play(source: Iterable[TimedFrame], pose: Any, session: ExerciseSession, display: Any, writer: Any) -> bool:
-    """Step the session through the frames, showing or writing each; True when the user quit early."""
-    for frame in source:
-        shown = session.step(pose.estimate(frame.bgr, frame.t_s), frame.t_s)
+def _player(session: ExerciseSession, display: Any, writer: Any) -> Callable[[TimedFrame, PoseFrame | None], bool]:
+    """The step of the live loop: advance the session, show or write the frame; False to stop (the user quit,
+    or the program is done and its last rest is over)."""
+
+    def step(frame: TimedFrame, pose: PoseFrame | None) -> bool:
+        shown = session.step(pose, frame.t_s)
         if writer is not None:
             writer.write(_compose(frame.bgr, session, shown, mirror_display=False))
         if display is not None and not display.show(frame.bgr, session, shown):
-            return True
-        if session.done and shown["rest_left_s"] <= 0:
-            break
-    return False
+            return False
+        return not (session.done and shown["rest_left_s"] <= 0)
+
+    return step
 
 
 def _finish(
@@ -258,7 +253,7 @@ def _finish(
     info: Any,
     model: LoadedModel,
     started: str,
-    stopped_early: bool,
+    ended: DriveResult,
     seconds: float,
 ) -> dict[str, Any]:
     from romcam.output.tables import write_json
@@ -273,7 +268,8 @@ def _finish(
         "model": model.resolved.describe(),
         "filter": asdict(config.filter),
         "frames": {"count": session.frames, "with_person": session.frames_with_person},
-        "stopped_early": stopped_early,
+        "stopped_early": ended.quit_early and not session.done,
+        "interrupted": ended.interrupted,
         "exercises": exercises,
     }
     write_json(config.out_dir / "session.json", record)

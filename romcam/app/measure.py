@@ -12,14 +12,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
 
 import romcam
-from romcam.app.session import live_cleaner
-from romcam.capture.source import FrameSource
+from romcam.app.session import live_cleaner, live_source
 from romcam.errors import RomcamError
 from romcam.fileio import check_output_dir, remove_outputs, write_bytes_atomic
 from romcam.history import History, store_measurement
@@ -27,7 +26,7 @@ from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
 from romcam.pipeline.offline import clean_offline
-from romcam.pipeline.stream import TimedFrame
+from romcam.pipeline.stream import PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.protocols import Protocol
 from romcam.rules.compensation import CompensationCheck, compensation_value
@@ -103,9 +102,9 @@ class Recording:
 class FrameLoop:
     """Runs one protocol over a frame source; the window is optional, the numbers are the same."""
 
-    def __init__(self, config: MeasureConfig, estimator: Any) -> None:
+    def __init__(self, config: MeasureConfig) -> None:
         p = config.protocol
-        self.config, self.estimator = config, estimator
+        self.config = config
         self.tracks = {
             s: SideTrack(s, TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s))
             for s in config.sides
@@ -114,17 +113,14 @@ class FrameLoop:
         self.rec = Recording()
         self.window = None if config.headless else _Window(config)
 
-    def run(self, source: Iterable[TimedFrame]) -> Recording:
+    def run(self, source: Iterable[TimedFrame], estimator: PoseEstimator) -> Recording:
+        """Drive the protocol over the frames (``pipeline.stream.drive``) and close the trials."""
         try:
-            for frame in source:
-                if not self._step(frame.bgr, frame.t_s):
-                    self.rec.quit_early = True
-                    break
-        except KeyboardInterrupt:
-            self.rec.quit_early = self.rec.interrupted = True
+            ended = drive(source, estimator, self.step)
         finally:
             if self.window:
                 self.window.close()
+        self.rec.quit_early, self.rec.interrupted = ended.quit_early, ended.interrupted
         if self.rec.t_s:
             for track in self.tracks.values():
                 if self.rec.interrupted:
@@ -133,8 +129,9 @@ class FrameLoop:
                     self._keep_evidence(track)
         return self.rec
 
-    def _step(self, bgr: np.ndarray, t_s: float) -> bool:
-        pose: PoseFrame | None = self.estimator.estimate(bgr, t_s)
+    def step(self, frame: TimedFrame, pose: PoseFrame | None) -> bool:
+        """One frame: clean, record, advance each side's trial detector, show; False when the user quits."""
+        bgr, t_s = frame.bgr, frame.t_s
         if pose is not None:
             self.rec.frames_with_person += 1
         xy, metrics = self.cleaner.step(pose, t_s, (bgr.shape[1], bgr.shape[0]))
@@ -360,16 +357,12 @@ def _save_evidence(config: MeasureConfig, track: SideTrack) -> list[str]:
 
 def run_measure(config: MeasureConfig) -> dict[str, Any]:
     """Run the protocol and write measurement.json, report.html, the peak frames and the history rows."""
-    from romcam.pose.mediapipe_pose import MediaPipePose
-
     check_output_dir(config.out_dir)
     remove_outputs(config.out_dir, OUTPUT_FILES)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    with FrameSource(config.source, mirror=config.mirror) as source:
-        model = LoadedModel.load(config.model, config.model_variant)
-        with MediaPipePose(model.data) as pose:
-            loop = FrameLoop(config, pose)
-            rec = loop.run(source)
+    with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
+        loop = FrameLoop(config)
+        rec = loop.run(source, cast(PoseEstimator, pose))
         info = source.info
     if not rec.t_s:
         raise RomcamError(f"{config.source}: no frame could be read")

@@ -1,14 +1,19 @@
-"""What every live session (measure, exercise, and the browser app to come) shares: its cleaning stage built
-from the user's camera profile and neutral capture. Not a use case: use cases import it, it imports none."""
+"""What every live session (measure, exercise, and the browser app to come) shares: the opened source and
+model, and the cleaning stage built from the user's camera profile and neutral capture; the loop itself is
+``pipeline.stream.drive``. Not a use case: use cases import it, it imports none."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from romcam.capture.camera_profile import load_profile
 from romcam.capture.neutral_profile import NeutralProfile, load_neutral
+from romcam.capture.source import FrameSource
 from romcam.kinematics.filters import FilterSettings
 from romcam.pipeline.live import LiveCleaner
+from romcam.pose.models import LoadedModel
 
 
 def live_cleaner(
@@ -19,3 +24,17 @@ def live_cleaner(
     profile = load_profile(camera_profile)
     capture = load_neutral(neutral)
     return LiveCleaner(settings, profile.undistort if profile else None, capture.level if capture else None), capture
+
+
+@contextmanager
+def live_source(
+    source: str, mirror: bool, model: str | None, variant: str
+) -> Iterator[tuple[FrameSource, object, LoadedModel]]:
+    """The opened camera or video, the model's estimator and the verified model, closed afterwards; the
+    source is opened first, so a missing camera fails before the model loads."""
+    from romcam.pose.mediapipe_pose import MediaPipePose
+
+    with FrameSource(source, mirror=mirror) as frames:
+        loaded = LoadedModel.load(model, variant)
+        with MediaPipePose(loaded.data) as pose:
+            yield frames, pose, loaded

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -60,3 +61,29 @@ def estimate_sequence(
     if not frames:
         return None, interrupted
     return PoseSequence.from_frames(frames, times, source.info.width_px, source.info.height_px), interrupted
+
+
+@dataclass(frozen=True)
+class DriveResult:
+    """How a live loop ended: the step asked to stop (``quit_early``: q, Esc, or the session is done) or
+    Ctrl-C stopped it (``interrupted``, which is also ``quit_early``)."""
+
+    quit_early: bool
+    interrupted: bool
+
+
+def drive(
+    frames: Iterable[TimedFrame], estimator: PoseEstimator, step: Callable[[TimedFrame, PoseFrame | None], bool]
+) -> DriveResult:
+    """The one live loop: each frame's pose goes to ``step`` until it returns False or Ctrl-C is pressed.
+
+    Every live use case (measure, exercise, the browser app) runs through it, with the model or the replay
+    of saved landmarks as ``estimator``.
+    """
+    try:
+        for frame in frames:
+            if not step(frame, estimator.estimate(frame.bgr, frame.t_s)):
+                return DriveResult(True, False)
+    except KeyboardInterrupt:
+        return DriveResult(True, True)
+    return DriveResult(False, False)
