@@ -46,7 +46,7 @@ def analyze_fps(video: Path, model: Path) -> tuple[float, int]:
         start = time.perf_counter()
         result = run_analyze(AnalyzeConfig(out_dir=Path(out), source=str(video), model=str(model), write_video=False))
         elapsed = time.perf_counter() - start
-    n = result.summary["frames"]["count"]
+    n = result.summary.frames.count
     return n / elapsed, n
 
 

@@ -269,27 +269,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_ranges(summary: dict[str, Any]) -> None:
-    frames = summary["frames"]
-    print(f"{frames['with_person']}/{frames['count']} frames with a person ({frames['person_fraction']:.0%})")
-    for warning in summary.get("warnings", []):
+def _print_ranges(summary: Any) -> None:
+    """The printed table of ``analyze``: one line per angle with its range, coverage, grade and flag words."""
+    from romcam.output.words import code_words
+
+    frames = summary.frames
+    print(f"{frames.with_person}/{frames.count} frames with a person ({frames.person_fraction:.0%})")
+    for warning in summary.warnings:
         print(f"warning: {warning}")
     print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}{'conf':>6}  note")
-    for name, s in summary["angles"].items():
-        note = "; ".join(s.get("flags", []))
-        grade = s.get("confidence", {}).get("grade", "")
-        if s["min_deg"] is None:
-            print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{s['valid_fraction']:>8.0%}{grade:>6}  {note}")
+    for name, a in summary.angles.items():
+        note = "; ".join(code_words(a.plane, a.codes))
+        grade = a.confidence.grade
+        if a.min_deg is None:
+            print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{a.valid_fraction:>8.0%}{grade:>6}  {note}")
         else:
             print(
-                f"{name:<26}{s['min_deg']:>8.1f}{s['max_deg']:>8.1f}{s['range_deg']:>8.1f}"
-                f"{s['valid_fraction']:>8.0%}{grade:>6}  {note}"
+                f"{name:<26}{a.min_deg:>8.1f}{a.max_deg:>8.1f}{a.range_deg:>8.1f}"
+                f"{a.valid_fraction:>8.0%}{grade:>6}  {note}"
             )
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from romcam.app.analyze import run_analyze
     from romcam.output.tables import to_json
+    from romcam.output.words import summary_record
 
     if bool(args.video) == bool(args.from_landmarks):
         raise UsageError("give either a VIDEO or --from-landmarks FILE")
@@ -300,7 +304,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(to_json(result.summary))
+        print(to_json(summary_record(result.summary)))
     else:
         _print_ranges(result.summary)
         print(f"wrote {', '.join(str(p) for p in result.files.values())}")

@@ -18,6 +18,6 @@ def test_component_scores_have_their_documented_anchors() -> None:
 
 def test_the_weakest_component_sets_the_grade() -> None:
     c = confidence({"visibility": 0.95, "view": 1.0, "jitter": 0.55, "foreshortening": math.nan})
-    assert c["score"] == 0.55 and c["grade"] == "C" and "foreshortening" not in dict(c["components"])  # type: ignore[call-overload]
-    assert confidence({"visibility": 0.9, "view": 0.85})["grade"] == "A"
-    assert confidence({})["grade"] == "D"
+    assert c.score == 0.55 and c.grade == "C" and "foreshortening" not in c.components
+    assert confidence({"visibility": 0.9, "view": 0.85}).grade == "A"
+    assert confidence({}).grade == "D"

@@ -13,8 +13,9 @@ from romcam.kinematics.sides import LIMB_GROUPS
 from romcam.landmarks import N_LANDMARKS
 from romcam.landmarks import Landmark as L
 from romcam.output.tables import read_angles_csv, read_angles_csv_with_flags, write_angles_csv
+from romcam.output.words import code_words
+from romcam.results import FlagCode
 from romcam.rules.frame_flags import (
-    FLAG_CODES,
     FrameEvidence,
     angle_frame_flags,
     angle_jumps,
@@ -22,7 +23,7 @@ from romcam.rules.frame_flags import (
     frame_evidence,
     live_doubt,
     near_side,
-    window_flag_words,
+    window_flag_codes,
 )
 
 
@@ -49,7 +50,7 @@ def test_flags_of_a_side_view_sequence() -> None:
     ev = _evidence(xy, swapped=swapped, blank=blank)
 
     right_knee = angle_frame_flags(REGISTRY["right_knee_flexion"], xy, ev)
-    assert set(right_knee) == set(FLAG_CODES)
+    assert set(right_knee) == set(FlagCode)
     assert np.flatnonzero(right_knee["view"]).tolist() == [10, 11]  # the front-view frames
     assert not right_knee["far_side"].any()  # the right side faces the camera
     assert np.flatnonzero(right_knee["foreshortened"]).tolist() == [3]
@@ -66,8 +67,11 @@ def test_flags_of_a_side_view_sequence() -> None:
     abduction = angle_frame_flags(REGISTRY["right_shoulder_abduction"], xy, ev)  # frontal plane
     assert np.flatnonzero(abduction["view"]).tolist() == list(range(10))
 
-    assert window_flag_words(left_knee, np.arange(12) < 10) == ["unreliable: limb on the far side of a side view"]
-    assert window_flag_words(right_knee, np.arange(12) < 10) == []  # one foreshortened frame of ten
+    assert window_flag_codes(left_knee, np.arange(12) < 10) == [FlagCode.FAR_SIDE]
+    assert code_words("sagittal", window_flag_codes(left_knee, np.arange(12) < 10)) == [
+        "unreliable: limb on the far side of a side view"
+    ]
+    assert window_flag_codes(right_knee, np.arange(12) < 10) == []  # one foreshortened frame of ten
     text = flag_text(right_knee, np.isfinite(compute_angles_deg(xy)["right_knee_flexion"]))
     assert text[0] == "" and text[3] == "foreshortened" and text[11] == "view"
 

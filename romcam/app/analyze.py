@@ -20,10 +20,12 @@ from romcam.kinematics.filters import FilterSettings
 from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skeleton, put_label
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
+from romcam.output.words import summary_record
 from romcam.pipeline.evaluate import build_summary, flag_columns
 from romcam.pipeline.offline import Measured, clean_offline
 from romcam.pipeline.stream import estimate_sequence
 from romcam.pose.models import LoadedModel, ResolvedModel
+from romcam.results import ClipSummary
 from romcam.rules.frame_flags import flagged_any
 from romcam.types import PoseSequence, VideoInfo
 
@@ -64,7 +66,7 @@ class AnalyzeConfig:
 class AnalyzeResult:
     """What a run produced: the summary written to ``summary.json`` and the files."""
 
-    summary: dict[str, Any]
+    summary: ClipSummary
     files: dict[str, Path]
     interrupted: bool = False
 
@@ -198,10 +200,9 @@ def run_analyze(
 
     m = measure_sequence(sequence, config, names)
     sequence, xy, angles, flags = m.sequence, m.xy_px, m.angles, m.flags
-    summary = build_summary(sequence, xy, angles, video, model_info, config.filter, flags)
-    summary.update(m.info)
-    write_json(files["summary"], summary)
-    if summary["status"] == "no_person":
+    summary = replace(build_summary(sequence, xy, angles, video, model_info, config.filter, flags), corrections=m.info)
+    write_json(files["summary"], summary_record(summary))
+    if summary.status == "no_person":
         raise NoPersonError(
             f"no person detected in any of the {len(sequence)} frames of {config.source or config.from_landmarks}"
         )

@@ -277,7 +277,7 @@ def process_job(
         config = replace(analysis, out_dir=tmp, source=source, from_landmarks=landmarks)
         summary = run_analyze(config, model=model).summary
         _write_opensim(tmp)
-        result.frames = summary["frames"]["count"]
+        result.frames = summary.frames.count
     except RomcamError as exc:
         result.status, result.reason = "failed", str(exc)
     except Exception as exc:  # a task boundary: any failure of one clip is recorded, never stops the batch

@@ -29,6 +29,7 @@ from romcam.pipeline.offline import clean_offline
 from romcam.pipeline.stream import PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.protocols import Protocol
+from romcam.results import Confidence
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
 from romcam.rules.metrics import frame_metrics
@@ -272,9 +273,7 @@ def side_result(
     }
 
 
-def result_confidence(
-    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, neutral: Any
-) -> dict[str, object]:
+def result_confidence(protocol: Protocol, side: str, trials: list[Trial], rec: Recording, neutral: Any) -> Confidence:
     """Confidence of a side's reported value, from its best trial: landmark visibility, camera view,
     jitter during the hold and (with a neutral capture) foreshortening of the moving segment."""
     if not trials:
@@ -306,7 +305,8 @@ def peak_window_flags(
 ) -> list[str]:
     """Per-frame flag words (``rules.frame_flags``) that hold over most of the best trial's hold
     (or the half second around its peak): far side of a side view, foreshortened limb, missing landmarks."""
-    from romcam.rules.frame_flags import angle_frame_flags, frame_evidence, window_flag_words
+    from romcam.output.words import PEAK_FLAG_WORDS
+    from romcam.rules.frame_flags import angle_frame_flags, frame_evidence, window_flag_codes
 
     if not trials:
         return []
@@ -317,7 +317,7 @@ def peak_window_flags(
     blank = np.array(rec.visibility) < min_visibility
     evidence = frame_evidence(xy, blank, neutral_lengths_px=neutral.segment_lengths_px if neutral else None)
     flags = angle_frame_flags(REGISTRY[protocol.angle_name(side)], xy, evidence)
-    return window_flag_words(flags, (t >= start) & (t <= end))
+    return [PEAK_FLAG_WORDS[c] for c in window_flag_codes(flags, (t >= start) & (t <= end))]
 
 
 def asymmetry(results: list[dict[str, Any]]) -> dict[str, float] | None:
@@ -426,7 +426,7 @@ def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTra
     view, share, flag = view_flag(protocol, rec, trials)
     result = side_result(protocol, side, trials, rec, flag, previous)
     result["view"] = {"seen": view, "share": share, "needed": protocol.view}
-    result["confidence"] = result_confidence(protocol, side, trials, rec, loop.neutral)
+    result["confidence"] = asdict(result_confidence(protocol, side, trials, rec, loop.neutral))
     result["flags"] += peak_window_flags(protocol, side, trials, rec, loop.neutral, config.filter.min_visibility)
     if loop.neutral is not None:
         offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side))

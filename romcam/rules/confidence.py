@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from romcam.results import Confidence
 from romcam.thresholds import FORESHORTENING_SCORE_RANGE, FULL_VISIBILITY, MIN_VISIBILITY
 
 GRADES: tuple[tuple[float, str], ...] = ((0.8, "A"), (0.6, "B"), (0.4, "C"), (0.0, "D"))
@@ -36,9 +37,9 @@ def foreshortening_score(length_ratio: float) -> float:
     return _clip01((length_ratio - low) / (high - low))
 
 
-def confidence(components: dict[str, float]) -> dict[str, object]:
-    """``{"score", "grade", "components"}`` from the finite components; no component gives grade D."""
+def confidence(components: dict[str, float]) -> Confidence:
+    """Score (the weakest finite component), grade and the finite components; no component gives grade D."""
     finite = {k: round(v, 3) for k, v in components.items() if v is not None and math.isfinite(v)}
     score = min(finite.values()) if finite else 0.0
     grade = next(g for threshold, g in GRADES if score >= threshold)
-    return {"score": round(score, 3), "grade": grade, "components": finite}
+    return Confidence(round(score, 3), grade, finite)

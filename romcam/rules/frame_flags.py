@@ -24,18 +24,12 @@ import numpy as np
 from romcam.kinematics.angles import REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
+from romcam.results import FlagCode
 from romcam.rules.view import PLANE_VIEW, VIEW_WORDS, classify_view
 from romcam.thresholds import FORESHORTENED_RATIO, JUMP_DEG, JUMP_HALF_WINDOW_S
 
-FLAG_CODES: dict[str, str] = {
-    "view": "camera not facing the angle's plane",
-    "far_side": "limb on the far side of a side view",
-    "foreshortened": "limb turned toward or away from the camera",
-    "repaired": "left/right labels repaired",
-    "interpolated": "landmark missing or misplaced: value interpolated",
-    "jump": "the unfiltered value jumps away from its neighbours",
-}
-"""Flag code -> what it means, in the order codes are written."""
+WINDOW_CODES = (FlagCode.FAR_SIDE, FlagCode.FORESHORTENED, FlagCode.INTERPOLATED)
+"""The codes a result over a window of frames (a clip, a trial's hold) carries when most frames have them."""
 
 
 def angle_jumps(
@@ -141,7 +135,7 @@ def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence)
     """(T,) bool mask per flag code for angle ``d`` measured on the cleaned landmarks ``xy_px``."""
     n = xy_px.shape[0]
     points = (d.vertex, d.proximal, d.distal)
-    flags = {code: np.zeros(n, dtype=bool) for code in FLAG_CODES}
+    flags = {str(code): np.zeros(n, dtype=bool) for code in FlagCode}
     needed = PLANE_VIEW.get(d.plane)
     if needed is not None:
         flags["view"] = (evidence.views != needed) & (evidence.views != "")
@@ -163,7 +157,7 @@ def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence)
 
 def flag_text(flags: dict[str, np.ndarray], measured: np.ndarray) -> list[str]:
     """Per frame, the codes that apply joined by ";" ("" for a clean value or no value)."""
-    codes = [c for c in FLAG_CODES if c in flags]
+    codes = [str(c) for c in FlagCode if c in flags]
     return [";".join(c for c in codes if flags[c][t]) if measured[t] else "" for t in range(measured.shape[0])]
 
 
@@ -177,24 +171,11 @@ def all_angle_flags(names: list[str], xy_px: np.ndarray, evidence: FrameEvidence
     return {name: angle_frame_flags(REGISTRY[name], xy_px, evidence) for name in names}
 
 
-PEAK_FLAG_WORDS = {
-    "far_side": "unreliable: limb on the far side of a side view",
-    "foreshortened": "unreliable: limb turned toward or away from the camera",
-    "interpolated": "landmarks missing around the peak",
-}
-"""Flag code -> the words a result carries when the code marks most frames of its peak window."""
-
-
-def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[str]:
-    """The codes of ``PEAK_FLAG_WORDS`` that mark more than half the frames of ``window``."""
+def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[FlagCode]:
+    """The ``WINDOW_CODES`` that mark more than half the frames of ``window``."""
     if not window.any():
         return []
-    return [code for code in PEAK_FLAG_WORDS if code in flags and flags[code][window].mean() > 0.5]
-
-
-def window_flag_words(flags: dict[str, np.ndarray], window: np.ndarray) -> list[str]:
-    """Words for the codes of ``window_flag_codes``."""
-    return [PEAK_FLAG_WORDS[code] for code in window_flag_codes(flags, window)]
+    return [code for code in WINDOW_CODES if code in flags and flags[code][window].mean() > 0.5]
 
 
 def live_doubt(angle_name: str, xy_px: np.ndarray) -> str:

@@ -1,0 +1,68 @@
+"""Words for codes: the only place results become text a person reads (JSON ``flags``, tables, reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from romcam.results import AngleResult, ClipSummary, FlagCode
+from romcam.rules.view import PLANE_VIEW, VIEW_WORDS
+
+FLAG_MEANINGS: dict[FlagCode, str] = {
+    FlagCode.VIEW: "camera not facing the angle's plane",
+    FlagCode.FAR_SIDE: "limb on the far side of a side view",
+    FlagCode.FORESHORTENED: "limb turned toward or away from the camera",
+    FlagCode.REPAIRED: "left/right labels repaired",
+    FlagCode.INTERPOLATED: "landmark missing or misplaced: value interpolated",
+    FlagCode.JUMP: "the unfiltered value jumps away from its neighbours",
+}
+"""What each per-frame flag code means (README's table)."""
+
+PEAK_FLAG_WORDS: dict[FlagCode, str] = {
+    FlagCode.FAR_SIDE: "unreliable: limb on the far side of a side view",
+    FlagCode.FORESHORTENED: "unreliable: limb turned toward or away from the camera",
+    FlagCode.INTERPOLATED: "landmarks missing around the peak",
+}
+"""The words a result carries when a code marks most frames of its window (a clip, or a trial's hold)."""
+
+
+def view_words(plane: str) -> str:
+    """The words of a ``view`` flag for an angle of this plane."""
+    return f"unreliable: camera not {VIEW_WORDS[PLANE_VIEW[plane]]}"
+
+
+def code_words(plane: str, codes: Sequence[str]) -> list[str]:
+    """The words of an angle's clip-level flag codes, in the codes' order."""
+    return [view_words(plane) if c == FlagCode.VIEW else PEAK_FLAG_WORDS[FlagCode(c)] for c in codes]
+
+
+def angle_record(a: AngleResult) -> dict[str, Any]:
+    """One angle of ``summary.json``: the result with its flag words and codes."""
+    record = asdict(a)
+    codes = record.pop("codes")
+    frames = {"flagged_fraction": record.pop("flagged_fraction"), "frames_by_flag": record.pop("frames_by_flag")}
+    confidence = record.pop("confidence")
+    return {
+        **record,
+        "flags": code_words(a.plane, a.codes),
+        "flag_codes": [str(c) for c in codes],
+        "confidence": confidence,
+        **frames,
+    }
+
+
+def summary_record(s: ClipSummary) -> dict[str, Any]:
+    """The content of ``summary.json`` (``docs/schema.md``)."""
+    return {
+        "romcam_version": s.romcam_version,
+        "status": s.status,
+        "warnings": list(s.warnings),
+        "video": s.video,
+        "frames": asdict(s.frames),
+        "model": s.model,
+        "filter": s.filter,
+        "thresholds": s.thresholds,
+        "angles": {name: angle_record(a) for name, a in s.angles.items()},
+        **s.corrections,
+    }

@@ -1,0 +1,84 @@
+"""Typed results: what a measurement produced, before any words (``romcam.output`` turns codes into words).
+
+Results are frozen dataclasses that serialise with ``dataclasses.asdict``; flags are ``FlagCode`` values
+until ``output/`` renders them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class FlagCode(StrEnum):
+    """Why one angle value (one frame) is not to be trusted; written as these codes in ``angles.csv``."""
+
+    VIEW = "view"  # the frame is not seen from the view the angle's plane needs
+    FAR_SIDE = "far_side"  # a side view, and the limb is on the side away from the camera
+    FORESHORTENED = "foreshortened"  # a segment of the angle is turned toward or away from the camera
+    REPAIRED = "repaired"  # the limb's left/right labels were swapped back here
+    INTERPOLATED = "interpolated"  # a landmark of the angle was missing or misplaced: value interpolated
+    JUMP = "jump"  # the unfiltered value jumps away from its neighbours
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """A value's confidence: ``score`` in [0, 1] (its weakest component), ``grade`` A–D, the components."""
+
+    score: float
+    grade: str
+    components: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AngleResult:
+    """One angle over a clip: its extremes, how it was checked, and why it may not be trusted.
+
+    ``codes`` are the flags that hold over the clip: ``VIEW`` when fewer than ``MIN_VIEW_SHARE`` of the
+    measured frames are seen from the view the plane needs, and any of ``FAR_SIDE``, ``FORESHORTENED``,
+    ``INTERPOLATED`` that marks most measured frames.
+    """
+
+    min_deg: float | None
+    max_deg: float | None
+    range_deg: float | None
+    peak_time_s: float | None
+    valid_fraction: float
+    plane: str
+    zero: str
+    sign: str
+    view_ok_fraction: float | None
+    codes: tuple[FlagCode, ...]
+    confidence: Confidence
+    flagged_fraction: float | None = None
+    frames_by_flag: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FrameCounts:
+    """Frames analysed, with a person, and their share."""
+
+    count: int
+    with_person: int
+    person_fraction: float
+
+
+@dataclass(frozen=True)
+class ClipSummary:
+    """What ``analyze`` measured over one clip (the content of ``summary.json`` before words).
+
+    ``video``, ``model`` and ``filter`` record how it was produced; ``corrections`` what the camera profile,
+    neutral capture and left/right repair did.
+    """
+
+    romcam_version: str
+    status: str  # "ok" or "no_person"
+    warnings: tuple[str, ...]
+    video: dict[str, Any]
+    frames: FrameCounts
+    model: dict[str, Any]
+    filter: dict[str, Any]
+    thresholds: dict[str, Any]
+    angles: dict[str, AngleResult]
+    corrections: dict[str, Any] = field(default_factory=dict)
