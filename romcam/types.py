@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,10 @@ def _frozen_float(array: np.ndarray | list[float], shape_tail: tuple[int, ...], 
         raise ValueError(f"{name} must have shape (T, {', '.join(map(str, shape_tail))}), got {out.shape}")
     out.flags.writeable = False
     return out
+
+
+ProgressFn = Callable[[int, int], None]
+"""A progress callback: (done, total), total 0 when unknown."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import zipfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,9 @@ from romcam.pipeline.stream import estimate_sequence
 from romcam.pose.models import LoadedModel, ResolvedModel
 from romcam.results import ClipSummary
 from romcam.rules.frame_flags import flagged_any
-from romcam.types import PoseSequence, VideoInfo
+from romcam.types import PoseSequence, ProgressFn, VideoInfo
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[int, int], None]
 
 
 OUTPUT_FILES = ("angles.csv", "summary.json", "landmarks.npz", "annotated.mp4", "angles.png")

@@ -18,7 +18,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -32,7 +32,7 @@ from romcam.output.opensim import write_mot, write_trc
 from romcam.output.tables import read_angles_csv, write_json
 from romcam.pose.models import LoadedModel, sha256_of
 from romcam.thresholds import MIN_PERSON_FRACTION, MIN_VALID_FRACTION
-from romcam.types import PoseSequence
+from romcam.types import PoseSequence, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -386,9 +386,6 @@ class BatchReport:
     @property
     def frames_per_s(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-ProgressFn = Callable[[int, int], None]
 
 
 def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list[Task], list[JobResult]]:

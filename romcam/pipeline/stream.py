@@ -8,9 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from romcam.types import PoseFrame, PoseSequence
-
-ProgressFn = Callable[[int, int], None]
+from romcam.types import PoseFrame, PoseSequence, ProgressFn
 
 
 class PoseEstimator(Protocol):

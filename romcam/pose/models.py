@@ -17,13 +17,13 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 from romcam.errors import RomcamError
+from romcam.types import ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,6 @@ def _verify_into(tmp: Path, variant: ModelVariant, dest: Path, what: str) -> Pat
     os.chmod(tmp, 0o644)
     os.replace(tmp, dest)
     return dest
-
-
-ProgressFn = Callable[[int, int], None]
 
 
 def download(variant: ModelVariant, dest: Path, base_url: str, progress: ProgressFn | None = None) -> Path:
