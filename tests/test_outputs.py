@@ -228,3 +228,14 @@ def test_ctrl_c_in_measure_exits_130_and_keeps_what_was_finished(tmp_path: Path)
 def test_live_sessions_refuse_a_missing_profile(command: list[str], flag: str, tmp_path: Path) -> None:
     result = run_cli(*command, "--source", "x.mp4", "--out", str(tmp_path / "o"), flag, str(tmp_path / "nope.toml"))
     assert result.returncode == 2 and "nope.toml" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["measure", "--protocol", "knee_flexion"], ["exercise", "--exercise", "squat"]])
+def test_live_sessions_apply_the_neutral_capture(command: list[str], tmp_path: Path) -> None:
+    """A neutral capture made at another frame size is refused on the first frame: the file is really used."""
+    neutral = tmp_path / "n.toml"
+    made = run_cli("calibrate", "neutral", "--roll-deg", "5", "--size", "100x100", "--out", str(neutral))
+    assert made.returncode == 0, made.stderr
+    clip = str(require(SAMPLES / "rendered_knee_trials_side_left.mp4"))
+    result = run_cli(*command, "--source", clip, "--headless", "--out", str(tmp_path / "o"), "--neutral", str(neutral))
+    assert result.returncode == 1 and "the neutral capture was 100x100, this video is 480x640" in _one_line(result)
