@@ -197,7 +197,7 @@ def run_analyze(
 
     m = measure_sequence(sequence, config, names)
     sequence, xy, angles, flags = m.sequence, m.xy_px, m.angles, m.flags
-    summary = replace(build_summary(sequence, xy, angles, video, model_info, config.filter, flags), corrections=m.info)
+    summary = build_summary(m, video, model_info, config.filter)
     write_json(files["summary"], summary_record(summary))
     if summary.status == "no_person":
         raise NoPersonError(

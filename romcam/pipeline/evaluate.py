@@ -11,10 +11,11 @@ import romcam
 from romcam.kinematics.angles import REGISTRY, JointAngle
 from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.summary import summarize_angle
+from romcam.pipeline.offline import Measured
 from romcam.results import AngleResult, ClipSummary, Confidence, FlagCode, FrameCounts
 from romcam.rules.confidence import confidence, view_score, visibility_score
 from romcam.rules.frame_flags import flag_text, flagged_any, window_flag_codes
-from romcam.rules.view import PLANE_VIEW, classify_view
+from romcam.rules.view import PLANE_VIEW
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseSequence
 
@@ -81,16 +82,10 @@ def angle_result(
 
 
 def build_summary(
-    sequence: PoseSequence,
-    xy_px: np.ndarray,
-    angles: dict[str, np.ndarray],
-    video: dict[str, Any],
-    model: dict[str, Any],
-    settings: FilterSettings,
-    flags: dict[str, dict[str, np.ndarray]],
+    measured: Measured, video: dict[str, Any], model: dict[str, Any], settings: FilterSettings
 ) -> ClipSummary:
     """The clip's typed summary (``output.words.summary_record`` makes ``summary.json`` of it)."""
-    views = classify_view(xy_px)
+    sequence = measured.sequence
     detected = sequence.detected
     return ClipSummary(
         romcam_version=romcam.__version__,
@@ -101,7 +96,11 @@ def build_summary(
         model=model,
         filter=asdict(settings),
         thresholds=as_record(),
-        angles={name: angle_result(sequence, name, values, views, flags[name]) for name, values in angles.items()},
+        angles={
+            name: angle_result(sequence, name, values, measured.views, measured.flags[name])
+            for name, values in measured.angles.items()
+        },
+        corrections=measured.info,
     )
 
 

@@ -60,13 +60,15 @@ def repair_sequence(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, d
 
 @dataclass
 class Measured:
-    """A sequence after correction and repair, its cleaned landmarks, angles and per-frame flags."""
+    """A sequence after correction and repair, its cleaned landmarks, angles, per-frame flags, each frame's
+    camera view (classified once, on the cleaned landmarks) and what the repair did."""
 
     sequence: PoseSequence
     xy_px: np.ndarray
     angles: dict[str, np.ndarray]
     flags: dict[str, dict[str, np.ndarray]]
     info: dict[str, Any]
+    views: np.ndarray
 
 
 def clean_offline(
@@ -96,4 +98,4 @@ def clean_offline(
     unfiltered = compute_angles_deg(visible, names)
     evidence = replace(evidence, jumps={n: angle_jumps(v, sequence.t_s) for n, v in unfiltered.items()})
     flags = all_angle_flags(list(angles), xy, evidence)
-    return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info})
+    return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.views)
