@@ -13,7 +13,7 @@ from romcam.kinematics.sides import LIMB_GROUPS
 from romcam.landmarks import N_LANDMARKS
 from romcam.landmarks import Landmark as L
 from romcam.output.tables import read_angles_csv, read_angles_csv_with_flags, write_angles_csv
-from romcam.output.words import code_words
+from romcam.output.words import code_words, live_doubt_words
 from romcam.results import FlagCode
 from romcam.rules.frame_flags import (
     FrameEvidence,
@@ -101,13 +101,16 @@ def test_flag_columns_follow_the_angles_in_the_csv(tmp_path: Path) -> None:
 
 def test_live_doubt_names_the_problem_of_one_frame() -> None:
     side_right = side_view(1)  # right side toward the camera
-    assert live_doubt("right_knee_flexion", side_right) == ""
-    assert live_doubt("left_knee_flexion", side_right) == "left side away from the camera"
-    assert live_doubt("left_shoulder_abduction", side_right) == "camera not front-on"
+    assert live_doubt("right_knee_flexion", side_right) is None
+    assert live_doubt("left_knee_flexion", side_right) == FlagCode.FAR_SIDE
+    assert live_doubt_words("left_knee_flexion", FlagCode.FAR_SIDE) == "left side away from the camera"
+    assert live_doubt("left_shoulder_abduction", side_right) == FlagCode.VIEW
+    assert live_doubt_words("left_shoulder_abduction", FlagCode.VIEW) == "camera not front-on"
     front = front_view(shoulder_abduction=(90.0, 90.0))
-    assert live_doubt("left_shoulder_abduction", front) == ""
-    assert live_doubt("left_knee_flexion", front) == "camera not side-on"
-    assert live_doubt("left_elbow_flexion", front) == ""  # either plane will do
+    assert live_doubt("left_shoulder_abduction", front) is None
+    assert live_doubt("left_knee_flexion", front) == FlagCode.VIEW
+    assert live_doubt_words("left_knee_flexion", FlagCode.VIEW) == "camera not side-on"
+    assert live_doubt("left_elbow_flexion", front) is None  # either plane will do
 
 
 def test_jumps_mark_a_momentary_error_and_leave_fast_smooth_movement_alone() -> None:

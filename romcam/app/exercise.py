@@ -26,6 +26,7 @@ from romcam.exercises import Exercise, FormRule, Program, ProgramItem
 from romcam.fileio import check_output_dir, remove_outputs
 from romcam.history import History, store_exercise_session
 from romcam.kinematics.filters import FilterSettings
+from romcam.output.words import live_doubt_words
 from romcam.pipeline.stream import DriveResult, PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.rules.compensation import compensation_value
@@ -147,7 +148,8 @@ class ExerciseSession:
         self.cue = self.cues.step([r.cue for r in broken], t_s)
         if rep is not None:
             self._complete(state, rep, t_s)
-        doubt = next(filter(None, (live_doubt(f"{s}_{exercise.angle}", xy) for s in exercise.sides())), "")
+        names = [f"{s}_{exercise.angle}" for s in exercise.sides()]
+        doubt = next(filter(None, (live_doubt_words(n, live_doubt(n, xy)) for n in names)), "")
         self.last |= {"value": value, "view": view, "cue": self.cue, "doubt": doubt}
         return self.last
 

@@ -25,6 +25,7 @@ from romcam.history import History, store_measurement
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
+from romcam.output.words import VIEW_WORDS
 from romcam.pipeline.offline import clean_offline
 from romcam.pipeline.stream import PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
@@ -34,7 +35,7 @@ from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
 from romcam.rules.metrics import frame_metrics
 from romcam.rules.trials import Trial, TrialDetector
-from romcam.rules.view import VIEW_WORDS, classify_view, dominant_view
+from romcam.rules.view import classify_view, dominant_view
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseFrame, PoseSequence
 
@@ -553,10 +554,11 @@ class _Window:
         scale = max(1.0, self.min_height_px / bgr.shape[0])
         image = cv2.resize(bgr, None, fx=scale, fy=scale) if scale > 1 else bgr.copy()
         draw_skeleton(image, xy * scale)
+        from romcam.output.words import live_doubt_words
         from romcam.rules.frame_flags import live_doubt
 
         p = self.config.protocol
-        doubts = {side: live_doubt(p.angle_name(side), xy) for side in tracks}
+        doubts = {side: live_doubt_words(p.angle_name(side), live_doubt(p.angle_name(side), xy)) for side in tracks}
         draw_measure_panel(image, p, metrics, tracks, events, doubts)
         cv2.imshow(self.name, image)
         key = cv2.waitKey(1) & 0xFF

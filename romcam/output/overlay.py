@@ -207,7 +207,7 @@ def draw_measure_panel(
 ) -> None:
     """The guidance panel of ``romcam measure``: a dark band with the instruction, then per side the
     trial count, the live angle and a check mark once the end-range hold is captured. A side with a
-    ``doubts`` reason (``rules.frame_flags.live_doubt``) shows its value grey with a "?" and the reason."""
+    ``doubts`` reason (``output.words.live_doubt_words``) shows its value grey with a "?" and the reason."""
     p: Any = protocol
     h, w = bgr.shape[:2]
     scale = max(0.55, w / 950)

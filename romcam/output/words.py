@@ -6,8 +6,12 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from romcam.kinematics.angles import REGISTRY
 from romcam.results import AngleResult, ClipSummary, FlagCode
-from romcam.rules.view import PLANE_VIEW, VIEW_WORDS
+from romcam.rules.view import PLANE_VIEW
+
+VIEW_WORDS = {"side": "side-on", "front": "front-on"}
+"""How a camera view is named to a person."""
 
 FLAG_MEANINGS: dict[FlagCode, str] = {
     FlagCode.VIEW: "camera not facing the angle's plane",
@@ -30,6 +34,16 @@ PEAK_FLAG_WORDS: dict[FlagCode, str] = {
 def view_words(plane: str) -> str:
     """The words of a ``view`` flag for an angle of this plane."""
     return f"unreliable: camera not {VIEW_WORDS[PLANE_VIEW[plane]]}"
+
+
+def live_doubt_words(angle_name: str, code: FlagCode | None) -> str:
+    """The reason a live window shows beside a doubtful value ("" for none)."""
+    if code is None:
+        return ""
+    d = REGISTRY[angle_name]
+    if code == FlagCode.VIEW:
+        return f"camera not {VIEW_WORDS[PLANE_VIEW[d.plane]]}"
+    return f"{d.side} side away from the camera" if code == FlagCode.FAR_SIDE else FLAG_MEANINGS[code]
 
 
 def code_words(plane: str, codes: Sequence[str]) -> list[str]:

@@ -25,7 +25,7 @@ from romcam.kinematics.angles import REGISTRY, JointAngle, forward_vector, trunk
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
-from romcam.rules.view import PLANE_VIEW, VIEW_WORDS, classify_view
+from romcam.rules.view import PLANE_VIEW, classify_view
 from romcam.thresholds import FORESHORTENED_RATIO, JUMP_DEG, JUMP_HALF_WINDOW_S
 
 WINDOW_CODES = (FlagCode.FAR_SIDE, FlagCode.FORESHORTENED, FlagCode.INTERPOLATED)
@@ -178,18 +178,18 @@ def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[
     return [code for code in WINDOW_CODES if code in flags and flags[code][window].mean() > 0.5]
 
 
-def live_doubt(angle_name: str, xy_px: np.ndarray) -> str:
-    """Why one live frame's value of ``angle_name`` is not to be trusted ("" when nothing is wrong):
-    the camera does not face the angle's plane, or the limb is on the far side of a side view.
-    ``xy_px`` is one frame's (33, 2) cleaned landmarks."""
+def live_doubt(angle_name: str, xy_px: np.ndarray) -> FlagCode | None:
+    """Why one live frame's value of ``angle_name`` is not to be trusted (None when nothing is wrong):
+    ``VIEW`` when the camera does not face the angle's plane, ``FAR_SIDE`` when the limb is on the far side of
+    a side view. ``xy_px`` is one frame's (33, 2) cleaned landmarks."""
     if angle_name not in REGISTRY:
-        return ""
+        return None
     d = REGISTRY[angle_name]
     view = str(classify_view(xy_px[None])[0])
     needed = PLANE_VIEW.get(d.plane)
     if needed is not None and view and view != needed:
-        return f"camera not {VIEW_WORDS[needed]}"
+        return FlagCode.VIEW
     near = str(near_side(xy_px[None])[0])
     if d.side and view == "side" and near and near != d.side:
-        return f"{d.side} side away from the camera"
-    return ""
+        return FlagCode.FAR_SIDE
+    return None

@@ -13,7 +13,6 @@ SIDE_MAX_RATIO = 0.25
 
 PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
 """The camera view each anatomical plane needs (an angle of plane "any" needs none)."""
-VIEW_WORDS = {"side": "side-on", "front": "front-on"}
 
 
 def shoulder_width_ratio(xy_px: np.ndarray) -> np.ndarray:
