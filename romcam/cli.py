@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_ranges(summary: Any) -> None:
     """The printed table of ``analyze``: one line per angle with its range, coverage, grade and flag words."""
-    from romcam.output.words import code_words
+    from romcam.output.words import angle_note
 
     frames = summary.frames
     print(f"{frames.with_person}/{frames.count} frames with a person ({frames.person_fraction:.0%})")
@@ -279,9 +279,9 @@ def _print_ranges(summary: Any) -> None:
         print(f"warning: {warning}")
     print(f"{'angle':<26}{'min':>8}{'max':>8}{'range':>8}{'valid':>8}{'conf':>6}  note")
     for name, a in summary.angles.items():
-        note = "; ".join(code_words(a.plane, a.codes))
-        grade = a.confidence.grade
-        if a.min_deg is None:
+        note = angle_note(a)
+        grade = a.confidence.grade if a.min_deg is not None else "-"
+        if a.min_deg is None or a.max_deg is None or a.range_deg is None:
             print(f"{name:<26}{'-':>8}{'-':>8}{'-':>8}{a.valid_fraction:>8.0%}{grade:>6}  {note}")
         else:
             print(

@@ -19,7 +19,8 @@ class FlagCode(StrEnum):
     FORESHORTENED = "foreshortened"  # a segment of the angle is turned toward or away from the camera
     REPAIRED = "repaired"  # the limb's left/right labels were swapped back here
     INTERPOLATED = "interpolated"  # a landmark of the angle was missing or misplaced: value interpolated
-    JUMP = "jump"  # the unfiltered value jumps away from its neighbours
+    JUMP = "jump"  # the value (unfiltered or filtered) jumps away from its neighbours, or the filter moved it far
+    OUT_OF_RANGE = "out_of_range"  # beyond what the joint can physiologically reach (``JointAngle.limits_deg``)
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,23 @@ class Confidence:
     components: dict[str, float] = field(default_factory=dict)
 
 
+class AngleStatus(StrEnum):
+    """Whether a clip gave an angle a number."""
+
+    MEASURED = "measured"  # extremes come from frames without any flag
+    NOT_MEASURABLE = "not_measurable"  # measured, but every frame carries a flag: no number is given
+    NOT_SEEN = "not_seen"  # the angle's landmarks were never found
+
+
 @dataclass(frozen=True)
 class AngleResult:
     """One angle over a clip: its extremes, how it was checked, and why it may not be trusted.
 
-    ``codes`` are the flags that hold over the clip: ``VIEW`` when fewer than ``MIN_VIEW_SHARE`` of the
-    measured frames are seen from the view the plane needs, and any of ``FAR_SIDE``, ``FORESHORTENED``,
-    ``INTERPOLATED`` that marks most measured frames.
+    ``min_deg``, ``max_deg``, ``range_deg`` and ``peak_time_s`` come only from frames without a flag (None
+    when there are none: ``status`` says why); ``all_frames_min_deg`` / ``all_frames_max_deg`` are the extremes
+    over every measured frame, flagged ones included, for reference. ``codes`` are the flags that hold over
+    the clip: ``VIEW`` when fewer than ``MIN_VIEW_SHARE`` of the measured frames are seen from the view the
+    plane needs, and any of ``FAR_SIDE``, ``FORESHORTENED``, ``INTERPOLATED`` that marks most measured frames.
     """
 
     min_deg: float | None
@@ -53,6 +64,9 @@ class AngleResult:
     confidence: Confidence
     flagged_fraction: float | None = None
     frames_by_flag: dict[str, int] = field(default_factory=dict)
+    status: AngleStatus = AngleStatus.MEASURED
+    all_frames_min_deg: float | None = None
+    all_frames_max_deg: float | None = None
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,40 @@ LIMB_GLITCH_MAX_RUN_S = 0.3
 """Longest run of a misplaced landmark that is blanked; a longer one is real foreshortening and is flagged."""
 
 JUMP_DEG = 10.0
-"""An unfiltered value more than this far from its running median (± ``JUMP_HALF_WINDOW_S``) is a momentary
-landmark error (flag ``jump``)."""
+"""A value more than this far from its running median (± ``JUMP_HALF_WINDOW_S``), and more than
+``JUMP_MAD_FACTOR`` scaled median absolute deviations of that window, is a momentary landmark error (flag
+``jump``): a Hampel identifier (Hampel 1974; Pearson et al. 2016) with a floor. The same limit applies to how
+far the filter moved a value from the unfiltered one (a filter spreading an error, or ringing at a cut)."""
 
-JUMP_HALF_WINDOW_S = 0.2
+JUMP_MAD_FACTOR = 3.0
+"""The Hampel identifier's usual 3 scaled MADs (1.4826 MAD estimates the standard deviation): smooth fast
+movement spreads its window widely, so only a departure from a still or slowly moving limb counts."""
+
+JUMP_HALF_WINDOW_S = 0.1
 """Half width of the running median that ``JUMP_DEG`` is judged against."""
+
+SEGMENT_TO_TRUNK_RATIO = {
+    "upper_arm": 0.65,
+    "forearm": 0.51,
+    "thigh": 0.85,
+    "shank": 0.85,
+}
+"""Each limb segment's length as a share of the trunk (shoulder to hip joint): Drillis and Contini's segment
+lengths as fractions of stature (Winter, Biomechanics and Motor Control of Human Movement, 4th ed., Fig. 4.1:
+upper arm 0.186, forearm 0.146, thigh 0.245, shank 0.246, trunk 0.288). A segment under
+``FORESHORTENED_RATIO`` × ``PROPORTION_ALLOWANCE`` of this share of the clip's trunk length is foreshortened
+even when it never lies in the image plane in the clip (a still, a seated leg, arms toward a camera above)."""
+
+PROPORTION_ALLOWANCE = 0.7
+"""The proportion reference is this share of the table's ratio: people differ from the population mean by up to
+about 15 %, and MediaPipe's shoulder and hip points make the trunk read longer than the anthropometric one (its
+in-plane limbs measured 0.44–0.59 of the trunk for the upper arm, 0.37–0.54 forearm, 0.65–0.88 thigh and shank on
+five clips of the development set). With ``FORESHORTENED_RATIO`` this flags only gross foreshortening, a limb
+pointing at or away from the camera by more than about 45–55°; the clip's own reference catches the rest."""
+
+SCENE_CUT_TRUNK_LENGTHS = 0.5
+"""Between two consecutive frames, a median landmark displacement larger than this many trunk lengths is a
+cut (an edit, or the subject switching): the series is cleaned and filtered in separate segments."""
 
 MIN_VALID_FRACTION = 0.5
 """Batch flags an angle ``low_valid_fraction`` when it was measured on fewer than this share of frames."""
@@ -54,6 +83,6 @@ MIN_PERSON_FRACTION = 0.9
 """Batch flags a clip ``person_not_always_in_view`` when a person was found on fewer than this share of frames."""
 
 
-def as_record() -> dict[str, float | tuple[float, float]]:
+def as_record() -> dict[str, float | tuple[float, float] | dict[str, float]]:
     """The thresholds as written into outputs (lower-case names)."""
     return {name.lower(): value for name, value in globals().items() if name.isupper()}

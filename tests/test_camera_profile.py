@@ -140,7 +140,7 @@ def test_calibrate_command_and_profile_on_analyze(tmp_path: Path) -> None:
     )
     a, b = json.loads(plain.stdout), json.loads(fixed.stdout)
     assert a["camera_profile"] is None and b["camera_profile"]["file"].endswith("cam.toml")
-    diff = abs(a["angles"]["left_knee_flexion"]["max_deg"] - b["angles"]["left_knee_flexion"]["max_deg"])
+    diff = abs(a["angles"]["right_knee_flexion"]["max_deg"] - b["angles"]["right_knee_flexion"]["max_deg"])
     assert 0.1 < diff < 10.0
     PoseSequence(xy, np.zeros((40, 33, 3)), np.ones((40, 33)), np.arange(40) / 30, 1280, 720).save_npz(
         tmp_path / "hd.npz"

@@ -19,6 +19,7 @@ from romcam.rules.frame_flags import (
     FrameEvidence,
     angle_frame_flags,
     angle_jumps,
+    filter_jumps,
     flag_text,
     frame_evidence,
     live_doubt,
@@ -115,10 +116,25 @@ def test_live_doubt_names_the_problem_of_one_frame() -> None:
 
 def test_jumps_mark_a_momentary_error_and_leave_fast_smooth_movement_alone() -> None:
     t = np.arange(90) / 30.0
-    fast = 120 * 0.5 * (1 - np.cos(2 * np.pi * t / 1.5))  # 0 -> 120 -> 0 in 1.5 s, twice
+    fast = 120 * 0.5 * (1 - np.cos(2 * np.pi * t / 0.8))  # 0 -> 120 -> 0 in 0.8 s, three times
     assert not angle_jumps(fast, t).any()
-    glitchy = fast.copy()
-    glitchy[40] += 60.0  # one frame 60 degrees off
+    slow = 120 * 0.5 * (1 - np.cos(2 * np.pi * t / 3.0))  # near its peak at frame 45
+    glitchy = slow.copy()
+    glitchy[45] += 30.0  # one frame 30 degrees off
     jumps = angle_jumps(glitchy, t)
-    assert jumps[40]
-    assert np.flatnonzero(jumps).tolist() == list(range(37, 44))  # widened by 0.1 s either side
+    assert np.flatnonzero(jumps).tolist() == list(range(42, 49))  # widened by 0.1 s either side
+
+
+def test_filter_jumps_catch_an_error_in_fast_movement_and_one_the_filter_makes() -> None:
+    from romcam.kinematics.filters import butterworth_zero_lag
+
+    t = np.arange(90) / 30.0
+    fast = 120 * 0.5 * (1 - np.cos(2 * np.pi * t / 1.5))
+    glitchy = fast.copy()
+    glitchy[36] += 40.0  # mid-movement: the window's own spread hides it from the Hampel test
+    assert not angle_jumps(glitchy, t)[36]
+    filtered = butterworth_zero_lag(glitchy, t, 6.0)
+    assert filter_jumps(glitchy, filtered, t)[36]  # the filter had to move it far
+    assert not filter_jumps(fast, butterworth_zero_lag(fast, t, 6.0), t)[5:-5].any()
+
+

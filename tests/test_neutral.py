@@ -137,5 +137,6 @@ def test_neutral_lengths_flag_a_limb_turned_toward_the_camera_all_clip_long(tmp_
     _, _, flags_b = read_angles_csv_with_flags(tmp_path / "b" / "angles.csv")
     assert not any("foreshortened" in f for f in flags_a["right_knee_flexion"])  # the clip alone cannot tell
     assert all("foreshortened" in f for f in flags_b["right_knee_flexion"])
-    conf = json.loads(levelled.stdout)["angles"]["right_knee_flexion"]["confidence"]
-    assert conf["components"]["in_plane"] == 0.0 and conf["grade"] == "D"
+    knee = json.loads(levelled.stdout)["angles"]["right_knee_flexion"]
+    assert knee["status"] == "not_measurable" and knee["max_deg"] is None and knee["confidence"]["grade"] == "D"
+    assert knee["all_frames_max_deg"] is not None and "foreshortened" in knee["flag_codes"]

@@ -534,16 +534,22 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-BATCH_FLAGS = {"view": "wrong_view", "far_side": "far_side", "foreshortened": "foreshortened"}
+BATCH_FLAGS = {
+    "view": "wrong_view",
+    "far_side": "far_side",
+    "foreshortened": "foreshortened",
+    "out_of_range": "out_of_range",
+}
 """The summary's flag codes that become batch flags, and their names in ``summary.csv``."""
 
 
 def angle_flags(stats: dict[str, Any], summary: dict[str, Any]) -> list[str]:
-    """Why a number deserves care: never measured, mostly missing, person often out of view, cut short,
-    a short read, and the summary's flag codes (wrong view, far side of a side view, limb out of the image
-    plane)."""
+    """Why a number deserves care (or is absent): never measured, not measurable (every frame flagged: the row
+    has no number), mostly missing, person often out of view, cut short, a short read, and the summary's flag
+    codes (wrong view, far side of a side view, limb out of the image plane, beyond physiological range)."""
     checks = {
-        "not_measured": stats["min_deg"] is None,
+        "not_measured": stats.get("status") == "not_seen" or (stats["min_deg"] is None and "status" not in stats),
+        "not_measurable": stats.get("status") == "not_measurable",
         "low_valid_fraction": stats["min_deg"] is not None and stats["valid_fraction"] < MIN_VALID_FRACTION,
         "person_not_always_in_view": summary["frames"]["person_fraction"] < MIN_PERSON_FRACTION,
         "interrupted": bool(summary["video"].get("interrupted")),

@@ -7,7 +7,7 @@ neutral-zero method: 0 is the anatomical standing posture. Sides are the person'
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +37,11 @@ class JointAngle:
     zero : the posture that reads 0.
     sign : what a positive value means.
     side : "left", "right" or "" for the trunk.
+    limits_deg : (lowest, highest) value the joint can physiologically reach in this definition (the
+        normal range's ends widened by ``PHYSIOLOGICAL_MARGIN_DEG``; ``PHYSIOLOGICAL_LIMITS_DEG``); values
+        outside are flagged ``out_of_range``. None: no limit (trunk orientation, which lying changes).
+    wrap_lower_deg : signed angles are wrapped into ``[wrap_lower_deg, wrap_lower_deg + 360)``, so the
+        discontinuity lies where the joint cannot go.
     """
 
     name: str
@@ -48,6 +53,8 @@ class JointAngle:
     zero: str
     sign: str
     side: str = ""
+    limits_deg: tuple[float, float] | None = None
+    wrap_lower_deg: float = -90.0
 
 
 # --- landmark helpers ---------------------------------------------------------------------------
@@ -136,10 +143,11 @@ def abduction_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     """Angle from the trunk midline's downward direction to the vertex->distal segment (front view).
 
     0 = limb parallel to the trunk midline; + = abduction (away from the midline), - = adduction
-    across it; range [-90, 270).
+    across it; range ``[d.wrap_lower_deg, d.wrap_lower_deg + 360)``: [-90, 270) for the shoulder (the arm
+    goes overhead), [-180, 180) for the hip (a seated or raised thigh pointing sideways never crosses the seam).
     """
     segment = _pt(xy_px, d.distal) - _pt(xy_px, d.vertex)
-    return signed_angle_deg(trunk_down_vector(xy_px), segment, frontal_handedness(xy_px, d.side), -90.0)
+    return signed_angle_deg(trunk_down_vector(xy_px), segment, frontal_handedness(xy_px, d.side), d.wrap_lower_deg)
 
 
 def elbow_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
@@ -327,6 +335,40 @@ def _angles_for_side(side: str) -> list[JointAngle]:
     ]
 
 
+PHYSIOLOGICAL_MARGIN_DEG = 20.0
+"""How far beyond the normal range's ends a value may go before it is called not physiological: people vary
+(hypermobility, the 2D definitions include some pelvic and spinal motion) and so does the landmark model."""
+
+NORMAL_RANGE_DEG: dict[str, tuple[float, float]] = {
+    "shoulder_flexion": (-60.0, 180.0),  # extension 60, flexion 180 (AAOS)
+    "abduction_shoulder": (-30.0, 180.0),  # adduction across the body about 30, abduction 180 (AAOS)
+    "abduction_hip": (-30.0, 45.0),  # adduction 30, abduction 45 (AAOS)
+    "elbow_flexion": (0.0, 150.0),  # extension 0, flexion 150 (AAOS)
+    "hip_flexion": (-30.0, 120.0),  # extension 30, flexion 120 (AAOS)
+    "knee_flexion": (-10.0, 150.0),  # hyperextension up to 10 (AAOS), flexion 150 (AMA)
+    "ankle_dorsiflexion": (-50.0, 20.0),  # plantarflexion 50, dorsiflexion 20 (AAOS)
+    "knee_valgus": (-20.0, 25.0),  # FPPA: healthy 8 +- 5, patellofemoral pain 17 +- 5 (Herrington 2014)
+}
+"""Normal active range of each angle kind (shoulder and hip abduction apart), with its source; see
+``docs/clinical.md``. The trunk's orientation has none: lying down is a posture, not an injury."""
+
+
+def physiological_limits_deg(kind: str, side_joint: str = "") -> tuple[float, float] | None:
+    """The normal range of ``kind`` (``abduction`` of ``side_joint`` "shoulder" or "hip") widened by
+    ``PHYSIOLOGICAL_MARGIN_DEG`` at both ends; None for an angle without one."""
+    key = f"{kind}_{side_joint}" if kind == "abduction" else kind
+    if key not in NORMAL_RANGE_DEG:
+        return None
+    lo, hi = NORMAL_RANGE_DEG[key]
+    return lo - PHYSIOLOGICAL_MARGIN_DEG, hi + PHYSIOLOGICAL_MARGIN_DEG
+
+
+def _with_limits(a: JointAngle) -> JointAngle:
+    joint = "hip" if a.name.endswith("hip_abduction") else "shoulder"
+    wrap = -180.0 if a.name.endswith("hip_abduction") else a.wrap_lower_deg
+    return replace(a, limits_deg=physiological_limits_deg(a.kind, joint), wrap_lower_deg=wrap)
+
+
 def _build_registry() -> dict[str, JointAngle]:
     left, right = _angles_for_side("left"), _angles_for_side("right")
     ordered = [a for pair in zip(left, right, strict=True) for a in pair]
@@ -353,7 +395,7 @@ def _build_registry() -> dict[str, JointAngle]:
             "+ toward the person's right",
         ),
     ]
-    return {a.name: a for a in ordered}
+    return {a.name: _with_limits(a) for a in ordered}
 
 
 REGISTRY: dict[str, JointAngle] = _build_registry()

@@ -7,12 +7,13 @@ Offline: zero-lag 4th-order Butterworth at 6 Hz (Winter). Live: the causal One E
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from romcam.thresholds import MAX_GAP_S, MIN_VISIBILITY
+from romcam.thresholds import MAX_GAP_S, MIN_VISIBILITY, SCENE_CUT_TRUNK_LENGTHS
 
 
 @dataclass(frozen=True)
@@ -148,11 +149,42 @@ def one_euro_series(values: np.ndarray, t_s: np.ndarray, settings: FilterSetting
     return np.stack([f.step(v, float(t)) for v, t in zip(values, t_s, strict=True)]) if len(t_s) else values
 
 
+def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS) -> np.ndarray:
+    """Indices of the frames that start a new scene: the median landmark displacement from the previous
+    frame with landmarks exceeds ``trunk_lengths`` times the trunk length (mid-shoulder to mid-hip, the larger
+    of the two frames'). A person's fastest movement moves the limbs, not the median of 33 points, by half a
+    trunk in one frame; an edit or a switch to another person does.
+
+    ``xy_px`` is (T, 33, 2); frames without landmarks are skipped (a gap is not a cut by itself).
+    """
+    xy = np.asarray(xy_px, dtype=float)
+    seen = np.flatnonzero(np.isfinite(xy).all(axis=-1).sum(axis=-1) >= 4)
+    if seen.size < 2:
+        return np.zeros(0, dtype=int)
+    trunk = np.linalg.norm((xy[:, 23] + xy[:, 24]) / 2 - (xy[:, 11] + xy[:, 12]) / 2, axis=-1)
+    a, b = xy[seen[:-1]], xy[seen[1:]]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        moved = np.nanmedian(np.linalg.norm(b - a, axis=-1), axis=1)
+        scale = np.fmax(trunk[seen[:-1]], trunk[seen[1:]])
+        cut = moved > trunk_lengths * scale
+    return np.asarray(seen[1:][cut], dtype=int)
+
+
 def clean_trajectories(
     xy_px: np.ndarray, visibility: np.ndarray, t_s: np.ndarray, settings: FilterSettings
 ) -> np.ndarray:
-    """Mask low visibility, fill short gaps, then smooth, as ``settings`` says."""
+    """Mask low visibility, fill short gaps, then smooth, as ``settings`` says; each scene between
+    ``scene_cuts`` separately, so that nothing is interpolated or smoothed across a cut."""
     xy = mask_low_visibility(xy_px, visibility, settings.min_visibility)
+    bounds = [0, *scene_cuts(xy).tolist(), xy.shape[0]]
+    out = np.empty_like(xy)
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        out[start:stop] = _clean_segment(xy[start:stop], t_s[start:stop], settings)
+    return out
+
+
+def _clean_segment(xy: np.ndarray, t_s: np.ndarray, settings: FilterSettings) -> np.ndarray:
     xy = fill_short_gaps(xy, t_s, settings.max_gap_s)
     if settings.kind == "butterworth":
         return butterworth_zero_lag(xy, t_s, settings.cutoff_hz, settings.order)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from romcam.kinematics.angles import REGISTRY
-from romcam.results import AngleResult, ClipSummary, FlagCode
+from romcam.results import AngleResult, AngleStatus, ClipSummary, FlagCode
 from romcam.rules.view import PLANE_VIEW
 
 VIEW_WORDS = {"side": "side-on", "front": "front-on"}
@@ -19,7 +19,8 @@ FLAG_MEANINGS: dict[FlagCode, str] = {
     FlagCode.FORESHORTENED: "limb turned toward or away from the camera",
     FlagCode.REPAIRED: "left/right labels repaired",
     FlagCode.INTERPOLATED: "landmark missing or misplaced: value interpolated",
-    FlagCode.JUMP: "the unfiltered value jumps away from its neighbours",
+    FlagCode.JUMP: "the value jumps away from its neighbours (a momentary landmark error)",
+    FlagCode.OUT_OF_RANGE: "beyond what the joint can physiologically reach",
 }
 """What each per-frame flag code means (README's table)."""
 
@@ -51,6 +52,24 @@ def code_words(plane: str, codes: Sequence[str]) -> list[str]:
     return [view_words(plane) if c == FlagCode.VIEW else PEAK_FLAG_WORDS[FlagCode(c)] for c in codes]
 
 
+def main_reasons(frames_by_flag: dict[str, int], limit: int = 2) -> list[FlagCode]:
+    """The flag codes that mark the most frames, most first."""
+    ranked = sorted(frames_by_flag.items(), key=lambda kv: -kv[1])
+    return [FlagCode(code) for code, _ in ranked[:limit]]
+
+
+def angle_note(a: AngleResult) -> str:
+    """What a person reads beside an angle: why it has no number, else its clip-level flags."""
+    if a.status == AngleStatus.NOT_SEEN:
+        return "not seen: its landmarks were never found"
+    if a.status == AngleStatus.NOT_MEASURABLE:
+        why = "; ".join(FLAG_MEANINGS[c] for c in main_reasons(a.frames_by_flag))
+        if FlagCode.VIEW in a.codes:
+            why = f"camera not {VIEW_WORDS[PLANE_VIEW[a.plane]]}"
+        return f"not measurable here: every frame is flagged ({why})"
+    return "; ".join(code_words(a.plane, a.codes))
+
+
 def angle_record(a: AngleResult) -> dict[str, Any]:
     """One angle of ``summary.json``: the result with its flag words and codes."""
     record = asdict(a)
@@ -59,6 +78,8 @@ def angle_record(a: AngleResult) -> dict[str, Any]:
     confidence = record.pop("confidence")
     return {
         **record,
+        "status": str(a.status),
+        "note": angle_note(a),
         "flags": code_words(a.plane, a.codes),
         "flag_codes": [str(c) for c in codes],
         "confidence": confidence,

@@ -12,7 +12,7 @@ from romcam.kinematics.angles import REGISTRY, JointAngle
 from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.summary import summarize_angle
 from romcam.pipeline.offline import Measured
-from romcam.results import AngleResult, ClipSummary, Confidence, FlagCode, FrameCounts
+from romcam.results import AngleResult, AngleStatus, ClipSummary, Confidence, FlagCode, FrameCounts
 from romcam.rules.confidence import confidence, view_score, visibility_score
 from romcam.rules.frame_flags import flag_text, flagged_any, window_flag_codes
 from romcam.rules.view import PLANE_VIEW
@@ -58,26 +58,34 @@ def angle_result(
 ) -> AngleResult:
     """One angle's typed summary over the clip (see ``AngleResult``)."""
     d = REGISTRY[name]
-    stats = summarize_angle(name, values, sequence.t_s)
     measured = np.isfinite(values)
+    clean = measured & ~flagged_any(flags)
+    stats = summarize_angle(name, np.where(clean, values, np.nan), sequence.t_s)
+    every = summarize_angle(name, values, sequence.t_s)
     share = view_share(d.plane, views, measured)
     codes = [FlagCode.VIEW] if share is not None and share < MIN_VIEW_SHARE else []
     codes += window_flag_codes(flags, measured)
     fraction, by_flag = flag_counts(values, flags)
+    status = AngleStatus.MEASURED if clean.any() else AngleStatus.NOT_MEASURABLE
+    if not measured.any():
+        status = AngleStatus.NOT_SEEN
     return AngleResult(
         stats.min_deg,
         stats.max_deg,
         stats.range_deg,
         stats.peak_time_s,
-        stats.valid_fraction,
+        every.valid_fraction,
         d.plane,
         d.zero,
         d.sign,
         share,
         tuple(codes),
-        angle_confidence(sequence, d, values, share, flags),
+        angle_confidence(sequence, d, values, share, flags) if clean.any() else confidence({}),
         fraction,
         by_flag,
+        status,
+        every.min_deg,
+        every.max_deg,
     )
 
 

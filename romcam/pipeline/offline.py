@@ -2,7 +2,8 @@
 
 Order: level the camera roll (a neutral capture) → repair left/right label swaps and blank misplaced limb
 points (where the view is not mostly front-on) → mask low visibility → fill short gaps → filter (Butterworth
-by default) → angles → per-frame flags (view, far side, foreshortened, repaired, interpolated, jump).
+by default) → angles → per-frame flags (view, far side, foreshortened, repaired, interpolated, jump,
+out of range).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from romcam.kinematics.angles import compute_angles_deg
 from romcam.kinematics.filters import FilterSettings, clean_trajectories, mask_low_visibility
 from romcam.kinematics.neutral import level_xy_px
-from romcam.rules.frame_flags import all_angle_flags, angle_jumps, frame_evidence
+from romcam.rules.frame_flags import all_angle_flags, filter_jumps, frame_evidence
 from romcam.rules.view import classify_view
 from romcam.types import PoseSequence
 
@@ -96,6 +97,7 @@ def clean_offline(
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
     evidence = frame_evidence(xy, ~np.isfinite(visible).all(axis=-1), swapped, reference_lengths_px)
     unfiltered = compute_angles_deg(visible, names)
-    evidence = replace(evidence, jumps={n: angle_jumps(v, sequence.t_s) for n, v in unfiltered.items()})
+    jumps = {n: filter_jumps(v, angles[n], sequence.t_s) for n, v in unfiltered.items()}
+    evidence = replace(evidence, jumps=jumps)
     flags = all_angle_flags(list(angles), xy, evidence)
     return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.views)

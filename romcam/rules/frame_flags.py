@@ -6,30 +6,54 @@ Every reported angle value carries the set of reasons that apply at its frame, a
   angles, front-on for frontal ones);
 - ``far_side``: a side view, and the limb is on the side away from the camera (hidden behind the body);
 - ``foreshortened``: one of the angle's segments is shorter than ``FORESHORTENED_RATIO`` of its
-  reference length, so the limb is turned toward or away from the camera;
+  reference length (a neutral capture; else the clip's own 90th percentile or, when longer, the length body
+  proportions give for the clip's trunk), so the limb is turned toward or away from the camera;
 - ``repaired``: the limb's left/right labels were swapped back at this frame;
 - ``interpolated``: a landmark of the angle was missing or misplaced here, the value is interpolated;
-- ``jump``: the unfiltered value leaves its running median by more than ``JUMP_DEG`` (a momentary
-  landmark error the filter smooths but does not remove), and the frames the filter spreads it to.
+- ``jump``: the unfiltered or the filtered value leaves its running median by more than ``JUMP_DEG`` and
+  three scaled MADs (a momentary landmark error, a Hampel identifier), or the filter moved the value more than
+  ``JUMP_DEG``, and the frames the filter spreads it to;
+- ``out_of_range``: beyond the joint's physiological limits (``JointAngle.limits_deg``).
 
 A value without codes was measured from the right view on a limb in the image plane.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from romcam.kinematics.angles import REGISTRY, JointAngle, forward_vector, trunk_down_vector
+from romcam.kinematics.angles import FORMULAS, REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
 from romcam.rules.view import PLANE_VIEW, classify_view
-from romcam.thresholds import FORESHORTENED_RATIO, JUMP_DEG, JUMP_HALF_WINDOW_S
+from romcam.thresholds import (
+    FORESHORTENED_RATIO,
+    JUMP_DEG,
+    JUMP_HALF_WINDOW_S,
+    JUMP_MAD_FACTOR,
+    PROPORTION_ALLOWANCE,
+    SEGMENT_TO_TRUNK_RATIO,
+)
 
 WINDOW_CODES = (FlagCode.FAR_SIDE, FlagCode.FORESHORTENED, FlagCode.INTERPOLATED)
 """The codes a result over a window of frames (a clip, a trial's hold) carries when most frames have them."""
+
+
+def _sliding(values: np.ndarray, half: int) -> np.ndarray:
+    """(T, 2 * half + 1) windows centred on each sample, NaN-padded at the ends."""
+    padded = np.concatenate([np.full(half, np.nan), values, np.full(half, np.nan)])
+    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+
+
+def _widen(mask: np.ndarray, half: int) -> np.ndarray:
+    """``mask`` dilated by ``half`` samples either side."""
+    if half <= 0 or not mask.any():
+        return mask.copy()
+    return np.asarray(np.convolve(mask.astype(float), np.ones(2 * half + 1), mode="same") > 0)
 
 
 def angle_jumps(
@@ -39,24 +63,48 @@ def angle_jumps(
     spread_s: float = 0.1,
     limit_deg: float = JUMP_DEG,
 ) -> np.ndarray:
-    """(T,) True where an unfiltered angle series leaves its running median (within ``half_window_s``
-    either side) by more than ``limit_deg``, widened by ``spread_s`` either side (the reach of the
-    smoothing filter). Smooth movement stays near its running median: a 0-120-0 degree cycle in 1.5 s
-    peaks 5 degrees above it; only a full-range cycle within about a second reaches the limit."""
+    """(T,) True where an angle series leaves its running median (within ``half_window_s`` either side)
+    by more than ``limit_deg`` and by more than ``JUMP_MAD_FACTOR`` scaled median absolute deviations of
+    that window (a Hampel identifier with a floor), widened by ``spread_s`` either side (the reach of the
+    smoothing filter).
+
+    A still or slowly moving limb has a small spread, so a momentary landmark error stands out; a fast
+    full-range movement spreads its window widely and is left alone. Windows are counted in samples at the
+    median frame interval; vectorised, so an hour of frames takes well under a second.
+    """
     v = np.asarray(values_deg, dtype=float)
     t = np.asarray(t_s, dtype=float)
-    lo = np.searchsorted(t, t - half_window_s, side="left")
-    hi = np.searchsorted(t, t + half_window_s, side="right")
-    jump = np.zeros(v.shape, dtype=bool)
-    for i in np.flatnonzero(np.isfinite(v)):
-        window = v[lo[i] : hi[i]]
-        jump[i] = abs(v[i] - np.nanmedian(window)) > limit_deg
-    wide = jump.copy()
-    lo_s = np.searchsorted(t, t - spread_s, side="left")
-    hi_s = np.searchsorted(t, t + spread_s, side="right")
-    for i in np.flatnonzero(jump):
-        wide[lo_s[i] : hi_s[i]] = True
-    return wide
+    if v.size < 3:
+        return np.zeros(v.shape, dtype=bool)
+    dt_s = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+    half = max(1, int(round(half_window_s / dt_s))) if dt_s > 0 else 1
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
+        windows = _sliding(v, half)
+        median = np.nanmedian(windows, axis=1)
+        mad = 1.4826 * np.nanmedian(np.abs(windows - median[:, None]), axis=1)
+        departure = np.abs(v - median)
+        jump = (departure > limit_deg) & (departure > JUMP_MAD_FACTOR * mad)
+    return _widen(np.asarray(jump & np.isfinite(v)), max(0, int(round(spread_s / dt_s))) if dt_s > 0 else 0)
+
+
+def filter_jumps(unfiltered_deg: np.ndarray, filtered_deg: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """(T,) jumps judged on the unfiltered series, on the filtered one, and where the filter moved a value
+    more than ``JUMP_DEG`` away from the unfiltered value (an error spread by the filter, or its ringing
+    next to a cut or a gap)."""
+    with np.errstate(invalid="ignore"):
+        moved = np.abs(np.asarray(filtered_deg) - np.asarray(unfiltered_deg)) > JUMP_DEG
+    return angle_jumps(unfiltered_deg, t_s) | angle_jumps(filtered_deg, t_s) | moved
+
+
+def out_of_range(d: JointAngle, values_deg: np.ndarray) -> np.ndarray:
+    """(T,) True where a value of angle ``d`` lies outside its physiological limits (``d.limits_deg``)."""
+    v = np.asarray(values_deg, dtype=float)
+    if d.limits_deg is None:
+        return np.zeros(v.shape, dtype=bool)
+    lo, hi = d.limits_deg
+    with np.errstate(invalid="ignore"):
+        return np.asarray((v < lo) | (v > hi))
 
 
 def near_side(xy_px: np.ndarray) -> np.ndarray:
@@ -89,7 +137,9 @@ class FrameEvidence:
     blank : (T, 33) landmark missing (undetected, hidden or misplaced) before gap filling.
     reference_px : segment reference lengths by (landmark, landmark) name pair; missing pairs use
         the clip's own 90th percentile.
-    jumps : per angle name, (T,) ``angle_jumps`` of its unfiltered series (absent: no jump flags).
+    jumps : per angle name, (T,) ``filter_jumps`` of its series (absent: no jump flags).
+    trunk_px : the clip's trunk length (90th percentile, mid-shoulder to mid-hip) that limb lengths are
+        compared with through body proportions (NaN: no such check).
     """
 
     views: np.ndarray
@@ -98,6 +148,46 @@ class FrameEvidence:
     blank: np.ndarray
     reference_px: dict[tuple[str, str], float]
     jumps: dict[str, np.ndarray] = field(default_factory=dict)
+    trunk_px: float = float("nan")
+
+
+SEGMENTS: dict[frozenset[str], str] = {
+    frozenset({"SHOULDER", "ELBOW"}): "upper_arm",
+    frozenset({"ELBOW", "WRIST"}): "forearm",
+    frozenset({"HIP", "KNEE"}): "thigh",
+    frozenset({"KNEE", "ANKLE"}): "shank",
+}
+"""Limb segments by the (side-less) names of their end landmarks, as named in ``SEGMENT_TO_TRUNK_RATIO``."""
+
+
+def trunk_length_px(xy_px: np.ndarray) -> float:
+    """The 90th percentile over frames of the trunk's image length (mid-shoulder to mid-hip); NaN if never seen."""
+    length = np.linalg.norm(trunk_down_vector(xy_px), axis=-1)
+    return float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
+
+
+def proportion_reference_px(a: L, b: L, trunk_px: float) -> float | None:
+    """The shortest in-plane length the segment a-b can have for a body with this trunk length:
+    ``SEGMENT_TO_TRUNK_RATIO × PROPORTION_ALLOWANCE × trunk_px``; None for a segment without a ratio."""
+    names = frozenset(lm.name.split("_", 1)[1] for lm in (a, b) if lm.name.startswith(("LEFT_", "RIGHT_")))
+    segment = SEGMENTS.get(names)
+    if segment is None or not np.isfinite(trunk_px):
+        return None
+    return SEGMENT_TO_TRUNK_RATIO[segment] * PROPORTION_ALLOWANCE * trunk_px
+
+
+def foreshortened(xy_px: np.ndarray, a: L, b: L, evidence: FrameEvidence) -> np.ndarray:
+    """(T,) segment a-b shorter than ``FORESHORTENED_RATIO`` of its reference: a neutral capture's length
+    when there is one, else the longer of the clip's own 90th percentile and the body-proportion length."""
+    given = evidence.reference_px.get((a.name, b.name))
+    if given is None:
+        length = np.linalg.norm(xy_px[:, int(a)] - xy_px[:, int(b)], axis=-1)
+        own = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
+        by_body = proportion_reference_px(a, b, evidence.trunk_px)
+        given = max(own, by_body) if by_body is not None and np.isfinite(own) else own
+    ratio = segment_length_ratio(xy_px, a.name, b.name, given)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(ratio < FORESHORTENED_RATIO)
 
 
 def frame_evidence(
@@ -120,6 +210,7 @@ def frame_evidence(
         swapped=swapped if swapped is not None else np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool),
         blank=np.asarray(blank, dtype=bool),
         reference_px=reference,
+        trunk_px=trunk_length_px(xy_px),
     )
 
 
@@ -142,9 +233,7 @@ def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence)
     if d.side:
         flags["far_side"] = (evidence.views == "side") & (evidence.near != "") & (evidence.near != d.side)
         for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
-            ratio = segment_length_ratio(xy_px, a.name, b.name, evidence.reference_px.get((a.name, b.name)))
-            with np.errstate(invalid="ignore"):
-                flags["foreshortened"] |= ratio < FORESHORTENED_RATIO
+            flags["foreshortened"] |= foreshortened(xy_px, a, b, evidence)
     for lm in points:
         g = _group_of(lm)
         if g is not None:
@@ -152,6 +241,8 @@ def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence)
     flags["interpolated"] = np.asarray(evidence.blank[:, [int(p) for p in points]].any(axis=1))
     if d.name in evidence.jumps:
         flags["jump"] = evidence.jumps[d.name]
+    with np.errstate(invalid="ignore"):
+        flags["out_of_range"] = out_of_range(d, FORMULAS[d.kind](xy_px, d))
     return flags
 
 
