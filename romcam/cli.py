@@ -379,10 +379,15 @@ def _print_json(args: argparse.Namespace, result: dict[str, Any]) -> bool:
 
 def _print_measurement(m: dict[str, Any]) -> None:
     for r in m["results"]:
-        peak = "not measured" if r["peak_deg"] is None else f"{r['peak_deg']:.1f} deg"
-        trials = ", ".join(f"{t:.1f}" for t in r["trials_deg"])
-        grade = r.get("confidence", {}).get("grade", "-")
-        print(f"{m['protocol']['title']}, {r['side']}: {peak}  (trials: {trials or '-'}; confidence {grade})")
+        if r["peak_deg"] is None:
+            print(f"{m['protocol']['title']}, {r.get('note') or r['side'] + ': not measured'}")
+        else:
+            trials = ", ".join(f"{t:.1f}" for t in r["trials_deg"])
+            grade = r.get("confidence", {}).get("grade", "-")
+            print(
+                f"{m['protocol']['title']}, {r['side']}: {r['peak_deg']:.1f} deg  "
+                f"(trials: {trials or '-'}; confidence {grade})"
+            )
         if r.get("change"):
             print(f"  change: {r['change']['interpretation']}")
         for flag in r["flags"]:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from romcam.rules.compensation import CompensationCheck
+    from romcam.rules.trials import Trial
 
 
 class FlagCode(StrEnum):
@@ -96,3 +100,103 @@ class ClipSummary:
     thresholds: dict[str, Any]
     angles: dict[str, AngleResult]
     corrections: dict[str, Any] = field(default_factory=dict)
+
+
+class SideStatus(StrEnum):
+    """Whether ``measure`` gives a side a reported value."""
+
+    MEASURED = "measured"  # from the best trial whose peak frames carry no flag
+    WRONG_VIEW = "wrong_view"  # the camera did not see the protocol's view: no number
+    FAR_SIDE = "far_side"  # a side view with this side away from the camera: no number
+    NOT_MEASURABLE = "not_measurable"  # every trial's peak frames carry a flag: no number
+    NO_TRIAL = "no_trial"  # no trial was found
+
+
+@dataclass(frozen=True)
+class ViewCheck:
+    """The camera view seen during a side's trials, its share of those frames and the view needed."""
+
+    seen: str
+    share: float
+    needed: str
+    near: str = ""  # in a side view, the side of the body that mostly faced the camera
+
+    @property
+    def ok(self) -> bool:
+        from romcam.thresholds import MIN_VIEW_SHARE
+
+        return self.seen == self.needed and self.share >= MIN_VIEW_SHARE
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial with what was checked over its peak frames: ``codes`` are the flag codes marking more than
+    half of them (or the frame of the largest value, without a hold); a trial with codes is never reported."""
+
+    trial: Trial
+    codes: tuple[FlagCode, ...]
+    compensations: tuple[CompensationCheck, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.codes
+
+
+@dataclass(frozen=True)
+class Change:
+    """The change since the patient's previous measurement, and whether it exceeds the real-change threshold."""
+
+    previous_deg: float
+    previous_at: str
+    change_deg: float
+    threshold_deg: float
+    source: str
+
+    @property
+    def real(self) -> bool:
+        return abs(self.change_deg) > self.threshold_deg
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """One side of a ``measure`` protocol, before words.
+
+    ``peak_deg`` is the best clean trial's value (None unless ``status`` is ``MEASURED``); ``mean_deg`` the mean
+    over clean trials; ``trials`` every trial found, each with its checks; ``cut_off`` the trial a stop
+    interrupted (never counted).
+    """
+
+    protocol: str
+    side: str
+    angle: str
+    direction: int
+    status: SideStatus
+    peak_deg: float | None
+    mean_deg: float | None
+    hold_sd_deg: float | None
+    hold_s: float | None
+    trials: tuple[TrialResult, ...]
+    trials_needed: int
+    view: ViewCheck
+    confidence: Confidence
+    normal_deg: float
+    normal_source: str
+    change: Change | None = None
+    zero_offset_deg: float | None = None
+    cut_off: Trial | None = None
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> TrialResult | None:
+        clean = [t for t in self.trials if t.clean]
+        return max(clean, key=lambda t: t.trial.peak_deg) if clean else None
+
+    @property
+    def percent_of_normal(self) -> float | None:
+        return 100.0 * self.peak_deg / self.normal_deg if self.peak_deg is not None and self.normal_deg else None
+
+    @property
+    def peak_from_neutral_deg(self) -> float | None:
+        if self.zero_offset_deg is None or self.peak_deg is None:
+            return None
+        return self.peak_deg - self.direction * self.zero_offset_deg

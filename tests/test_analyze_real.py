@@ -161,3 +161,33 @@ def test_mirror_flag_keeps_the_persons_left_on_the_left(tmp_path: Path) -> None:
     to_left = abs(raw_right - ref["left_shoulder_abduction"]["max_deg"])
     to_right = abs(raw_right - ref["right_shoulder_abduction"]["max_deg"])
     assert to_left < 10 and to_left < to_right / 2
+
+
+def test_headline_extremes_come_only_from_unflagged_frames_within_physiology(tmp_path: Path) -> None:
+    """The lunge clip (a side view, right side toward the camera): before, its right knee flexion max was 209°
+    from a flagged frame. Every summary extreme must be the extreme of the angle's unflagged rows in angles.csv,
+    and lie within the joint's physiological limits."""
+    from romcam.kinematics.angles import REGISTRY
+    from romcam.output.tables import read_angles_csv_with_flags
+
+    summary = _analyze("lunge_front_01_home_workout.mp4", tmp_path, "--no-video")
+    _, angles, flags = read_angles_csv_with_flags(tmp_path / "angles.csv")
+    measured_any = False
+    for name, a in summary["angles"].items():
+        clean = np.isfinite(angles[name]) & np.array([f == "" for f in flags[name]])
+        if a["max_deg"] is None:
+            assert not clean.any() and a["status"] in ("not_measurable", "not_seen"), name
+            assert a["note"].startswith(("not measurable here", "not seen")), name
+            continue
+        measured_any = True
+        assert a["status"] == "measured"
+        assert a["max_deg"] == pytest.approx(np.max(angles[name][clean]), abs=0.01), name
+        assert a["min_deg"] == pytest.approx(np.min(angles[name][clean]), abs=0.01), name
+        limits = REGISTRY[name].limits_deg
+        if limits is not None:
+            assert limits[0] <= a["min_deg"] <= a["max_deg"] <= limits[1], name
+        assert a["all_frames_max_deg"] >= a["max_deg"]
+    assert measured_any
+    knee = summary["angles"]["right_knee_flexion"]
+    assert knee["status"] == "measured" and 80.0 <= knee["max_deg"] <= 130.0  # a lunge: the front knee bends 90–120°
+    assert summary["angles"]["left_knee_flexion"]["max_deg"] is None  # far side of the side view

@@ -136,5 +136,3 @@ def test_filter_jumps_catch_an_error_in_fast_movement_and_one_the_filter_makes()
     filtered = butterworth_zero_lag(glitchy, t, 6.0)
     assert filter_jumps(glitchy, filtered, t)[36]  # the filter had to move it far
     assert not filter_jumps(fast, butterworth_zero_lag(fast, t, 6.0), t)[5:-5].any()
-
-

@@ -16,6 +16,7 @@ from conftest import OUTSIDE
 
 from romcam.app.measure import _change
 from romcam.history import MIGRATIONS, SCHEMA_VERSION, History, MeasurementRow, migrate
+from romcam.output.words import change_words
 from romcam.protocols import get_protocol
 
 
@@ -75,9 +76,9 @@ def test_second_session_change_is_computed_and_interpreted(tmp_path: Path) -> No
         small = _change(protocol, 113.0, previous)
         assert h.previous("P1", "shoulder_abduction", "right") is None
         assert h.previous("P2", "shoulder_abduction", "left") is None
-    assert big is not None and big["change_deg"] == pytest.approx(12.0)
-    assert big["interpretation"].startswith("+12°: larger than the 5°")
-    assert small is not None and "within the 5°" in small["interpretation"]
+    assert big is not None and big.change_deg == pytest.approx(12.0) and big.real
+    assert change_words(big).startswith("+12°: larger than the 5°")
+    assert small is not None and not small.real and "within the 5°" in change_words(small)
 
 
 def test_export_csv(tmp_path: Path) -> None:

@@ -168,7 +168,7 @@ def test_knee_flexion_side_view(tmp_path: Path) -> None:
     assert r["confidence"]["grade"] in ("A", "B") and r["confidence"]["components"]["view"] == 1.0
 
 
-def test_wrong_view_is_flagged(tmp_path: Path) -> None:
+def test_wrong_view_gives_no_number_and_says_how_to_turn(tmp_path: Path) -> None:
     result = run_cli(
         "measure",
         "--protocol",
@@ -182,9 +182,13 @@ def test_wrong_view_is_flagged(tmp_path: Path) -> None:
         "--headless",
     )
     m = json.loads((tmp_path / "measurement.json").read_text())
-    assert "unreliable: camera not front-on (saw side)" in m["results"][0]["flags"]
-    assert m["results"][0]["confidence"]["grade"] == "D"
-    assert "unreliable: camera not front-on" in result.stdout + result.stderr
+    [r] = m["results"]
+    assert "unreliable: camera not front-on (saw side)" in r["flags"]
+    assert r["status"] == "wrong_view" and r["peak_deg"] is None and r["mean_deg"] is None
+    assert r["confidence"]["grade"] == "D"
+    assert result.returncode == 1  # no number: the run did not give a measurement
+    assert "not measurable from this view" in result.stderr and "face the camera" in result.stderr
+    assert " deg " not in result.stdout  # no headline number anywhere
 
 
 def test_live_window_under_xvfb(tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from fk import as_sequence, front_view, side_view
 
+from romcam.app.measure import side_status, trial_codes
 from romcam.errors import UsageError
 from romcam.protocols import builtin_protocols, get_protocol, parse_protocol
+from romcam.results import FlagCode, SideStatus, TrialResult, ViewCheck
 from romcam.rules.compensation import compensation_value
-from romcam.rules.trials import TrialDetector, detect_trials, find_best_hold
+from romcam.rules.trials import Hold, Trial, TrialDetector, detect_trials, find_best_hold
 from romcam.rules.view import classify_view, dominant_view
 
 FPS = 30.0
@@ -142,3 +144,34 @@ def test_view_classification() -> None:
     assert list(classify_view(side)) == ["side", "side"]
     assert list(classify_view(front)) == ["front", "front"]
     assert dominant_view(np.array(["front", "front", "side", ""], dtype=object)) == ("front", pytest.approx(2 / 3))
+
+
+def _view(seen: str, needed: str = "side", near: str = "left") -> ViewCheck:
+    return ViewCheck(seen, 1.0 if seen == needed else 0.2, needed, near if seen == "side" else "")
+
+
+def _trial(codes: tuple[FlagCode, ...] = ()) -> TrialResult:
+    hold = Hold(1.0, 2.0, 100.0, 0.5)
+    return TrialResult(Trial(1, 0.5, 2.5, 0.0, 101.0, 1.5, hold), codes, ())
+
+
+def test_a_side_gets_a_number_only_from_the_right_view_near_side_and_clean_peak_frames() -> None:
+    clean, flagged = _trial(), _trial((FlagCode.FORESHORTENED,))
+    assert side_status(_view("side"), [flagged, clean], "left") == SideStatus.MEASURED
+    assert side_status(_view("side"), [flagged], "left") == SideStatus.NOT_MEASURABLE
+    assert side_status(_view("front"), [clean], "left") == SideStatus.WRONG_VIEW
+    assert side_status(_view("side", near="right"), [clean], "left") == SideStatus.FAR_SIDE
+    assert side_status(_view("side", near="right"), [], "left") == SideStatus.FAR_SIDE
+    assert side_status(_view("side"), [], "left") == SideStatus.NO_TRIAL
+
+
+def test_trial_codes_are_those_of_most_peak_frames_or_of_the_largest_value_without_a_hold() -> None:
+    t = np.arange(90) / 30.0
+    flags = {str(c): np.zeros(90, dtype=bool) for c in FlagCode}
+    held = Trial(1, 0.2, 2.8, 0.0, 101.0, 1.5, Hold(1.0, 2.0, 100.0, 0.5))
+    flags["jump"][45] = True  # one frame of a 1 s hold: not the hold's problem
+    assert trial_codes(flags, t, held) == ()
+    flags["far_side"][25:65] = True  # most of the hold
+    assert trial_codes(flags, t, held) == (FlagCode.FAR_SIDE,)
+    no_hold = Trial(1, 0.2, 2.8, 0.0, 101.0, 1.5, None)  # the value is the frame at 1.5 s
+    assert FlagCode.JUMP in trial_codes(flags, t, no_hold)

@@ -19,24 +19,26 @@ import numpy as np
 
 import romcam
 from romcam.app.session import live_cleaner, live_source
+from romcam.capture.neutral_profile import NeutralProfile
 from romcam.errors import RomcamError
 from romcam.fileio import check_output_dir, remove_outputs, write_bytes_atomic
 from romcam.history import History, store_measurement
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
-from romcam.output.words import VIEW_WORDS
+from romcam.output.words import side_note, side_record
 from romcam.pipeline.offline import clean_offline
 from romcam.pipeline.stream import PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.protocols import Protocol
-from romcam.results import Confidence
+from romcam.results import Change, Confidence, FlagCode, SideResult, SideStatus, TrialResult, ViewCheck
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
+from romcam.rules.frame_flags import FrameFlags, angle_frame_flags, angle_jumps, frame_evidence, near_side
 from romcam.rules.metrics import frame_metrics
 from romcam.rules.trials import Trial, TrialDetector
 from romcam.rules.view import classify_view, dominant_view
-from romcam.thresholds import MIN_VIEW_SHARE, as_record
+from romcam.thresholds import as_record
 from romcam.types import PoseFrame, PoseSequence
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class Recording:
     poses: list[PoseFrame | None] = field(default_factory=list)  # as the model gave them (for the offline pass)
     frames_with_person: int = 0
     filter: FilterSettings | None = None  # the cleaning the results come from (live, or the offline pass)
+    flags: dict[str, FrameFlags] | None = None  # per-angle per-frame flags of the offline pass
     quit_early: bool = False
     interrupted: bool = False  # Ctrl-C: the session was stopped, not finished
 
@@ -166,19 +169,20 @@ class FrameLoop:
 # --- results ----------------------------------------------------------------------------------
 
 
+def _window(rec: Recording, start_s: float, end_s: float) -> np.ndarray:
+    t = np.asarray(rec.t_s)
+    return np.asarray((t >= start_s) & (t <= end_s))
+
+
 def _window_values(rec: Recording, metric: str, start_s: float, end_s: float) -> np.ndarray:
-    t = np.array(rec.t_s)
-    mask = (t >= start_s) & (t <= end_s)
+    mask = _window(rec, start_s, end_s)
     return np.array([a.get(metric, math.nan) for a, m in zip(rec.angles, mask, strict=True) if m])
 
 
 def check_compensations(protocol: Protocol, side: str, trial: Trial, rec: Recording) -> list[CompensationCheck]:
-    """Each of the protocol's compensation rules, over the trial's hold (or 0.5 s around its maximum)."""
-    start, end = (
-        (trial.hold.start_s, trial.hold.end_s) if trial.hold else (trial.max_time_s - 0.25, trial.max_time_s + 0.25)
-    )
-    t = np.array(rec.t_s)
-    i0 = int(np.searchsorted(t, trial.start_s))
+    """Each of the protocol's compensation rules, over the trial's peak window (its hold, or around its maximum)."""
+    start, end = trial.peak_window_s
+    i0 = int(np.searchsorted(np.asarray(rec.t_s), trial.start_s))
     out = []
     for c in protocol.compensations:
         metric = c.angle.format(side=side)
@@ -192,102 +196,80 @@ def check_compensations(protocol: Protocol, side: str, trial: Trial, rec: Record
     return out
 
 
-def view_flag(protocol: Protocol, rec: Recording, trials: list[Trial]) -> tuple[str, float, str | None]:
-    """The camera view during the trials, its share of frames, and a flag if it is not the protocol's."""
-    t = np.array(rec.t_s)
-    mask = np.zeros(len(t), dtype=bool)
+def view_check(protocol: Protocol, rec: Recording, trials: list[Trial]) -> ViewCheck:
+    """The camera view during the trials (all frames when there are none) and its share of those frames."""
+    mask = np.zeros(len(rec.t_s), dtype=bool)
     for trial in trials:
-        mask |= (t >= trial.start_s) & (t <= trial.end_s)
+        mask |= _window(rec, trial.start_s, trial.end_s)
     if not mask.any():
         mask[:] = True
-    views = classify_view(np.array(rec.xy)[mask])
-    view, share = dominant_view(views)
-    if view != protocol.view or share < MIN_VIEW_SHARE:
-        return view, share, f"unreliable: camera not {VIEW_WORDS[protocol.view]} (saw {view or 'no person'})"
-    return view, share, None
+    xy = np.array(rec.xy)[mask]
+    view, share = dominant_view(classify_view(xy))
+    near, _ = dominant_view(near_side(xy)) if view == "side" else ("", 0.0)
+    return ViewCheck(view, share, protocol.view, near)
 
 
-def _change(protocol: Protocol, peak: float | None, previous: Any) -> dict[str, Any] | None:
+def recording_flags(rec: Recording, angle: str, neutral: NeutralProfile | None, min_visibility: float) -> FrameFlags:
+    """Per-frame flag masks of one angle over the recording: those of the offline pass when there was one, else
+    computed on the live-cleaned landmarks (view, far side, foreshortened, missing landmarks, jumps of the live
+    series, beyond physiological range)."""
+    if rec.flags is not None and angle in rec.flags:
+        return rec.flags[angle]
+    xy = np.array(rec.xy)
+    blank = ~(np.array(rec.visibility) >= min_visibility)
+    evidence = frame_evidence(xy, blank, neutral_lengths_px=neutral.segment_lengths_px if neutral else None)
+    values = np.array([a.get(angle, math.nan) for a in rec.angles])
+    evidence = replace(evidence, jumps={angle: angle_jumps(values, np.asarray(rec.t_s))})
+    return angle_frame_flags(REGISTRY[angle], xy, evidence)
+
+
+def trial_codes(flags: FrameFlags, t_s: np.ndarray, trial: Trial) -> tuple[FlagCode, ...]:
+    """The flag codes that mark more than half of the trial's peak frames, and (without a hold) those at the frame
+    of its largest value."""
+    start, end = trial.peak_window_s
+    window = (t_s >= start) & (t_s <= end)
+    codes = {FlagCode(c) for c, mask in flags.items() if window.any() and mask[window].mean() > 0.5}
+    if trial.hold is None and len(t_s):
+        i = int(np.argmin(np.abs(t_s - trial.max_time_s)))
+        codes |= {FlagCode(c) for c, mask in flags.items() if mask[i]}
+    return tuple(c for c in FlagCode if c in codes)
+
+
+def _change(protocol: Protocol, peak: float | None, previous: Any) -> Change | None:
     if previous is None or peak is None or previous.peak_deg is None:
         return None
-    change = peak - previous.peak_deg
-    if abs(change) > protocol.change_deg:
-        words = f"{change:+.0f}°: larger than the {protocol.change_deg:.0f}° {protocol.change_source}"
-    else:
-        words = f"{change:+.0f}°: within the {protocol.change_deg:.0f}° {protocol.change_source}; not a real change"
-    return {
-        "previous_deg": previous.peak_deg,
-        "previous_at": previous.started_at,
-        "change_deg": change,
-        "interpretation": words,
-    }
+    return Change(
+        previous.peak_deg, previous.started_at, peak - previous.peak_deg, protocol.change_deg, protocol.change_source
+    )
 
 
-def _side_flags(
-    protocol: Protocol, trials: list[Trial], checks: list[list[CompensationCheck]], view: str | None
-) -> list[str]:
-    """Compensations seen in any trial, a wrong view, missing trials and trials without a hold."""
-    flags: list[str] = []
-    for per_trial in checks:
-        flags += [c.name for c in per_trial if c.seen and c.name not in flags]
-    if view:
-        flags.append(view)
-    if len(trials) < protocol.trials:
-        flags.append(f"{len(trials)} of {protocol.trials} trials")
-    if any(t.hold is None for t in trials):
-        flags.append("no end-range hold in some trials")
-    return flags
-
-
-def _percent(value: float | None, of: float) -> float | None:
-    return 100.0 * value / of if value is not None and of else None
-
-
-def side_result(
-    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, view: str | None, previous: Any
-) -> dict[str, Any]:
-    """The per-side result: trials, reported (max) and mean peak, hold SD, compensations, norms, change."""
-    peaks = [t.peak_deg for t in trials]
-    checks = [check_compensations(protocol, side, t, rec) for t in trials]
-    best = max(trials, key=lambda t: t.peak_deg) if trials else None
-    peak = best.peak_deg if best else None
-    hold = best.hold if best else None
-    return {
-        "protocol": protocol.name,
-        "side": side,
-        "angle": protocol.angle_name(side),
-        "direction": protocol.direction,
-        "peak_deg": peak,
-        "mean_deg": float(np.mean(peaks)) if peaks else None,
-        "trials_deg": [float(p) for p in peaks],
-        "hold_sd_deg": hold.sd_deg if hold else None,
-        "hold_s": hold.duration_s if hold else None,
-        "trials": [
-            {**asdict(t), "peak_deg": t.peak_deg, "compensations": [asdict(c) for c in checks[i]]}
-            for i, t in enumerate(trials)
-        ],
-        "flags": _side_flags(protocol, trials, checks, view),
-        "normal_deg": protocol.normal_deg,
-        "normal_source": protocol.normal_source,
-        "percent_of_normal": _percent(peak, protocol.normal_deg),
-        "change": _change(protocol, peak, previous),
-    }
-
-
-def result_confidence(protocol: Protocol, side: str, trials: list[Trial], rec: Recording, neutral: Any) -> Confidence:
-    """Confidence of a side's reported value, from its best trial: landmark visibility, camera view,
-    jitter during the hold and (with a neutral capture) foreshortening of the moving segment."""
+def side_status(view: ViewCheck, trials: list[TrialResult], side: str) -> SideStatus:
+    """Whether the side gets a number: never from the wrong view, the far side, or flagged peak frames."""
+    if view.seen and not view.ok:
+        return SideStatus.WRONG_VIEW
+    if view.ok and view.needed == "side" and view.near and view.near != side:
+        return SideStatus.FAR_SIDE
     if not trials:
+        return SideStatus.NO_TRIAL
+    if any(t.clean for t in trials):
+        return SideStatus.MEASURED
+    if all(FlagCode.FAR_SIDE in t.codes for t in trials):
+        return SideStatus.FAR_SIDE
+    return SideStatus.NOT_MEASURABLE
+
+
+def result_confidence(
+    protocol: Protocol, side: str, best: Trial | None, rec: Recording, neutral: NeutralProfile | None
+) -> Confidence:
+    """Confidence of a side's reported value, from its best clean trial: landmark visibility, camera view,
+    jitter during the hold and (with a neutral capture) foreshortening of the moving segment."""
+    if best is None:
         return confidence({})
-    best = max(trials, key=lambda tr: tr.peak_deg)
-    start, end = (best.hold.start_s, best.hold.end_s) if best.hold else (best.max_time_s - 0.25, best.max_time_s + 0.25)
-    t = np.array(rec.t_s)
-    window = (t >= start) & (t <= end)
-    trial_frames = (t >= best.start_s) & (t <= best.end_s)
+    window = _window(rec, *best.peak_window_s)
     d = REGISTRY[protocol.angle_name(side)]
     ids = [int(d.vertex), int(d.proximal), int(d.distal)]
     vis = np.array(rec.visibility)[window][:, ids]
-    views = classify_view(np.array(rec.xy)[trial_frames])
+    views = classify_view(np.array(rec.xy)[_window(rec, best.start_s, best.end_s)])
     components = {
         "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else math.nan,
         "view": view_score(float(np.mean(views == protocol.view))),
@@ -301,29 +283,9 @@ def result_confidence(protocol: Protocol, side: str, trials: list[Trial], rec: R
     return confidence(components)
 
 
-def peak_window_flags(
-    protocol: Protocol, side: str, trials: list[Trial], rec: Recording, neutral: Any, min_visibility: float
-) -> list[str]:
-    """Per-frame flag words (``rules.frame_flags``) that hold over most of the best trial's hold
-    (or the half second around its peak): far side of a side view, foreshortened limb, missing landmarks."""
-    from romcam.output.words import PEAK_FLAG_WORDS
-    from romcam.rules.frame_flags import angle_frame_flags, frame_evidence, window_flag_codes
-
-    if not trials:
-        return []
-    best = max(trials, key=lambda tr: tr.peak_deg)
-    start, end = (best.hold.start_s, best.hold.end_s) if best.hold else (best.max_time_s - 0.25, best.max_time_s + 0.25)
-    t = np.array(rec.t_s)
-    xy = np.array(rec.xy)
-    blank = np.array(rec.visibility) < min_visibility
-    evidence = frame_evidence(xy, blank, neutral_lengths_px=neutral.segment_lengths_px if neutral else None)
-    flags = angle_frame_flags(REGISTRY[protocol.angle_name(side)], xy, evidence)
-    return [PEAK_FLAG_WORDS[c] for c in window_flag_codes(flags, (t >= start) & (t <= end))]
-
-
-def asymmetry(results: list[dict[str, Any]]) -> dict[str, float] | None:
+def asymmetry(results: list[SideResult]) -> dict[str, float] | None:
     """Left minus right peak, and the difference as a share of the larger, when both were measured."""
-    by_side = {r["side"]: r["peak_deg"] for r in results if r["peak_deg"] is not None}
+    by_side = {r.side: r.peak_deg for r in results if r.peak_deg is not None}
     if {"left", "right"} - set(by_side):
         return None
     diff = by_side["left"] - by_side["right"]
@@ -389,6 +351,7 @@ def offline_pass(config: MeasureConfig, loop: FrameLoop, rec: Recording, width_p
         reference_lengths_px=neutral.segment_lengths_px if neutral else None,
     )
     rec.filter = measured_settings
+    rec.flags = measured.flags
     rec.xy = list(measured.xy_px)
     rec.angles = [frame_metrics(xy) for xy in measured.xy_px]
     t = np.asarray(rec.t_s)
@@ -420,32 +383,49 @@ def _offline_evidence(
     return out
 
 
-def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTrack, previous: Any) -> dict[str, Any]:
-    """One side's result with its view, confidence, peak-window flags, zero offset, evidence images and any
-    trial cut off by a stop."""
-    protocol, side, trials = config.protocol, track.side, track.detector.trials
-    view, share, flag = view_flag(protocol, rec, trials)
-    result = side_result(protocol, side, trials, rec, flag, previous)
-    result["view"] = {"seen": view, "share": share, "needed": protocol.view}
-    result["confidence"] = asdict(result_confidence(protocol, side, trials, rec, loop.neutral))
-    result["flags"] += peak_window_flags(protocol, side, trials, rec, loop.neutral, config.filter.min_visibility)
-    if loop.neutral is not None:
-        offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side))
-        result["zero_offset_deg"] = offset
-        if offset is not None and result["peak_deg"] is not None:
-            result["peak_from_neutral_deg"] = result["peak_deg"] - protocol.direction * offset
-    result["evidence"] = _save_evidence(config, track)
-    if track.cut_off is not None:
-        result["incomplete_trial"] = asdict(track.cut_off)
-        result["flags"].append(f"trial {track.cut_off.index} cut off by the stop (not counted)")
-    return result
+def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTrack, previous: Any) -> SideResult:
+    """One side's typed result: its trials with their checks, the view, the status that decides whether it has a
+    number, confidence, change, zero offset, evidence images and any trial cut off by a stop."""
+    protocol, side, found = config.protocol, track.side, track.detector.trials
+    flags = recording_flags(rec, protocol.angle_name(side), loop.neutral, config.filter.min_visibility)
+    t = np.asarray(rec.t_s)
+    trials = [
+        TrialResult(tr, trial_codes(flags, t, tr), tuple(check_compensations(protocol, side, tr, rec))) for tr in found
+    ]
+    view = view_check(protocol, rec, found)
+    status = side_status(view, trials, side)
+    clean = [tr.trial for tr in trials if tr.clean] if status == SideStatus.MEASURED else []
+    best = max(clean, key=lambda tr: tr.peak_deg) if clean else None
+    peak = best.peak_deg if best else None
+    offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side)) if loop.neutral is not None else None
+    return SideResult(
+        protocol=protocol.name,
+        side=side,
+        angle=protocol.angle_name(side),
+        direction=protocol.direction,
+        status=status,
+        peak_deg=peak,
+        mean_deg=float(np.mean([tr.peak_deg for tr in clean])) if clean else None,
+        hold_sd_deg=best.hold.sd_deg if best and best.hold else None,
+        hold_s=best.hold.duration_s if best and best.hold else None,
+        trials=tuple(trials),
+        trials_needed=protocol.trials,
+        view=view,
+        confidence=result_confidence(protocol, side, best, rec, loop.neutral),
+        normal_deg=protocol.normal_deg,
+        normal_source=protocol.normal_source,
+        change=_change(protocol, peak, previous),
+        zero_offset_deg=offset,
+        cut_off=track.cut_off,
+        evidence=tuple(_save_evidence(config, track)),
+    )
 
 
 def _finish(
     config: MeasureConfig, loop: FrameLoop, rec: Recording, info: Any, model: LoadedModel, started: str
 ) -> dict[str, Any]:
     """Build, write and store the measurement: files first, then the history (a history problem is
-    returned in ``history_error``, never lost work); ``RomcamError`` when no trial was found."""
+    returned in ``history_error``, never lost work); ``RomcamError`` when no side has a reported value."""
     previous, history_problem = _previous_peaks(config)
     results = [_side(config, loop, rec, track, previous.get(side)) for side, track in loop.tracks.items()]
     measurement = _measurement(config, rec, info, model, started, results)
@@ -457,15 +437,15 @@ def _finish(
             f"the measurement is saved in {config.out_dir} but not in the history ({history_problem}); "
             f"add it later with: romcam history import {config.out_dir / 'measurement.json'}"
         )
-    if not rec.interrupted and not any(r["peak_deg"] is not None for r in results):
-        raise _no_trial_error(config, rec, results)
+    if not rec.interrupted and not any(r.peak_deg is not None for r in results):
+        raise _no_result_error(config, rec, results)
     return measurement
 
 
 def _measurement(
-    config: MeasureConfig, rec: Recording, info: Any, model: LoadedModel, started: str, results: list[dict[str, Any]]
+    config: MeasureConfig, rec: Recording, info: Any, model: LoadedModel, started: str, results: list[SideResult]
 ) -> dict[str, Any]:
-    """The content of ``measurement.json``."""
+    """The content of ``measurement.json`` (sides rendered by ``output.words.side_record``)."""
     protocol = config.protocol
     return {
         "romcam_version": romcam.__version__,
@@ -480,17 +460,21 @@ def _measurement(
         "frames": {"count": len(rec.t_s), "with_person": rec.frames_with_person},
         "stopped_early": rec.quit_early,
         "interrupted": rec.interrupted,
-        "results": results,
+        "results": [side_record(r, protocol) for r in results],
         "asymmetry": asymmetry(results),
     }
 
 
-def _no_trial_error(config: MeasureConfig, rec: Recording, results: list[dict[str, Any]]) -> RomcamError:
-    views = sorted({f for r in results for f in r["flags"] if f.startswith("unreliable")})
-    view_note = f"; {views[0]}" if views else ""
+def _no_result_error(config: MeasureConfig, rec: Recording, results: list[SideResult]) -> RomcamError:
+    found = any(r.trials for r in results)
+    why = "; ".join(dict.fromkeys(side_note(r, config.protocol) for r in results if side_note(r, config.protocol)))
+    head = (
+        f"no {config.protocol.title.lower()} result from {config.source}"
+        if found
+        else f"no {config.protocol.title.lower()} trial found in {config.source}"
+    )
     return RomcamError(
-        f"no {config.protocol.title.lower()} trial found in {config.source} "
-        f"({rec.frames_with_person} of {len(rec.t_s)} frames with a person{view_note}); "
+        f"{head} ({rec.frames_with_person} of {len(rec.t_s)} frames with a person{'; ' + why if why else ''}); "
         f"results written to {config.out_dir}"
     )
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from romcam.kinematics.angles import REGISTRY
-from romcam.results import AngleResult, AngleStatus, ClipSummary, FlagCode
+from romcam.results import AngleResult, AngleStatus, Change, ClipSummary, FlagCode, SideResult, SideStatus, TrialResult
+
+if TYPE_CHECKING:
+    from romcam.protocols import Protocol
 from romcam.rules.view import PLANE_VIEW
 
 VIEW_WORDS = {"side": "side-on", "front": "front-on"}
@@ -101,3 +104,112 @@ def summary_record(s: ClipSummary) -> dict[str, Any]:
         "angles": {name: angle_record(a) for name, a in s.angles.items()},
         **s.corrections,
     }
+
+
+def turn_words(view: str, side: str) -> str:
+    """How to stand so that the camera sees ``view`` of ``side``."""
+    if view == "side":
+        return f"turn so that your {side} side faces the camera"
+    return "face the camera"
+
+
+def side_note(r: SideResult, protocol: Protocol) -> str:
+    """Why a side has no reported value ("" when it has one)."""
+    if r.status == SideStatus.WRONG_VIEW:
+        return (
+            f"{r.side}: not measurable from this view (camera saw {r.view.seen or 'no person'}, "
+            f"{VIEW_WORDS[r.view.needed]} needed): {turn_words(r.view.needed, r.side)}"
+        )
+    if r.status == SideStatus.FAR_SIDE:
+        return f"{r.side}: not measurable, the {r.side} side was away from the camera: {turn_words('side', r.side)}"
+    if r.status == SideStatus.NOT_MEASURABLE:
+        codes = sorted({c for t in r.trials for c in t.codes}, key=list(FlagCode).index)
+        why = "; ".join(FLAG_MEANINGS[c] for c in codes)
+        return f"{r.side}: not measurable, every trial's end range is flagged ({why})"
+    if r.status == SideStatus.NO_TRIAL:
+        return f"{r.side}: no trial found"
+    return ""
+
+
+def _trial_words(t: TrialResult) -> str:
+    why = "; ".join(FLAG_MEANINGS[c] for c in t.codes)
+    return f"trial {t.trial.index} not used: {why}"
+
+
+def side_flag_words(r: SideResult) -> list[str]:
+    """The flags a side result carries, in words: compensations seen, a wrong view, trials missing or without a
+    hold, trials not used because their peak frames are flagged, a trial cut off by a stop."""
+    flags: list[str] = []
+    for t in r.trials:
+        flags += [c.name for c in t.compensations if c.seen and c.name not in flags]
+    if not r.view.ok:
+        flags.append(f"unreliable: camera not {VIEW_WORDS[r.view.needed]} (saw {r.view.seen or 'no person'})")
+    if len(r.trials) < r.trials_needed:
+        flags.append(f"{len(r.trials)} of {r.trials_needed} trials")
+    if any(t.trial.hold is None for t in r.trials):
+        flags.append("no end-range hold in some trials")
+    flags += [_trial_words(t) for t in r.trials if not t.clean]
+    if r.cut_off is not None:
+        flags.append(f"trial {r.cut_off.index} cut off by the stop (not counted)")
+    return flags
+
+
+def change_words(c: Change) -> str:
+    """A change since the previous measurement, and whether it is real."""
+    if c.real:
+        return f"{c.change_deg:+.0f}°: larger than the {c.threshold_deg:.0f}° {c.source}"
+    return f"{c.change_deg:+.0f}°: within the {c.threshold_deg:.0f}° {c.source}; not a real change"
+
+
+def change_record(c: Change | None) -> dict[str, Any] | None:
+    """The ``change`` of a side in ``measurement.json``, with its interpretation."""
+    if c is None:
+        return None
+    return {
+        "previous_deg": c.previous_deg,
+        "previous_at": c.previous_at,
+        "change_deg": c.change_deg,
+        "interpretation": change_words(c),
+    }
+
+
+def _trial_record(t: TrialResult) -> dict[str, Any]:
+    return {
+        **asdict(t.trial),
+        "peak_deg": t.trial.peak_deg,
+        "used": t.clean,
+        "flag_codes": [str(c) for c in t.codes],
+        "compensations": [asdict(c) for c in t.compensations],
+    }
+
+
+def side_record(r: SideResult, protocol: Protocol) -> dict[str, Any]:
+    """One side of ``measurement.json`` (``docs/schema.md``)."""
+    record: dict[str, Any] = {
+        "protocol": r.protocol,
+        "side": r.side,
+        "angle": r.angle,
+        "direction": r.direction,
+        "status": str(r.status),
+        "note": side_note(r, protocol),
+        "peak_deg": r.peak_deg,
+        "mean_deg": r.mean_deg,
+        "trials_deg": [float(t.trial.peak_deg) for t in r.trials],
+        "hold_sd_deg": r.hold_sd_deg,
+        "hold_s": r.hold_s,
+        "trials": [_trial_record(t) for t in r.trials],
+        "flags": side_flag_words(r),
+        "normal_deg": r.normal_deg,
+        "normal_source": r.normal_source,
+        "percent_of_normal": r.percent_of_normal,
+        "change": change_record(r.change),
+        "view": {"seen": r.view.seen, "share": r.view.share, "needed": r.view.needed},
+        "confidence": asdict(r.confidence),
+        "evidence": list(r.evidence),
+    }
+    if r.zero_offset_deg is not None:
+        record["zero_offset_deg"] = r.zero_offset_deg
+        record["peak_from_neutral_deg"] = r.peak_from_neutral_deg
+    if r.cut_off is not None:
+        record["incomplete_trial"] = asdict(r.cut_off)
+    return record

@@ -39,6 +39,9 @@ from romcam.thresholds import (
     SEGMENT_TO_TRUNK_RATIO,
 )
 
+FrameFlags = dict[str, np.ndarray]
+"""(T,) bool mask per flag code (``FlagCode`` value) of one angle."""
+
 WINDOW_CODES = (FlagCode.FAR_SIDE, FlagCode.FORESHORTENED, FlagCode.INTERPOLATED)
 """The codes a result over a window of frames (a clip, a trial's hold) carries when most frames have them."""
 

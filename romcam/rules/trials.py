@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+PEAK_HALF_WINDOW_S = 0.25
+"""Without a hold, a trial's peak is judged over this many seconds either side of its largest value."""
+
 
 @dataclass(frozen=True)
 class Hold:
@@ -46,6 +49,14 @@ class Trial:
     @property
     def peak_time_s(self) -> float:
         return (self.hold.start_s + self.hold.end_s) / 2 if self.hold else self.max_time_s
+
+    @property
+    def peak_window_s(self) -> tuple[float, float]:
+        """The frames the reported value comes from: the hold, or ``PEAK_HALF_WINDOW_S`` either side of the
+        largest value when no hold was captured."""
+        if self.hold:
+            return self.hold.start_s, self.hold.end_s
+        return self.max_time_s - PEAK_HALF_WINDOW_S, self.max_time_s + PEAK_HALF_WINDOW_S
 
 
 def find_best_hold(t_s: np.ndarray, values: np.ndarray, tolerance_deg: float, min_s: float) -> Hold | None:
