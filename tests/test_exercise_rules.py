@@ -12,6 +12,7 @@ from fk import front_view, side_view
 from romcam.app.exercise import ExerciseConfig, ExerciseSession, live_faults
 from romcam.errors import UsageError
 from romcam.exercises import Program, ProgramItem, builtin_exercises, get_exercise, load_program
+from romcam.landmarks import Landmark as L
 from romcam.rules.metrics import frame_metrics
 from romcam.rules.reps import CueManager, RepCounter
 from romcam.types import PoseFrame
@@ -164,3 +165,59 @@ def test_a_two_frame_glitch_is_not_a_rep() -> None:
     values = np.full(60, 10.0)
     values[30:33] = 80.0  # 0.1 s spike, as when a landmark jumps for a frame or two
     assert _count(RepCounter(60.0, 30.0), values).reps == []
+
+
+def test_a_stream_that_starts_in_the_active_phase_counts_that_rep_with_a_doubt() -> None:
+    values = _reps_series([95.0, 100.0])[38:]  # starts above the active threshold, on the way up
+    counter = _count(RepCounter(60.0, 30.0), values)
+    assert [round(r.peak_deg) for r in counter.reps] == [95, 100]
+    assert counter.reps[0].doubts == ("start_unseen",) and counter.reps[1].trusted
+
+
+def test_a_long_gap_ends_the_open_rep_and_the_next_raise_is_a_new_rep() -> None:
+    values = _reps_series([95.0, 100.0, 90.0])
+    down = int(np.argmax(values[:80]))
+    values[down + 5 : down + 60] = np.nan  # the first rep's descent, rest and the next rise unseen (1.8 s)
+    counter = _count(RepCounter(60.0, 30.0), values)
+    assert len(counter.reps) == 3  # before: the first and second merged into one
+    assert counter.reps[0].doubts == ("gap",) and not counter.reps[0].trusted
+    assert counter.reps[1].trusted and counter.reps[2].trusted
+
+
+def test_a_short_gap_is_bridged() -> None:
+    values = _reps_series([95.0, 100.0])
+    values[40:48] = np.nan  # 0.27 s near the first peak
+    counter = _count(RepCounter(60.0, 30.0), values)
+    assert len(counter.reps) == 2 and all(r.trusted for r in counter.reps)
+
+
+def test_a_rep_open_at_the_end_counts_when_it_reached_the_target() -> None:
+    # sit to stand on -knee flexion: seated (-90) -> standing (-5), and the recording ends standing
+    values = -np.concatenate([np.full(20, 90.0), np.linspace(90.0, 5.0, 30), np.full(20, 5.0)])
+    counter = _count(RepCounter(-30.0, -65.0, target=-15.0, direction=-1, count_open_at_end=True), values)
+    assert counter.reps == []
+    rep = counter.finish(len(values) / FPS)
+    assert rep is not None and rep.doubts == ("end_of_recording",) and rep.peak_deg == pytest.approx(5.0)
+    short = _count(RepCounter(-30.0, -65.0, target=-15.0, direction=-1, count_open_at_end=True), values[:40])
+    assert short.finish(40 / FPS) is None  # only halfway up
+    lunge = _count(RepCounter(-30.0, -65.0, target=-15.0, direction=-1), values)  # a rep needs its return
+    assert lunge.finish(len(values) / FPS) is None
+
+
+def test_doubts_at_the_peak_are_recorded_on_the_rep() -> None:
+    counter = RepCounter(60.0, 30.0)
+    values = _reps_series([95.0])
+    peak = int(np.argmax(values))
+    for i, v in enumerate(values):
+        counter.step(float(v), i / FPS, ("view",) if i == peak else ())
+    assert [r.doubts for r in counter.reps] == [("view",)]
+
+
+def test_knee_valgus_is_not_judged_on_a_leg_pointing_away_from_the_camera() -> None:
+    squat = get_exercise("squat")
+    xy = front_view(knee_valgus=(25.0, 24.0))
+    assert [r.name for r in live_faults(squat, frame_metrics(xy), frame_metrics(xy), "front", xy)] == ["knee valgus"]
+    for side in ("LEFT", "RIGHT"):  # a lunge's back shank, pointing backward: a short stub in the image
+        knee, ankle = int(L[f"{side}_KNEE"]), int(L[f"{side}_ANKLE"])
+        xy[ankle] = xy[knee] + 0.25 * (xy[ankle] - xy[knee])
+    assert live_faults(squat, frame_metrics(xy), frame_metrics(xy), "front", xy) == []

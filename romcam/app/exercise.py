@@ -25,6 +25,7 @@ from romcam.errors import RomcamError
 from romcam.exercises import Exercise, FormRule, Program, ProgramItem
 from romcam.fileio import check_output_dir, remove_outputs
 from romcam.history import History, store_exercise_session
+from romcam.kinematics.angles import SIGN_FROM_FACING, forward_vector
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.words import live_doubt_words
 from romcam.pipeline.stream import DriveResult, PoseEstimator, TimedFrame, drive
@@ -56,11 +57,18 @@ class ExerciseConfig:
     neutral: Path | None = None
 
 
-def primary_value(exercise: Exercise, metrics: dict[str, float]) -> float:
-    """``direction * angle`` of the exercise's side, or the larger of both sides ("both")."""
-    values = [exercise.direction * metrics.get(f"{s}_{exercise.angle}", math.nan) for s in exercise.sides()]
-    finite = [v for v in values if math.isfinite(v)]
-    return max(finite) if finite else math.nan
+def primary_value(exercise: Exercise, metrics: dict[str, float], xy_px: np.ndarray | None = None) -> tuple[float, str]:
+    """``direction * angle`` of the exercise's side, or the larger of both sides ("both"), and the side it came
+    from. NaN for an angle whose sign needs the facing (``SIGN_FROM_FACING``) in a frame where the facing is not
+    known, so that a backward swing is never counted as a forward one."""
+    if xy_px is not None and exercise.angle in SIGN_FROM_FACING and not np.isfinite(forward_vector(xy_px[None])).all():
+        return math.nan, ""
+    values = {s: exercise.direction * metrics.get(f"{s}_{exercise.angle}", math.nan) for s in exercise.sides()}
+    finite = {s: v for s, v in values.items() if math.isfinite(v)}
+    if not finite:
+        return math.nan, ""
+    side = max(finite, key=lambda s: finite[s])
+    return finite[side], side
 
 
 def _rule_metrics(rule: FormRule, exercise: Exercise) -> list[str]:
@@ -69,13 +77,23 @@ def _rule_metrics(rule: FormRule, exercise: Exercise) -> list[str]:
     return [rule.angle]
 
 
-def live_faults(exercise: Exercise, metrics: dict[str, float], at_start: dict[str, float], view: str) -> list[FormRule]:
-    """The form rules broken in this frame (``peak_below`` is judged when the rep ends)."""
+def live_faults(
+    exercise: Exercise,
+    metrics: dict[str, float],
+    at_start: dict[str, float],
+    view: str,
+    xy_px: np.ndarray | None = None,
+) -> list[FormRule]:
+    """The form rules broken in this frame (``peak_below`` is judged when the rep ends). A rule on a registry
+    angle is judged only where that angle is valid in this frame (``live_doubt`` is None: e.g. knee valgus
+    only with the leg in the frontal plane)."""
     broken = []
     for rule in exercise.form:
         if rule.measure == "peak_below" or (rule.view != "any" and rule.view != view):
             continue
         for metric in _rule_metrics(rule, exercise):
+            if xy_px is not None and live_doubt(metric, xy_px) is not None:
+                continue
             value = compensation_value(
                 rule.measure, np.array([metrics.get(metric, math.nan)]), at_start.get(metric, math.nan)
             )
@@ -99,7 +117,12 @@ class ItemState:
 def _new_state(item: ProgramItem) -> ItemState:
     e = item.exercise
     counter = RepCounter(
-        e.active_above_deg, e.rest_below_deg, e.direction * e.target_deg, e.hold_tolerance_deg, e.direction
+        e.active_above_deg,
+        e.rest_below_deg,
+        e.direction * e.target_deg,
+        e.hold_tolerance_deg,
+        e.direction,
+        count_open_at_end=e.count_at == "target",
     )
     return ItemState(item, counter)
 
@@ -125,6 +148,15 @@ class ExerciseSession:
     def done(self) -> bool:
         return self.current >= len(self.states)
 
+    def finish(self) -> None:
+        """The recording ended: close the current exercise's open rep if it reached its target zone."""
+        if self.done or not self.last:
+            return
+        state = self.states[self.current]
+        rep = state.counter.finish(self.last["t_s"])
+        if rep is not None:
+            self._complete(state, rep, self.last["t_s"])
+
     def step(self, pose: PoseFrame | None, t_s: float) -> dict[str, Any]:
         """Advance by one frame; returns what a display needs to show."""
         self.frames += 1
@@ -136,13 +168,14 @@ class ExerciseSession:
             return self.last
         state = self.states[self.current]
         exercise = state.item.exercise
-        value = primary_value(exercise, metrics)
+        value, side = primary_value(exercise, metrics, xy)
+        doubt_code = live_doubt(f"{side}_{exercise.angle}", xy) if side else None
         was_active = state.counter.active
-        rep = state.counter.step(value, t_s)
+        rep = state.counter.step(value, t_s, (str(doubt_code),) if doubt_code else ())
         if state.counter.active and not was_active:
             self.at_start = dict(metrics)
         view = str(classify_view(xy[None])[0])
-        broken = live_faults(exercise, metrics, self.at_start, view) if state.counter.active else []
+        broken = live_faults(exercise, metrics, self.at_start, view, xy) if state.counter.active else []
         for rule in broken:
             state.counter.note_fault(rule.name)
         self.cue = self.cues.step([r.cue for r in broken], t_s)
@@ -200,6 +233,7 @@ class ExerciseSession:
                             "set": s,
                             "duration_s": r.duration_s,
                             "reached_target": e.direction * r.peak_deg >= e.direction * e.target_deg,
+                            "trusted": r.trusted,
                         }
                         for r, s in zip(reps, state.rep_sets, strict=True)
                     ],
@@ -231,6 +265,8 @@ def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
         info = source.info
     if session.frames == 0:
         raise RomcamError(f"{config.source}: no frame could be read")
+    if not ended.interrupted:
+        session.finish()
     return _finish(config, session, info, model, started, ended, time.perf_counter() - start_wall)
 
 

@@ -32,7 +32,9 @@ class FormRule:
 class Exercise:
     """One exercise. Reps are counted on ``direction * angle`` (the 'value'): a rep starts when the
     value rises above ``active_above_deg`` and is complete when it falls below ``rest_below_deg``
-    (hysteresis: the gap between the two stops jitter from double-counting)."""
+    (hysteresis: the gap between the two stops jitter from double-counting). ``count_at = "target"``: the rep is
+    the rise to the target itself, so one still open when the recording ends counts once it reached the target
+    zone (a chair stand counts each full stand); "rest" (default): a rep needs the return to rest."""
 
     name: str
     title: str
@@ -45,6 +47,7 @@ class Exercise:
     direction: int = 1
     hold_s: float = 0.0
     hold_tolerance_deg: float = 5.0
+    count_at: str = "rest"
     form: tuple[FormRule, ...] = ()
 
     def sides(self) -> tuple[str, ...]:
@@ -68,13 +71,14 @@ class Program:
 
 
 VIEWS = ("any", "front", "side")
+COUNT_AT = ("rest", "target")
 SIDES = ("left", "right", "both")
 
 
 def parse_exercise(name: str, data: dict[str, Any], where: str = "") -> Exercise:
     """Build an exercise from TOML data; ``UsageError`` naming the file and key for anything wrong."""
     where = where or name
-    choices = {"measure": FORM_MEASURES, "view": VIEWS, "side": SIDES, "direction": (1, -1)}
+    choices = {"measure": FORM_MEASURES, "view": VIEWS, "side": SIDES, "direction": (1, -1), "count_at": COUNT_AT}
     exercise = build(Exercise, data, where, given={"name": name}, choices=choices)
     if exercise.active_above_deg <= exercise.rest_below_deg:
         raise UsageError(f"{where}: active_above_deg must be above rest_below_deg (hysteresis)")

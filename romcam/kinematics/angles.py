@@ -335,6 +335,10 @@ def _angles_for_side(side: str) -> list[JointAngle]:
     ]
 
 
+SIGN_FROM_FACING = frozenset({"shoulder_flexion", "hip_flexion", "trunk_flexion"})
+"""Angle kinds whose sign comes from the facing in a side view and whose negative range is large (extension of
+30–60°): without a known facing only their magnitude is given, so a backward swing reads as a forward one."""
+
 PHYSIOLOGICAL_MARGIN_DEG = 20.0
 """How far beyond the normal range's ends a value may go before it is called not physiological: people vary
 (hypermobility, the 2D definitions include some pelvic and spinal motion) and so does the landmark model."""

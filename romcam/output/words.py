@@ -47,7 +47,11 @@ def live_doubt_words(angle_name: str, code: FlagCode | None) -> str:
     d = REGISTRY[angle_name]
     if code == FlagCode.VIEW:
         return f"camera not {VIEW_WORDS[PLANE_VIEW[d.plane]]}"
-    return f"{d.side} side away from the camera" if code == FlagCode.FAR_SIDE else FLAG_MEANINGS[code]
+    if code == FlagCode.FAR_SIDE:
+        return f"{d.side} side away from the camera"
+    if code == FlagCode.FORESHORTENED:
+        return f"{d.side} limb turned toward or away from the camera"
+    return FLAG_MEANINGS[code]
 
 
 def code_words(plane: str, codes: Sequence[str]) -> list[str]:

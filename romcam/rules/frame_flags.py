@@ -275,15 +275,28 @@ def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[
 def live_doubt(angle_name: str, xy_px: np.ndarray) -> FlagCode | None:
     """Why one live frame's value of ``angle_name`` is not to be trusted (None when nothing is wrong):
     ``VIEW`` when the camera does not face the angle's plane, ``FAR_SIDE`` when the limb is on the far side of
-    a side view. ``xy_px`` is one frame's (33, 2) cleaned landmarks."""
+    a side view, ``FORESHORTENED`` when a limb segment is far shorter than body proportions allow (it points at
+    or away from the camera), ``OUT_OF_RANGE`` beyond physiological limits. ``xy_px`` is one frame's (33, 2)
+    cleaned landmarks."""
     if angle_name not in REGISTRY:
         return None
     d = REGISTRY[angle_name]
-    view = str(classify_view(xy_px[None])[0])
+    one = xy_px[None]
+    view = str(classify_view(one)[0])
     needed = PLANE_VIEW.get(d.plane)
     if needed is not None and view and view != needed:
         return FlagCode.VIEW
-    near = str(near_side(xy_px[None])[0])
+    near = str(near_side(one)[0])
     if d.side and view == "side" and near and near != d.side:
         return FlagCode.FAR_SIDE
+    if d.side:
+        trunk = float(np.linalg.norm(trunk_down_vector(one)[0]))
+        for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
+            reference = proportion_reference_px(a, b, trunk)
+            length = float(np.linalg.norm(xy_px[int(a)] - xy_px[int(b)]))
+            if reference is not None and length < FORESHORTENED_RATIO * reference:
+                return FlagCode.FORESHORTENED
+    with np.errstate(invalid="ignore"):
+        if out_of_range(d, FORMULAS[d.kind](one, d))[0]:
+            return FlagCode.OUT_OF_RANGE
     return None

@@ -5,10 +5,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+REP_MAX_GAP_S = 0.5
+"""Frames without the value for longer than this end the open rep (it ends where the value was last seen);
+shorter gaps are bridged. A rep's rest needs to be seen: a gap this long counts as a rest, so the next
+excursion starts a new rep instead of merging into the last one."""
+
 
 @dataclass(frozen=True)
 class Rep:
-    """One completed repetition; angles are in the primary angle's own terms (not the value)."""
+    """One completed repetition; angles are in the primary angle's own terms (not the value).
+
+    ``doubts`` say why its numbers may not be trusted: ``start_unseen`` (the stream began inside it), ``gap``
+    (it ended in frames without the value), ``end_of_recording`` (still open when the recording ended, at its
+    end range), and the per-frame flag codes
+    seen at its peak (e.g. ``view``, ``far_side``). ``trusted`` is True when there are none.
+    """
 
     index: int
     start_s: float
@@ -17,19 +28,28 @@ class Rep:
     peak_time_s: float
     hold_s: float
     faults: tuple[str, ...]
+    doubts: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+    @property
+    def trusted(self) -> bool:
+        return not self.doubts
 
 
 @dataclass
 class RepCounter:
     """Counts reps on a value stream: active above ``active_above``, complete below ``rest_below``.
 
-    An excursion shorter than ``min_rep_s`` is a landmark glitch and is not counted.
-    ``target`` and ``hold_s``: the longest continuous time the value stayed at or above
-    ``target - tolerance`` within the rep is its hold. ``direction`` converts values back to angles.
+    A rep may start in either phase: a stream that begins in the active phase starts a rep at once, with the
+    doubt ``start_unseen`` (its start was not seen). A gap in the values longer than ``max_gap_s`` ends the
+    open rep (doubt ``gap``) and counts as a rest. ``finish`` closes a rep still open at the end of the stream
+    if it reached the target zone and ``count_open_at_end``. An excursion shorter than ``min_rep_s`` is a
+    landmark glitch and is not counted. ``target`` and ``hold_s``: the longest continuous
+    time the value stayed at or above ``target - tolerance`` within the rep is its hold. ``direction`` converts
+    values back to angles.
     """
 
     active_above: float
@@ -38,11 +58,18 @@ class RepCounter:
     hold_tolerance: float = 5.0
     direction: int = 1
     min_rep_s: float = 0.4
+    max_gap_s: float = REP_MAX_GAP_S
+    count_open_at_end: bool = False
     reps: list[Rep] = field(default_factory=list)
+    _armed: bool = True
+    _first: bool = True
     _active: bool = False
     _start_s: float = 0.0
+    _last_s: float | None = None
     _peak: float = -math.inf
     _peak_t: float = 0.0
+    _peak_doubts: tuple[str, ...] = ()
+    _start_doubts: tuple[str, ...] = ()
     _hold_since: float | None = None
     _hold_best: float = 0.0
     _faults: list[str] = field(default_factory=list)
@@ -59,25 +86,58 @@ class RepCounter:
         if self._active and name not in self._faults:
             self._faults.append(name)
 
-    def step(self, value: float, t_s: float) -> Rep | None:
-        """Feed one sample; returns the rep it completed, if any. NaN samples are ignored."""
+    def step(self, value: float, t_s: float, doubts: tuple[str, ...] = ()) -> Rep | None:
+        """Feed one sample with the flag codes of its frame; returns the rep it completed, if any. NaN samples
+        are skipped; a run of them longer than ``max_gap_s`` ends the open rep."""
         if not math.isfinite(value):
-            return None
+            return self._gap(t_s)
+        ended = self._gap(t_s)
+        first, self._first = self._first, False
+        self._last_s = t_s
+        if ended is not None:
+            self._armed = True
         if not self._active:
-            if value > self.active_above:
-                self._active, self._start_s, self._peak, self._peak_t = True, t_s, value, t_s
-                self._hold_since, self._hold_best, self._faults = None, 0.0, []
-            else:
-                return None
+            if value < self.active_above:
+                self._armed = self._armed or value < self.rest_below
+                return ended
+            if not self._armed:
+                return ended
+            self._active, self._start_s, self._peak, self._peak_t = True, t_s, value, t_s
+            self._hold_since, self._hold_best, self._faults = None, 0.0, []
+            self._peak_doubts, self._start_doubts = (), ("start_unseen",) if first else ()
         if value > self._peak:
-            self._peak, self._peak_t = value, t_s
+            self._peak, self._peak_t, self._peak_doubts = value, t_s, doubts
         self._track_hold(value, t_s)
         if value < self.rest_below:
             if t_s - self._start_s < self.min_rep_s:  # a glitch of a frame or two, not a movement
                 self._active, self._hold_since = False, None
-                return None
-            return self._complete(t_s)
-        return None
+                return ended
+            return self._complete(t_s, ())
+        return ended
+
+    def _gap(self, t_s: float) -> Rep | None:
+        """End the open rep when the last sample is more than ``max_gap_s`` old."""
+        if self._last_s is None or t_s - self._last_s <= self.max_gap_s:
+            return None
+        self._armed = True
+        if not self._active:
+            return None
+        self._active = False
+        if self._last_s - self._start_s < self.min_rep_s:
+            return None
+        return self._complete(self._last_s, ("gap",))
+
+    def finish(self, t_s: float) -> Rep | None:
+        """With ``count_open_at_end`` (a rep is the rise to the target), close a rep still open when the stream
+        ends if it lasted ``min_rep_s`` and reached the target zone (a sit-to-stand that ends standing); doubt
+        ``end_of_recording``. Otherwise an open rep is not counted (a lunge cut off at its bottom)."""
+        if not self.count_open_at_end or not self._active or self._last_s is None:
+            return None
+        end_s = self._last_s
+        reached = self._peak >= self.target - self.hold_tolerance
+        if end_s - self._start_s < self.min_rep_s or not reached:
+            return None
+        return self._complete(end_s, ("end_of_recording",))
 
     def _track_hold(self, value: float, t_s: float) -> None:
         if value >= self.target - self.hold_tolerance:
@@ -87,7 +147,7 @@ class RepCounter:
         else:
             self._hold_since = None
 
-    def _complete(self, t_s: float) -> Rep:
+    def _complete(self, t_s: float, doubts: tuple[str, ...]) -> Rep:
         rep = Rep(
             len(self.reps) + 1,
             self._start_s,
@@ -96,6 +156,7 @@ class RepCounter:
             self._peak_t,
             self._hold_best,
             tuple(self._faults),
+            tuple(dict.fromkeys(self._start_doubts + doubts + self._peak_doubts)),
         )
         self.reps.append(rep)
         self._active = False
