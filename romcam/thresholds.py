@@ -51,7 +51,9 @@ JUMP_MAD_FACTOR = 3.0
 movement spreads its window widely, so only a departure from a still or slowly moving limb counts."""
 
 JUMP_HALF_WINDOW_S = 0.1
-"""Half width of the running median that ``JUMP_DEG`` is judged against."""
+"""Half width of the running median that ``JUMP_DEG`` is judged against: three frames either side at 30 fps, so
+errors of up to three frames stand out, while the peak of a full-range movement of 0.8 s per cycle stays within
+the limit."""
 
 SEGMENT_TO_TRUNK_RATIO = {
     "upper_arm": 0.65,
