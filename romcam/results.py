@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from romcam.rules.compensation import CompensationCheck
+    from romcam.rules.reps import Rep
     from romcam.rules.trials import Trial
 
 
@@ -200,3 +201,43 @@ class SideResult:
         if self.zero_offset_deg is None or self.peak_deg is None:
             return None
         return self.peak_deg - self.direction * self.zero_offset_deg
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """What a program item asks for: sets of reps (0: count every rep), target angle, hold and rest."""
+
+    sets: int
+    reps: int
+    target_deg: float
+    hold_s: float
+    rest_s: float
+
+
+@dataclass(frozen=True)
+class RepResult:
+    """One counted rep, the set it belongs to, and whether it reached the target."""
+
+    rep: Rep
+    set_index: int
+    reached_target: bool
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """One exercise of an ``exercise`` session, before words: its reps, holds achieved (a clean rep held at the
+    target for the prescribed time) and form faults counted over the reps."""
+
+    name: str
+    title: str
+    prescribed: Prescription
+    reps: tuple[RepResult, ...]
+    holds_achieved: int
+    form_faults: dict[str, int]
+
+    @property
+    def reps_per_set(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for r in self.reps:
+            counts[r.set_index] = counts.get(r.set_index, 0) + 1
+        return dict(sorted(counts.items()))

@@ -13,6 +13,7 @@ from romcam.app.exercise import ExerciseConfig, ExerciseSession, live_faults
 from romcam.errors import UsageError
 from romcam.exercises import Program, ProgramItem, builtin_exercises, get_exercise, load_program
 from romcam.landmarks import Landmark as L
+from romcam.output.words import exercise_record
 from romcam.rules.metrics import frame_metrics
 from romcam.rules.reps import CueManager, RepCounter
 from romcam.types import PoseFrame
@@ -125,12 +126,14 @@ def test_session_counts_sets_rests_and_flags_shallow_reps(tmp_path: Path) -> Non
         session.step(
             _pose(side_view(1, trunk_flexion=15.0, hip_flexion=(k * 0.8, k * 0.8), knee_flexion=(k, k))), i / FPS
         )
-    [summary] = session.summary()
-    assert summary["reps"] == 4 and [s["reps"] for s in summary["sets"]] == [2, 2]
-    peaks = [r["peak_deg"] for r in summary["rep_details"]]
+    [result] = session.summary()
+    assert len(result.reps) == 4 and result.reps_per_set == {1: 2, 2: 2}
+    peaks = [r.rep.peak_deg for r in result.reps]
     assert peaks[0] == pytest.approx(95.0, abs=1.0) and peaks[1] < 70
-    assert list(summary["rep_details"][1]["faults"]) == ["shallow squat"]
-    assert list(summary["rep_details"][0]["faults"]) == []
+    assert result.reps[1].rep.faults == ("shallow squat",) and not result.reps[1].reached_target
+    assert result.reps[0].rep.faults == () and all(r.rep.trusted for r in result.reps)
+    record = exercise_record(result)
+    assert record["reps"] == 4 and [s["reps"] for s in record["sets"]] == [2, 2] and record["reps_trusted"] == 4
     assert session.done
 
 

@@ -27,9 +27,10 @@ from romcam.fileio import check_output_dir, remove_outputs
 from romcam.history import History, store_exercise_session
 from romcam.kinematics.angles import SIGN_FROM_FACING, forward_vector
 from romcam.kinematics.filters import FilterSettings
-from romcam.output.words import live_doubt_words
+from romcam.output.words import exercise_record, live_doubt_words
 from romcam.pipeline.stream import DriveResult, PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
+from romcam.results import ExerciseResult, FlagCode, Prescription, RepResult
 from romcam.rules.compensation import compensation_value
 from romcam.rules.frame_flags import live_doubt
 from romcam.rules.reps import CueManager, Rep, RepCounter
@@ -57,18 +58,25 @@ class ExerciseConfig:
     neutral: Path | None = None
 
 
-def primary_value(exercise: Exercise, metrics: dict[str, float], xy_px: np.ndarray | None = None) -> tuple[float, str]:
-    """``direction * angle`` of the exercise's side, or the larger of both sides ("both"), and the side it came
-    from. NaN for an angle whose sign needs the facing (``SIGN_FROM_FACING``) in a frame where the facing is not
-    known, so that a backward swing is never counted as a forward one."""
+def primary_value(
+    exercise: Exercise, metrics: dict[str, float], xy_px: np.ndarray | None = None
+) -> tuple[float, FlagCode | None]:
+    """``direction * angle`` of the exercise's side, or of the side seen best ("both": the larger value among
+    the sides without a live doubt, else among all), and that value's doubt (``live_doubt``; None without
+    landmarks). NaN for an angle whose sign needs the facing (``SIGN_FROM_FACING``) in a frame where the facing
+    is not known, so that a backward swing is never counted as a forward one."""
     if xy_px is not None and exercise.angle in SIGN_FROM_FACING and not np.isfinite(forward_vector(xy_px[None])).all():
-        return math.nan, ""
-    values = {s: exercise.direction * metrics.get(f"{s}_{exercise.angle}", math.nan) for s in exercise.sides()}
-    finite = {s: v for s, v in values.items() if math.isfinite(v)}
-    if not finite:
-        return math.nan, ""
-    side = max(finite, key=lambda s: finite[s])
-    return finite[side], side
+        return math.nan, None
+    candidates = []
+    for s in exercise.sides():
+        name = f"{s}_{exercise.angle}"
+        value = exercise.direction * metrics.get(name, math.nan)
+        if math.isfinite(value):
+            candidates.append((value, live_doubt(name, xy_px) if xy_px is not None else None))
+    if not candidates:
+        return math.nan, None
+    trusted = [c for c in candidates if c[1] is None]
+    return max(trusted or candidates, key=lambda c: c[0])
 
 
 def _rule_metrics(rule: FormRule, exercise: Exercise) -> list[str]:
@@ -168,8 +176,7 @@ class ExerciseSession:
             return self.last
         state = self.states[self.current]
         exercise = state.item.exercise
-        value, side = primary_value(exercise, metrics, xy)
-        doubt_code = live_doubt(f"{side}_{exercise.angle}", xy) if side else None
+        value, doubt_code = primary_value(exercise, metrics, xy)
         was_active = state.counter.active
         rep = state.counter.step(value, t_s, (str(doubt_code),) if doubt_code else ())
         if state.counter.active and not was_active:
@@ -204,42 +211,25 @@ class ExerciseSession:
                 self.current += 1
             self.rest_until = t_s + item.rest_s
 
-    def summary(self) -> list[dict[str, Any]]:
-        """The ``exercises`` list of session.json."""
+    def summary(self) -> list[ExerciseResult]:
+        """Each program item's typed result (``output.words.exercise_record`` makes session.json of it)."""
         out = []
         for state in self.states:
             e, item, reps = state.item.exercise, state.item, state.counter.reps
             faults = Counter(f for r in reps for f in r.faults)
             holds = sum(1 for r in reps if e.hold_s > 0 and r.hold_s >= e.hold_s and not r.faults)
             out.append(
-                {
-                    "name": e.name,
-                    "title": e.title,
-                    "reps": len(reps),
-                    "prescribed": {
-                        "sets": item.sets,
-                        "reps": item.reps,
-                        "target_deg": e.target_deg,
-                        "hold_s": e.hold_s,
-                        "rest_s": item.rest_s,
-                    },
-                    "sets": [
-                        {"set": s, "reps": sum(1 for x in state.rep_sets if x == s)}
-                        for s in sorted(set(state.rep_sets))
-                    ],
-                    "rep_details": [
-                        {
-                            **asdict(r),
-                            "set": s,
-                            "duration_s": r.duration_s,
-                            "reached_target": e.direction * r.peak_deg >= e.direction * e.target_deg,
-                            "trusted": r.trusted,
-                        }
+                ExerciseResult(
+                    name=e.name,
+                    title=e.title,
+                    prescribed=Prescription(item.sets, item.reps, e.target_deg, e.hold_s, item.rest_s),
+                    reps=tuple(
+                        RepResult(r, s, e.direction * r.peak_deg >= e.direction * e.target_deg)
                         for r, s in zip(reps, state.rep_sets, strict=True)
-                    ],
-                    "holds_achieved": holds,
-                    "form_faults": dict(faults),
-                }
+                    ),
+                    holds_achieved=holds,
+                    form_faults=dict(faults),
+                )
             )
         return out
 
@@ -308,7 +298,7 @@ def _finish(
         "frames": {"count": session.frames, "with_person": session.frames_with_person},
         "stopped_early": ended.quit_early and not session.done,
         "interrupted": ended.interrupted,
-        "exercises": exercises,
+        "exercises": [exercise_record(e) for e in exercises],
     }
     write_json(config.out_dir / "session.json", record)
     if config.patient:

@@ -7,7 +7,17 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from romcam.kinematics.angles import REGISTRY
-from romcam.results import AngleResult, AngleStatus, Change, ClipSummary, FlagCode, SideResult, SideStatus, TrialResult
+from romcam.results import (
+    AngleResult,
+    AngleStatus,
+    Change,
+    ClipSummary,
+    ExerciseResult,
+    FlagCode,
+    SideResult,
+    SideStatus,
+    TrialResult,
+)
 
 if TYPE_CHECKING:
     from romcam.protocols import Protocol
@@ -217,3 +227,27 @@ def side_record(r: SideResult, protocol: Protocol) -> dict[str, Any]:
     if r.cut_off is not None:
         record["incomplete_trial"] = asdict(r.cut_off)
     return record
+
+
+def exercise_record(e: ExerciseResult) -> dict[str, Any]:
+    """One exercise of ``session.json`` (``docs/schema.md``)."""
+    return {
+        "name": e.name,
+        "title": e.title,
+        "reps": len(e.reps),
+        "prescribed": asdict(e.prescribed),
+        "sets": [{"set": s, "reps": n} for s, n in e.reps_per_set.items()],
+        "rep_details": [
+            {
+                **asdict(r.rep),
+                "set": r.set_index,
+                "duration_s": r.rep.duration_s,
+                "reached_target": r.reached_target,
+                "trusted": r.rep.trusted,
+            }
+            for r in e.reps
+        ],
+        "reps_trusted": sum(r.rep.trusted for r in e.reps),
+        "holds_achieved": e.holds_achieved,
+        "form_faults": e.form_faults,
+    }
