@@ -10,7 +10,12 @@ of the true angle, the same over romcam's unflagged values only (what a user is 
 the share of bad frames (|error| > 10 deg) that romcam withholds or flags. Front clips compare the
 elbow with its frontal-plane truth.
 
-Usage: python bench/accuracy.py [--cache DIR] [NAME_SUBSTRING ...]
+The grade table pools, per confidence grade of each clip's angle (``analyze``'s grade), the errors of the
+frames its headline numbers come from (unflagged frames): grade A should mean |error| <= 5 deg on >= 95 % of
+them. ``--scale 0.25`` also measures copies of every clip downscaled by that factor (a person a quarter the size
+in pixels), which no method here was tuned on.
+
+Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from romcam.app.analyze import AnalyzeConfig, LoadedModel, measure_sequence, run_analyze
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import read_angles_csv
+from romcam.pipeline.evaluate import build_summary
 from romcam.rules.frame_flags import flagged_any
 from romcam.types import PoseSequence
 
@@ -36,6 +43,57 @@ def clips() -> list[Path]:
     """Every rendered clip that has a truth file."""
     found = sorted((ROOT / "samples").glob("rendered_*.mp4")) + sorted((ROOT / "bench" / "clips").glob("*.mp4"))
     return [c for c in found if (c.parent / f"{c.stem}_truth.csv").exists()]
+
+
+def downscaled(clip: Path, factor: float, cache: Path) -> Path:
+    """A copy of ``clip`` scaled by ``factor`` (cached), with its truth file beside it."""
+    out = cache / f"{clip.stem}_x{factor:g}.mp4"
+    truth = cache / f"{clip.stem}_x{factor:g}_truth.csv"
+    if not out.exists():
+        cap = cv2.VideoCapture(str(clip))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        writer = None
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            if writer is None:
+                size = (small.shape[1], small.shape[0])
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+            writer.write(small)
+        cap.release()
+        if writer is not None:
+            writer.release()
+    if not truth.exists():
+        truth.write_text((clip.parent / f"{clip.stem}_truth.csv").read_text())
+    return out
+
+
+class Grades:
+    """Errors of headline (unflagged) frames pooled by the clip-level grade of their angle."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[np.ndarray]] = {}
+
+    def add(self, grade: str, err: np.ndarray) -> None:
+        self.errors.setdefault(grade, []).append(err[np.isfinite(err)])
+
+    def print(self) -> None:
+        print("\nerror of headline frames by grade (clip-level grade of the angle; unflagged frames only)")
+        print(f"{'grade':<8}{'angles':>7}{'frames':>8}{'MAE':>7}{'p95':>7}{'<=5 deg':>9}{'<=10 deg':>10}")
+        for grade in sorted(self.errors):
+            e = np.abs(np.concatenate(self.errors[grade]))
+            if e.size == 0:
+                print(f"{grade:<8}{len(self.errors[grade]):7d}{0:8d}")
+                continue
+            print(
+                f"{grade:<8}{len(self.errors[grade]):7d}{e.size:8d}{e.mean():7.2f}{np.percentile(e, 95):7.2f}"
+                f"{100 * np.mean(e <= 5):8.1f}%{100 * np.mean(e <= 10):9.1f}%"
+            )
+
+
+GRADES = Grades()
 
 
 def landmarks(clip: Path, model: LoadedModel, cache: Path) -> PoseSequence:
@@ -89,7 +147,9 @@ class Pool:
     def group(clip: Path) -> str:
         """ "front" or "side", and "oblique" for the clips filmed with a turned camera."""
         view = "front" if "front" in clip.stem else "side"
-        return f"{view} oblique" if "yaw" in clip.stem else view
+        group = f"{view} oblique" if "yaw" in clip.stem else view
+        scale = clip.stem.rsplit("_x", 1)[1] if "_x" in clip.stem else ""
+        return f"{group} x{scale}" if scale else group
 
     def add(self, clip: Path, name: str, true: np.ndarray, err: np.ndarray, flagged: np.ndarray) -> None:
         view = "front" if "front" in clip.stem else "side"
@@ -124,6 +184,7 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
         seq, AnalyzeConfig(out_dir=Path("."), filter=FilterSettings(kind="none"), repair_left_right=False)
     )
     ours = measure_sequence(seq, AnalyzeConfig(out_dir=Path(".")))
+    summary = build_summary(ours, {}, {}, FilterSettings())
     for name in ours.angles:
         true = truth_for(clip, truth, name)
         if true is None or np.ptp(true) < 20:  # only the angles the clip moves
@@ -134,6 +195,7 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
         print(row(f"{clip.stem} {name} raw", raw_err))
         print(row(f"{clip.stem} {name} romcam", err, flagged))
         pool.add(clip, name, true, err, flagged)
+        GRADES.add(summary.angles[name].confidence.grade, np.where(flagged, np.nan, err))
         for lo in range(int(np.floor(true.min() / 30) * 30), int(true.max()) + 1, 30):
             sel = (true >= lo) & (true < lo + 30)
             if sel.sum() >= 10:
@@ -152,6 +214,7 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, help="keep the clips' landmarks here between runs")
+    parser.add_argument("--scale", type=float, help="also measure copies downscaled by this factor (e.g. 0.25)")
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
@@ -159,11 +222,13 @@ def main() -> None:
     pool = Pool()
     head = f"{'MAE':>7}{'max':>7}{'bias':>7}{'n':>6}"
     print(f"{'clip / angle / variant':<50}{head}   {head}  (unflagged values only)")
-    for clip in clips():
-        if args.only and not any(s in clip.stem for s in args.only):
-            continue
+    chosen = [c for c in clips() if not args.only or any(s in c.stem for s in args.only)]
+    if args.scale:
+        chosen += [downscaled(c, args.scale, cache) for c in chosen]
+    for clip in chosen:
         report_clip(clip, landmarks(clip, model, cache), pool)
     pool.print()
+    GRADES.print()
 
 
 if __name__ == "__main__":

@@ -175,3 +175,11 @@ def test_trial_codes_are_those_of_most_peak_frames_or_of_the_largest_value_witho
     assert trial_codes(flags, t, held) == (FlagCode.FAR_SIDE,)
     no_hold = Trial(1, 0.2, 2.8, 0.0, 101.0, 1.5, None)  # the value is the frame at 1.5 s
     assert FlagCode.JUMP in trial_codes(flags, t, no_hold)
+
+
+def test_side_view_hint_turns_the_patient_round_once_the_first_side_is_done() -> None:
+    from romcam.output.overlay import side_view_hint
+
+    assert side_view_hint(["left", "right"], [1, 0], 3) == "Turn your left side to the camera."
+    assert side_view_hint(["left", "right"], [3, 0], 3) == "Now turn round: turn your right side to the camera."
+    assert side_view_hint(["right"], [3], 3) == "Turn your right side to the camera."

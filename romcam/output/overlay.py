@@ -213,7 +213,10 @@ def draw_measure_panel(
     scale = max(0.55, w / 950)
     line_px = int(30 * scale)
     sides = list(tracks)
-    hint = f"Turn your {sides[0]} side to the camera." if p.view == "side" else "Face the camera."
+    hint = (
+        side_view_hint(sides, [len(t.detector.trials) for t in tracks.values()], p.trials) if p.view == "side" else ""
+    )
+    hint = hint or "Face the camera."
     text_lines = [p.title.upper(), *_wrap(f"{hint} {p.instruction_for(' or '.join(sides))}", int(w / (12 * scale)))]
     band_px = line_px * (len(text_lines) + len(sides)) + int(20 * scale)
     overlay = bgr.copy()
@@ -228,6 +231,15 @@ def draw_measure_panel(
         held = track.detector.hold_captured or any(s == side and k == "hold" for s, k in events)
         _measure_side_line(bgr, p, side, track.detector, value, (doubts or {}).get(side, ""), held, (y, scale))
         y += line_px
+
+
+def side_view_hint(sides: list[str], trials_done: list[int], trials_needed: int) -> str:
+    """Which side a side-view protocol needs toward the camera now: the first side until it has its trials,
+    then the next one ("Now turn round: ..."), so ``--side both`` measures each side from its own side."""
+    for i, (side, done) in enumerate(zip(sides, trials_done, strict=True)):
+        if done < trials_needed or i == len(sides) - 1:
+            return f"{'Now turn round: t' if i > 0 else 'T'}urn your {side} side to the camera."
+    return ""
 
 
 def _measure_side_line(
