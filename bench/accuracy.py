@@ -94,6 +94,17 @@ class Grades:
 
 
 GRADES = Grades()
+KINDS: dict[tuple[str, str], list[np.ndarray]] = {}
+"""|error| of unflagged frames per (angle kind, view), full-size clips only: the source of
+``romcam.rules.accuracy.P95_ERROR_DEG``."""
+
+
+def print_kinds() -> None:
+    print("\np95 |error| of unflagged frames per (angle kind, view), full-size clips (rules/accuracy.P95_ERROR_DEG)")
+    for (kind, view), parts in sorted(KINDS.items()):
+        e = np.concatenate(parts)
+        if e.size:
+            print(f'    ("{kind}", "{view}"): {np.percentile(e, 95):.1f},  # n={e.size}, MAE {e.mean():.2f}')
 
 
 def landmarks(clip: Path, model: LoadedModel, cache: Path) -> PoseSequence:
@@ -196,6 +207,10 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
         print(row(f"{clip.stem} {name} romcam", err, flagged))
         pool.add(clip, name, true, err, flagged)
         GRADES.add(summary.angles[name].confidence.grade, np.where(flagged, np.nan, err))
+        if "_x" not in clip.stem:
+            view = "front" if "front" in clip.stem else "side"
+            clean = ~flagged & np.isfinite(err)
+            KINDS.setdefault((name.split("_", 1)[1], view), []).append(np.abs(err[clean]))
         for lo in range(int(np.floor(true.min() / 30) * 30), int(true.max()) + 1, 30):
             sel = (true >= lo) & (true < lo + 30)
             if sel.sum() >= 10:
@@ -228,6 +243,7 @@ def main() -> None:
     for clip in chosen:
         report_clip(clip, landmarks(clip, model, cache), pool)
     pool.print()
+    print_kinds()
     GRADES.print()
 
 

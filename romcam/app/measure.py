@@ -32,9 +32,17 @@ from romcam.pipeline.stream import PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.protocols import Protocol
 from romcam.results import Change, Confidence, FlagCode, SideResult, SideStatus, TrialResult, ViewCheck
+from romcam.rules.accuracy import accuracy_score, size_score
 from romcam.rules.compensation import CompensationCheck, compensation_value
 from romcam.rules.confidence import confidence, foreshortening_score, jitter_score, view_score, visibility_score
-from romcam.rules.frame_flags import FrameFlags, angle_frame_flags, angle_jumps, frame_evidence, near_side
+from romcam.rules.frame_flags import (
+    FrameFlags,
+    angle_frame_flags,
+    angle_jumps,
+    frame_evidence,
+    near_side,
+    trunk_length_px,
+)
 from romcam.rules.metrics import frame_metrics
 from romcam.rules.trials import Trial, TrialDetector
 from romcam.rules.view import classify_view, dominant_view
@@ -274,6 +282,8 @@ def result_confidence(
         "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else math.nan,
         "view": view_score(float(np.mean(views == protocol.view))),
         "jitter": jitter_score(best.hold.sd_deg, protocol.hold_tolerance_deg) if best.hold else 0.3,
+        "accuracy": accuracy_score(d.kind, protocol.view),
+        "size": size_score(trunk_length_px(np.array(rec.xy)[window])),
     }
     length0 = neutral.segment_lengths_px.get(d.name) if neutral is not None else None
     if length0:

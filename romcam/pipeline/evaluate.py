@@ -13,9 +13,10 @@ from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.summary import summarize_angle
 from romcam.pipeline.offline import Measured
 from romcam.results import AngleResult, AngleStatus, ClipSummary, Confidence, FlagCode, FrameCounts
+from romcam.rules.accuracy import accuracy_score, size_score
 from romcam.rules.confidence import confidence, view_score, visibility_score
-from romcam.rules.frame_flags import flag_text, flagged_any, window_flag_codes
-from romcam.rules.view import PLANE_VIEW
+from romcam.rules.frame_flags import flag_text, flagged_any, trunk_length_px, window_flag_codes
+from romcam.rules.view import PLANE_VIEW, classify_view, dominant_view
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseSequence
 
@@ -50,6 +51,9 @@ def angle_confidence(
     if d.side:
         components["near_side"] = 1.0 - float(flags[FlagCode.FAR_SIDE][measured].mean())
         components["in_plane"] = 1.0 - float(flags[FlagCode.FORESHORTENED][measured].mean())
+    view = PLANE_VIEW.get(d.plane) or dominant_view(classify_view(sequence.xy_px[measured]))[0]
+    components["accuracy"] = accuracy_score(d.kind, view)
+    components["size"] = size_score(trunk_length_px(sequence.xy_px))
     return confidence(components)
 
 

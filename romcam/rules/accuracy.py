@@ -1,0 +1,54 @@
+"""What a grade means: measured error per angle kind and view, and the person's size in the image (numpy only).
+
+A confidence grade is the weakest of its components (``rules.confidence``). Two of them come from measurements
+against rendered truth (``bench/accuracy.py``), so that a grade states an error, not a hope:
+
+- ``accuracy``: the 95th percentile of |error| of the unflagged frames of this angle kind seen from this view,
+  mapped so that p95 <= 5 deg scores 0.8 (grade A), <= 10 deg 0.6 (B), <= 20 deg 0.4 (C). Angle kinds not yet
+  checked against truth score ``UNVALIDATED_SCORE`` (C at best).
+- ``size``: the trunk's length in pixels (mid-shoulder to mid-hip). Downscaling the rendered clips to a quarter
+  (trunk about 32 px) doubled the front elbow's error and raised the shoulder's by half; MediaPipe sees the person
+  through a 256 x 256 crop, so below about 40 px the landmarks lose precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+P95_ERROR_DEG: dict[tuple[str, str], float] = {
+    ("elbow_flexion", "front"): 8.3,
+    ("elbow_flexion", "side"): 7.6,
+    ("hip_flexion", "side"): 14.2,
+    ("knee_flexion", "side"): 10.2,
+    ("shoulder_abduction", "front"): 11.4,
+    ("shoulder_flexion", "side"): 6.4,
+}
+"""p95 of |error| (deg) of unflagged frames per (angle kind, view), measured by ``bench/accuracy.py`` on the
+rendered development set: 5 bodies, straight and 20–30° oblique cameras, three lighting looks, full model (it
+prints this table; rerun it when the method changes). The oblique cameras raise it: the grade cannot see a
+camera's yaw."""
+
+UNVALIDATED_SCORE = 0.5
+"""The accuracy score of an angle kind and view without a measurement against truth: C at best."""
+
+GRADE_P95_DEG = ((5.0, "A"), (10.0, "B"), (20.0, "C"))
+"""The error each grade stands for: |error| within this many degrees on 95 % of frames."""
+
+SIZE_SCORE_PX = ((12.0, 0.0), (20.0, 0.4), (30.0, 0.6), (40.0, 0.8), (60.0, 1.0))
+"""(trunk length px, score) anchors of the size component, linear between them."""
+
+
+def accuracy_score(kind: str, view: str) -> float:
+    """The accuracy component for an angle kind seen from ``view`` ("front" or "side"); see the module."""
+    p95 = P95_ERROR_DEG.get((kind, view))
+    if p95 is None:
+        return UNVALIDATED_SCORE
+    return float(np.interp(p95, [0.0, 5.0, 10.0, 20.0, 40.0], [1.0, 0.8, 0.6, 0.4, 0.0]))
+
+
+def size_score(trunk_px: float) -> float:
+    """The size component: 0 for a trunk of 12 px or less, 0.8 (grade A) from 40 px, 1 from 60 px."""
+    if not np.isfinite(trunk_px):
+        return float("nan")
+    px, score = zip(*SIZE_SCORE_PX, strict=True)
+    return float(np.interp(trunk_px, px, score))
