@@ -74,6 +74,11 @@ in-plane limbs measured 0.44–0.59 of the trunk for the upper arm, 0.37–0.54 
 five clips of the development set). With ``FORESHORTENED_RATIO`` this flags only gross foreshortening, a limb
 pointing at or away from the camera by more than about 45–55°; the clip's own reference catches the rest."""
 
+OUTLIER_FLOOR_TRUNK = 0.1
+"""A landmark coordinate is a momentary outlier (blanked, then interpolated, before the Butterworth filter) only if
+it also lies more than this many trunk lengths from its running median: a few pixels of jitter on a still limb
+are not outliers."""
+
 SCENE_CUT_TRUNK_LENGTHS = 0.5
 """Between two consecutive frames, a median landmark displacement larger than this many trunk lengths is a
 cut (an edit, or the subject switching): the series is cleaned and filtered in separate segments."""

@@ -149,6 +149,33 @@ def one_euro_series(values: np.ndarray, t_s: np.ndarray, settings: FilterSetting
     return np.stack([f.step(v, float(t)) for v, t in zip(values, t_s, strict=True)]) if len(t_s) else values
 
 
+def landmark_outliers(
+    xy_px: np.ndarray, t_s: np.ndarray, half_window_s: float, floor_px: float, mad_factor: float = 3.0
+) -> np.ndarray:
+    """(T, K) True where a landmark coordinate is a momentary outlier: further than ``mad_factor`` scaled median
+    absolute deviations and ``floor_px`` from the median of the samples within ``half_window_s`` either side (a
+    Hampel identifier on each coordinate; Hampel 1974). Such points are blanked and interpolated before the
+    low-pass filter, which would otherwise spread them over their neighbours.
+    """
+    xy = np.asarray(xy_px, dtype=float)
+    n = xy.shape[0]
+    out = np.zeros(xy.shape[:2], dtype=bool)
+    if n < 3:
+        return out
+    dt_s = float(np.median(np.diff(t_s)))
+    half = max(1, int(round(half_window_s / dt_s))) if dt_s > 0 else 1
+    flat = xy.reshape(n, -1)
+    padded = np.concatenate([np.full((half, flat.shape[1]), np.nan), flat, np.full((half, flat.shape[1]), np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)  # (T, C, W)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(windows, axis=2)
+        mad = 1.4826 * np.nanmedian(np.abs(windows - median[..., None]), axis=2)
+        departure = np.abs(flat - median)
+        bad = (departure > mad_factor * mad) & (departure > floor_px)
+    return np.asarray(bad.reshape(xy.shape).any(axis=-1))
+
+
 def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS) -> np.ndarray:
     """Indices of the frames that start a new scene: the median landmark displacement from the previous
     frame with landmarks exceeds ``trunk_lengths`` times the trunk length (mid-shoulder to mid-hip, the larger
@@ -172,11 +199,18 @@ def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS
 
 
 def clean_trajectories(
-    xy_px: np.ndarray, visibility: np.ndarray, t_s: np.ndarray, settings: FilterSettings
+    xy_px: np.ndarray,
+    visibility: np.ndarray,
+    t_s: np.ndarray,
+    settings: FilterSettings,
+    outliers: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Mask low visibility, fill short gaps, then smooth, as ``settings`` says; each scene between
-    ``scene_cuts`` separately, so that nothing is interpolated or smoothed across a cut."""
+    """Mask low visibility (and the (T, K) ``outliers``, e.g. ``landmark_outliers``), fill short gaps, then
+    smooth, as ``settings`` says; each scene between ``scene_cuts`` separately, so that nothing is interpolated
+    or smoothed across a cut."""
     xy = mask_low_visibility(xy_px, visibility, settings.min_visibility)
+    if outliers is not None:
+        xy[outliers] = np.nan
     bounds = [0, *scene_cuts(xy).tolist(), xy.shape[0]]
     out = np.empty_like(xy)
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):

@@ -1,7 +1,8 @@
 """Zero-lag cleaning of a whole recorded sequence, with the per-frame evidence every angle value carries.
 
 Order: level the camera roll (a neutral capture) → repair left/right label swaps and blank misplaced limb
-points (where the view is not mostly front-on) → mask low visibility → fill short gaps → filter (Butterworth
+points (where the view is not mostly front-on) → mask low visibility and momentary outliers (a Hampel identifier
+per coordinate) → fill short gaps → filter (Butterworth
 by default) → angles → per-frame flags (view, far side, foreshortened, repaired, interpolated, jump,
 out of range).
 """
@@ -14,19 +15,36 @@ from typing import Any
 import numpy as np
 
 from romcam.kinematics.angles import compute_angles_deg
-from romcam.kinematics.filters import FilterSettings, clean_trajectories, mask_low_visibility
+from romcam.kinematics.filters import FilterSettings, clean_trajectories, landmark_outliers, mask_low_visibility
 from romcam.kinematics.neutral import level_xy_px
-from romcam.rules.frame_flags import all_angle_flags, filter_jumps, frame_evidence
+from romcam.rules.frame_flags import all_angle_flags, filter_jumps, frame_evidence, trunk_length_px
 from romcam.rules.view import classify_view
+from romcam.thresholds import JUMP_HALF_WINDOW_S, OUTLIER_FLOOR_TRUNK
 from romcam.types import PoseSequence
 
 
 def angles_from_sequence(
-    sequence: PoseSequence, settings: FilterSettings, names: tuple[str, ...] | None = None
+    sequence: PoseSequence,
+    settings: FilterSettings,
+    names: tuple[str, ...] | None = None,
+    outliers: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Clean the trajectories as ``settings`` says, then compute the angles; returns (xy_px, angles)."""
-    xy = clean_trajectories(sequence.xy_px, sequence.visibility, sequence.t_s, settings)
+    """Clean the trajectories as ``settings`` says (blanking ``outliers`` first), then compute the angles;
+    returns (xy_px, angles)."""
+    xy = clean_trajectories(sequence.xy_px, sequence.visibility, sequence.t_s, settings, outliers)
     return xy, compute_angles_deg(xy, names)
+
+
+def robust_outliers(sequence: PoseSequence, settings: FilterSettings) -> np.ndarray:
+    """(T, 33) momentary landmark outliers to blank before a Butterworth filter (none for other filters: a
+    live filter cannot look ahead, and "none" means the values as measured): ``landmark_outliers`` within
+    ``JUMP_HALF_WINDOW_S``, with a floor of ``OUTLIER_FLOOR_TRUNK`` trunk lengths."""
+    if settings.kind != "butterworth":
+        return np.zeros(sequence.visibility.shape, dtype=bool)
+    visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
+    trunk = trunk_length_px(visible)
+    floor = OUTLIER_FLOOR_TRUNK * trunk if np.isfinite(trunk) else np.inf
+    return landmark_outliers(visible, sequence.t_s, JUMP_HALF_WINDOW_S, floor)
 
 
 def mostly_front(views: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5) -> np.ndarray:
@@ -93,9 +111,10 @@ def clean_offline(
     swapped = None
     if repair_left_right:
         sequence, swapped, repair_info = repair_sequence(sequence)
-    xy, angles = angles_from_sequence(sequence, settings, names)
+    outliers = robust_outliers(sequence, settings)
+    xy, angles = angles_from_sequence(sequence, settings, names, outliers)
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
-    evidence = frame_evidence(xy, ~np.isfinite(visible).all(axis=-1), swapped, reference_lengths_px)
+    evidence = frame_evidence(xy, ~np.isfinite(visible).all(axis=-1) | outliers, swapped, reference_lengths_px)
     unfiltered = compute_angles_deg(visible, names)
     jumps = {n: filter_jumps(v, angles[n], sequence.t_s) for n, v in unfiltered.items()}
     evidence = replace(evidence, jumps=jumps)
