@@ -180,7 +180,7 @@ def test_a_stream_that_starts_in_the_active_phase_counts_that_rep_with_a_doubt()
 def test_a_long_gap_ends_the_open_rep_and_the_next_raise_is_a_new_rep() -> None:
     values = _reps_series([95.0, 100.0, 90.0])
     down = int(np.argmax(values[:80]))
-    values[down + 5 : down + 60] = np.nan  # the first rep's descent, rest and the next rise unseen (1.8 s)
+    values[down + 10 : down + 60] = np.nan  # from 20° below the first peak: its descent, rest, next rise unseen
     counter = _count(RepCounter(60.0, 30.0), values)
     assert len(counter.reps) == 3  # before: the first and second merged into one
     assert counter.reps[0].doubts == ("gap",) and not counter.reps[0].trusted
@@ -224,3 +224,15 @@ def test_knee_valgus_is_not_judged_on_a_leg_pointing_away_from_the_camera() -> N
         knee, ankle = int(L[f"{side}_KNEE"]), int(L[f"{side}_ANKLE"])
         xy[ankle] = xy[knee] + 0.25 * (xy[ankle] - xy[knee])
     assert live_faults(squat, frame_metrics(xy), frame_metrics(xy), "front", xy) == []
+
+
+def test_a_long_gap_at_the_peak_keeps_the_rep_with_a_doubt_and_a_very_long_one_voids_it() -> None:
+    values = _reps_series([95.0, 100.0], hold_s=2.0)
+    first_peak = int(np.argmax(values[:100]))
+    held = values.copy()
+    held[first_peak + 5 : first_peak + 35] = np.nan  # 1 s of the hold unseen
+    counter = _count(RepCounter(60.0, 30.0), held)
+    assert len(counter.reps) == 2 and counter.reps[0].doubts == ("gap",) and counter.reps[1].trusted
+    lost = np.concatenate([values[: first_peak + 5], np.full(120, np.nan), values[first_peak + 5 :]])
+    counter = _count(RepCounter(60.0, 30.0), lost)  # 4 s unseen at the first peak: what was seen before is void,
+    assert [r.doubts for r in counter.reps] == [("start_unseen",), ()]  # what follows counts, its start unseen

@@ -6,9 +6,14 @@ import math
 from dataclasses import dataclass, field
 
 REP_MAX_GAP_S = 0.5
-"""Frames without the value for longer than this end the open rep (it ends where the value was last seen);
-shorter gaps are bridged. A rep's rest needs to be seen: a gap this long counts as a rest, so the next
-excursion starts a new rep instead of merging into the last one."""
+"""Gaps (frames without the value) up to this long are bridged. A longer gap that begins on the way back down
+(the value more than twice the hold tolerance, and a quarter of the way to the active threshold, below the
+rep's peak) ends the rep where the value was last seen and
+counts as its rest, so the next excursion is a new rep instead of merging into this one; one that begins near the
+peak leaves the rep open (the limb was lost at end range), with the doubt ``gap``."""
+
+REP_VOID_GAP_S = 3.0
+"""A gap near a rep's peak longer than this voids the rep: too little of it was seen to call it one."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,11 @@ class RepCounter:
     """Counts reps on a value stream: active above ``active_above``, complete below ``rest_below``.
 
     A rep may start in either phase: a stream that begins in the active phase starts a rep at once, with the
-    doubt ``start_unseen`` (its start was not seen). A gap in the values longer than ``max_gap_s`` ends the
-    open rep (doubt ``gap``) and counts as a rest. ``finish`` closes a rep still open at the end of the stream
-    if it reached the target zone and ``count_open_at_end``. An excursion shorter than ``min_rep_s`` is a
-    landmark glitch and is not counted. ``target`` and ``hold_s``: the longest continuous
-    time the value stayed at or above ``target - tolerance`` within the rep is its hold. ``direction`` converts
-    values back to angles.
+    doubt ``start_unseen`` (its start was not seen). Gaps in the values: see ``REP_MAX_GAP_S``. ``finish``
+    closes a rep still open at the end of the stream if it reached the target zone and ``count_open_at_end``.
+    An excursion shorter than ``min_rep_s`` is a landmark glitch and is not counted. ``target`` and
+    ``hold_s``: the longest continuous time the value stayed at or above ``target - tolerance`` within the rep
+    is its hold. ``direction`` converts values back to angles.
     """
 
     active_above: float
@@ -66,6 +70,8 @@ class RepCounter:
     _active: bool = False
     _start_s: float = 0.0
     _last_s: float | None = None
+    _last_value: float = math.nan
+    _gap_doubts: tuple[str, ...] = ()
     _peak: float = -math.inf
     _peak_t: float = 0.0
     _peak_doubts: tuple[str, ...] = ()
@@ -88,12 +94,12 @@ class RepCounter:
 
     def step(self, value: float, t_s: float, doubts: tuple[str, ...] = ()) -> Rep | None:
         """Feed one sample with the flag codes of its frame; returns the rep it completed, if any. NaN samples
-        are skipped; a run of them longer than ``max_gap_s`` ends the open rep."""
+        are skipped; a run of them longer than ``max_gap_s`` is handled by ``_gap``."""
         if not math.isfinite(value):
             return self._gap(t_s)
         ended = self._gap(t_s)
         first, self._first = self._first, False
-        self._last_s = t_s
+        self._last_s, self._last_value = t_s, value
         if ended is not None:
             self._armed = True
         if not self._active:
@@ -105,6 +111,7 @@ class RepCounter:
             self._active, self._start_s, self._peak, self._peak_t = True, t_s, value, t_s
             self._hold_since, self._hold_best, self._faults = None, 0.0, []
             self._peak_doubts, self._start_doubts = (), ("start_unseen",) if first else ()
+            self._gap_doubts = ()
         if value > self._peak:
             self._peak, self._peak_t, self._peak_doubts = value, t_s, doubts
         self._track_hold(value, t_s)
@@ -116,16 +123,23 @@ class RepCounter:
         return ended
 
     def _gap(self, t_s: float) -> Rep | None:
-        """End the open rep when the last sample is more than ``max_gap_s`` old."""
+        """Handle a run of missing values longer than ``max_gap_s`` (see ``REP_MAX_GAP_S``): end the open rep
+        if the gap began on its way down, void it if the gap near its peak lasts ``REP_VOID_GAP_S``, else keep
+        it open with the doubt ``gap``. The first value after a gap that ends or voids a rep starts afresh."""
         if self._last_s is None or t_s - self._last_s <= self.max_gap_s:
             return None
-        self._armed = True
         if not self._active:
+            self._armed, self._first = True, True
             return None
-        self._active = False
-        if self._last_s - self._start_s < self.min_rep_s:
+        self._gap_doubts = ("gap",)
+        margin = max(2 * self.hold_tolerance, 0.25 * (self._peak - self.active_above))
+        descending = self._last_value < self._peak - margin
+        if not descending and t_s - self._last_s < REP_VOID_GAP_S:
             return None
-        return self._complete(self._last_s, ("gap",))
+        self._active, self._armed, self._first = False, True, True
+        if not descending or self._last_s - self._start_s < self.min_rep_s:
+            return None
+        return self._complete(self._last_s, ())
 
     def finish(self, t_s: float) -> Rep | None:
         """With ``count_open_at_end`` (a rep is the rise to the target), close a rep still open when the stream
@@ -156,7 +170,7 @@ class RepCounter:
             self._peak_t,
             self._hold_best,
             tuple(self._faults),
-            tuple(dict.fromkeys(self._start_doubts + doubts + self._peak_doubts)),
+            tuple(dict.fromkeys(self._start_doubts + self._gap_doubts + doubts + self._peak_doubts)),
         )
         self.reps.append(rep)
         self._active = False
