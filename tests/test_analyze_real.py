@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 
 
 def _analyze(clip: str, out: Path, *extra: str) -> dict:
-    result = run_cli("analyze", str(clip_path(clip)), "--out", str(out), "--json", *extra)
+    source = clip if Path(clip).is_absolute() else str(clip_path(clip))
+    result = run_cli("analyze", source, "--out", str(out), "--json", *extra)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -191,3 +192,68 @@ def test_headline_extremes_come_only_from_unflagged_frames_within_physiology(tmp
     knee = summary["angles"]["right_knee_flexion"]
     assert knee["status"] == "measured" and 80.0 <= knee["max_deg"] <= 130.0  # a lunge: the front knee bends 90–120°
     assert summary["angles"]["left_knee_flexion"]["max_deg"] is None  # far side of the side view
+
+
+def _frames(clip: str, n: int) -> list[np.ndarray]:
+    return _frames_of(clip_path(clip), n)
+
+
+def _frames_of(path: Path, n: int = 100_000) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    out: list[np.ndarray] = []
+    while len(out) < n:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        out.append(frame)
+    cap.release()
+    return out
+
+
+def _write(path: Path, frames: list[np.ndarray]) -> Path:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (w, h))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def test_nothing_is_smoothed_across_a_scene_cut(tmp_path: Path) -> None:
+    """Two real clips cut together: the second scene reads as it does on its own (within the filter's edge
+    effects), with no value carried over from the first scene's person."""
+    first = _frames("lunge_front_01_home_workout.mp4", 100)
+    second = _frames("squat_front_02_home_workout.mp4", 100)
+    _analyze(str(_write(tmp_path / "cut.mp4", first + second)), tmp_path / "cut", "--no-video")
+    _analyze(str(_write(tmp_path / "alone.mp4", second)), tmp_path / "alone", "--no-video")
+    _, cut = read_angles_csv(tmp_path / "cut" / "angles.csv")
+    _, alone = read_angles_csv(tmp_path / "alone" / "angles.csv")
+    for name in ("left_knee_flexion", "right_knee_flexion", "left_hip_flexion", "left_shoulder_abduction"):
+        after, own = cut[name][100:130], alone[name][:30]
+        both = np.isfinite(after) & np.isfinite(own)
+        assert both.sum() >= 25, name
+        assert np.max(np.abs(after[both] - own[both])) < 4.0, name  # before: a filtered blend of both scenes
+
+
+def test_a_person_small_in_the_image_lowers_the_grade_and_the_grade_still_bounds_the_error(tmp_path: Path) -> None:
+    """The rendered side clip at a quarter of its size (trunk about 31 px): the size component keeps every grade
+    below A, and each in-plane angle's error against truth stays within what its grade states."""
+    from conftest import SAMPLES
+
+    from romcam.output.tables import read_angles_csv_with_flags
+    from romcam.rules.accuracy import GRADE_P95_DEG
+
+    small = [
+        cv2.resize(f, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+        for f in _frames_of(require(SAMPLES / "rendered_side_left.mp4"))
+    ]
+    summary = _analyze(str(_write(tmp_path / "small.mp4", small)), tmp_path / "out", "--no-video")
+    _, got, flags = read_angles_csv_with_flags(tmp_path / "out" / "angles.csv")
+    _, truth = read_angles_csv(require(SAMPLES / "rendered_side_left_truth.csv"))
+    bound = {g: b for b, g in GRADE_P95_DEG}
+    for name in ("left_knee_flexion", "left_hip_flexion", "left_elbow_flexion", "left_shoulder_flexion"):
+        confidence = summary["angles"][name]["confidence"]
+        assert confidence["components"]["size"] < 0.8 and confidence["grade"] in ("B", "C"), name
+        clean = np.isfinite(got[name]) & np.array([f == "" for f in flags[name]])
+        p95 = float(np.percentile(np.abs(got[name] - truth[name])[clean], 95))
+        assert p95 <= bound[confidence["grade"]], (name, confidence["grade"], p95)

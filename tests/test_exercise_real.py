@@ -123,3 +123,38 @@ def test_no_person_in_view_is_a_clear_failure(tmp_path: Path) -> None:
     result = run_cli("exercise", "--exercise", "squat", "--source", clip, "--out", str(tmp_path), "--headless")
     assert result.returncode == 1 and "no person detected in any of the 66 frames" in result.stderr
     assert json.loads((tmp_path / "session.json").read_text())["exercises"][0]["reps"] == 0
+
+
+@pytest.mark.parametrize(("start_s", "length_s", "doubted"), [(5.9, 0.4, False), (5.9, 0.7, True)])
+def test_blank_frames_in_the_middle_of_a_rep_neither_merge_nor_split_reps(
+    start_s: float, length_s: float, doubted: bool, tmp_path: Path
+) -> None:
+    """The five real squats (bottoms at about 1.2, 3.5, 6.1, 8.5, 11.1 s; the third is past 60° of knee flexion
+    from about 5.7 to 6.8 s), with black frames over its bottom: a short gap is bridged; a longer one leaves the
+    rep counted once, marked with the doubt ``gap``."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip_path("squat_front_02_home_workout.mp4")))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    for i in range(int(start_s * 30), int((start_s + length_s) * 30)):
+        frames[i] = np.zeros_like(frames[i])
+    h, w = frames[0].shape[:2]
+    clip = tmp_path / "gap.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (w, h))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    session = _session(tmp_path / "out", "--exercise", "squat", "--source", str(clip))
+    [e] = session["exercises"]
+    assert e["reps"] == 5
+    gaps = ["gap" in r["doubts"] for r in e["rep_details"]]
+    assert gaps == [False, False, doubted, False, False]
+    assert e["reps_trusted"] == 5 - int(doubted) - sum(
+        1 for r in e["rep_details"] if r["doubts"] and "gap" not in r["doubts"]
+    )
