@@ -81,14 +81,14 @@ class Grades:
 
     def print(self) -> None:
         print("\nerror of headline frames by grade (clip-level grade of the angle; unflagged frames only)")
-        print(f"{'grade':<8}{'angles':>7}{'frames':>8}{'MAE':>7}{'p95':>7}{'<=5 deg':>9}{'<=10 deg':>10}")
+        print(f"{'grade':<16}{'angles':>7}{'frames':>8}{'MAE':>7}{'p95':>7}{'<=5 deg':>9}{'<=10 deg':>10}")
         for grade in sorted(self.errors):
             e = np.abs(np.concatenate(self.errors[grade]))
             if e.size == 0:
-                print(f"{grade:<8}{len(self.errors[grade]):7d}{0:8d}")
+                print(f"{grade:<16}{len(self.errors[grade]):7d}{0:8d}")
                 continue
             print(
-                f"{grade:<8}{len(self.errors[grade]):7d}{e.size:8d}{e.mean():7.2f}{np.percentile(e, 95):7.2f}"
+                f"{grade:<16}{len(self.errors[grade]):7d}{e.size:8d}{e.mean():7.2f}{np.percentile(e, 95):7.2f}"
                 f"{100 * np.mean(e <= 5):8.1f}%{100 * np.mean(e <= 10):9.1f}%"
             )
 
@@ -206,7 +206,8 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
         print(row(f"{clip.stem} {name} raw", raw_err))
         print(row(f"{clip.stem} {name} romcam", err, flagged))
         pool.add(clip, name, true, err, flagged)
-        GRADES.add(summary.angles[name].confidence.grade, np.where(flagged, np.nan, err))
+        size = f"x{clip.stem.rsplit('_x', 1)[1]}" if "_x" in clip.stem else "full size"
+        GRADES.add(f"{summary.angles[name].confidence.grade} ({size})", np.where(flagged, np.nan, err))
         if "_x" not in clip.stem:
             view = "front" if "front" in clip.stem else "side"
             clean = ~flagged & np.isfinite(err)
