@@ -60,22 +60,22 @@ class ExerciseConfig:
 
 def primary_value(
     exercise: Exercise, metrics: dict[str, float], xy_px: np.ndarray | None = None
-) -> tuple[float, FlagCode | None]:
+) -> tuple[float, str, FlagCode | None]:
     """``direction * angle`` of the exercise's side, or of the side seen best ("both": the larger value among
-    the sides without a live doubt, else among all), and that value's doubt (``live_doubt``; None without
+    the sides without a live doubt, else among all), the angle it is, and its doubt (``live_doubt``; None without
     landmarks). NaN for an angle whose sign needs the facing (``SIGN_FROM_FACING``) in a frame where the facing
     is not known, so that a backward swing is never counted as a forward one."""
     if xy_px is not None and exercise.angle in SIGN_FROM_FACING and not np.isfinite(forward_vector(xy_px[None])).all():
-        return math.nan, None
+        return math.nan, "", None
     candidates = []
     for s in exercise.sides():
         name = f"{s}_{exercise.angle}"
         value = exercise.direction * metrics.get(name, math.nan)
         if math.isfinite(value):
-            candidates.append((value, live_doubt(name, xy_px) if xy_px is not None else None))
+            candidates.append((value, name, live_doubt(name, xy_px) if xy_px is not None else None))
     if not candidates:
-        return math.nan, None
-    trusted = [c for c in candidates if c[1] is None]
+        return math.nan, "", None
+    trusted = [c for c in candidates if c[2] is None]
     return max(trusted or candidates, key=lambda c: c[0])
 
 
@@ -176,22 +176,27 @@ class ExerciseSession:
             return self.last
         state = self.states[self.current]
         exercise = state.item.exercise
-        value, doubt_code = primary_value(exercise, metrics, xy)
+        value, name, doubt_code = primary_value(exercise, metrics, xy)
         was_active = state.counter.active
         rep = state.counter.step(value, t_s, (str(doubt_code),) if doubt_code else ())
         if state.counter.active and not was_active:
             self.at_start = dict(metrics)
+        view = self._check_form(state, metrics, xy, t_s)
+        if rep is not None:
+            self._complete(state, rep, t_s)
+        doubt = live_doubt_words(name, doubt_code) if name else ""
+        self.last |= {"value": value, "view": view, "cue": self.cue, "doubt": doubt}
+        return self.last
+
+    def _check_form(self, state: ItemState, metrics: dict[str, float], xy: np.ndarray, t_s: float) -> str:
+        """Note the form faults of this frame on the open rep and choose the cue; returns the frame's view."""
         view = str(classify_view(xy[None])[0])
+        exercise = state.item.exercise
         broken = live_faults(exercise, metrics, self.at_start, view, xy) if state.counter.active else []
         for rule in broken:
             state.counter.note_fault(rule.name)
         self.cue = self.cues.step([r.cue for r in broken], t_s)
-        if rep is not None:
-            self._complete(state, rep, t_s)
-        names = [f"{s}_{exercise.angle}" for s in exercise.sides()]
-        doubt = next(filter(None, (live_doubt_words(n, live_doubt(n, xy)) for n in names)), "")
-        self.last |= {"value": value, "view": view, "cue": self.cue, "doubt": doubt}
-        return self.last
+        return view
 
     def _complete(self, state: ItemState, rep: Rep, t_s: float) -> None:
         exercise = state.item.exercise

@@ -115,9 +115,10 @@ class Recording:
 class FrameLoop:
     """Runs one protocol over a frame source; the window is optional, the numbers are the same."""
 
-    def __init__(self, config: MeasureConfig) -> None:
+    def __init__(self, config: MeasureConfig, keep_poses: bool = True) -> None:
         p = config.protocol
         self.config = config
+        self.keep_poses = keep_poses  # the model's poses, for an offline pass (not kept for a webcam)
         self.tracks = {
             s: SideTrack(s, TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s))
             for s in config.sides
@@ -136,9 +137,7 @@ class FrameLoop:
         self.rec.quit_early, self.rec.interrupted = ended.quit_early, ended.interrupted
         if self.rec.t_s:
             for track in self.tracks.values():
-                if self.rec.interrupted:
-                    track.cut_off = track.detector.cut_off(self.rec.t_s[-1])
-                elif track.detector.finish(self.rec.t_s[-1]) is not None:
+                if close_trials(track, self.rec.t_s[-1], self.rec.interrupted):
                     self._keep_evidence(track)
         return self.rec
 
@@ -152,7 +151,8 @@ class FrameLoop:
         self.rec.xy.append(xy)
         self.rec.visibility.append(pose.visibility if pose is not None else np.full(33, np.nan))
         self.rec.angles.append(metrics)
-        self.rec.poses.append(pose)
+        if self.keep_poses:
+            self.rec.poses.append(pose)
         events = []
         for track in self.tracks.values():
             value = self.config.protocol.direction * metrics[self.config.protocol.angle_name(track.side)]
@@ -172,6 +172,15 @@ class FrameLoop:
         if track.best_frame is not None and track.best_xy is not None:
             track.evidence.append((track.best_frame, track.best_xy, track.best_value, track.best_t_s))
         track.best_value, track.best_frame, track.best_xy = -math.inf, None, None
+
+
+def close_trials(track: SideTrack, t_end_s: float, interrupted: bool) -> bool:
+    """At the end of the frames: a stop (Ctrl-C) keeps the open trial apart as ``cut_off``, never counted;
+    otherwise an open trial is closed (the recording ended at end range). True when a trial was closed."""
+    if interrupted:
+        track.cut_off = track.detector.cut_off(t_end_s)
+        return False
+    return track.detector.finish(t_end_s) is not None
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -334,7 +343,7 @@ def run_measure(config: MeasureConfig) -> dict[str, Any]:
     remove_outputs(config.out_dir, OUTPUT_FILES)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
-        loop = FrameLoop(config)
+        loop = FrameLoop(config, keep_poses=config.offline_for(source.info.kind))
         rec = loop.run(source, cast(PoseEstimator, pose))
         info = source.info
     if not rec.t_s:
@@ -368,15 +377,11 @@ def offline_pass(config: MeasureConfig, loop: FrameLoop, rec: Recording, width_p
     p = config.protocol
     for track in loop.tracks.values():
         values = p.direction * measured.angles[p.angle_name(track.side)]
-        detector = TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s)
+        track.detector = TrialDetector(p.start_excursion_deg, p.hold_tolerance_deg, p.hold_min_s)
         for v, t_s in zip(values, t, strict=True):
-            detector.step(float(v), float(t_s))
-        if rec.interrupted:
-            track.cut_off = detector.cut_off(float(t[-1]))
-        else:
-            detector.finish(float(t[-1]))
-        track.detector = detector
-        track.evidence = _offline_evidence(track, detector.trials, t, measured.xy_px, values)
+            track.detector.step(float(v), float(t_s))
+        close_trials(track, float(t[-1]), rec.interrupted)
+        track.evidence = _offline_evidence(track, track.detector.trials, t, measured.xy_px, values)
 
 
 def _offline_evidence(
@@ -393,6 +398,10 @@ def _offline_evidence(
     return out
 
 
+def _zero_offset(neutral: NeutralProfile | None, angle: str) -> float | None:
+    return neutral.zero_offsets_deg.get(angle) if neutral is not None else None
+
+
 def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTrack, previous: Any) -> SideResult:
     """One side's typed result: its trials with their checks, the view, the status that decides whether it has a
     number, confidence, change, zero offset, evidence images and any trial cut off by a stop."""
@@ -407,7 +416,7 @@ def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTra
     clean = [tr.trial for tr in trials if tr.clean] if status == SideStatus.MEASURED else []
     best = max(clean, key=lambda tr: tr.peak_deg) if clean else None
     peak = best.peak_deg if best else None
-    offset = loop.neutral.zero_offsets_deg.get(protocol.angle_name(side)) if loop.neutral is not None else None
+    hold = best.hold if best else None
     return SideResult(
         protocol=protocol.name,
         side=side,
@@ -416,8 +425,8 @@ def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTra
         status=status,
         peak_deg=peak,
         mean_deg=float(np.mean([tr.peak_deg for tr in clean])) if clean else None,
-        hold_sd_deg=best.hold.sd_deg if best and best.hold else None,
-        hold_s=best.hold.duration_s if best and best.hold else None,
+        hold_sd_deg=hold.sd_deg if hold else None,
+        hold_s=hold.duration_s if hold else None,
         trials=tuple(trials),
         trials_needed=protocol.trials,
         view=view,
@@ -425,7 +434,7 @@ def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTra
         normal_deg=protocol.normal_deg,
         normal_source=protocol.normal_source,
         change=_change(protocol, peak, previous),
-        zero_offset_deg=offset,
+        zero_offset_deg=_zero_offset(loop.neutral, protocol.angle_name(side)),
         cut_off=track.cut_off,
         evidence=tuple(_save_evidence(config, track)),
     )

@@ -153,9 +153,7 @@ def _trial_words(t: TrialResult) -> str:
 def side_flag_words(r: SideResult) -> list[str]:
     """The flags a side result carries, in words: compensations seen, a wrong view, trials missing or without a
     hold, trials not used because their peak frames are flagged, a trial cut off by a stop."""
-    flags: list[str] = []
-    for t in r.trials:
-        flags += [c.name for c in t.compensations if c.seen and c.name not in flags]
+    flags = list(dict.fromkeys(c.name for t in r.trials for c in t.compensations if c.seen))
     if not r.view.ok:
         flags.append(f"unreliable: camera not {VIEW_WORDS[r.view.needed]} (saw {r.view.seen or 'no person'})")
     if len(r.trials) < r.trials_needed:

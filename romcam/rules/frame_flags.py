@@ -282,6 +282,15 @@ def live_doubt(angle_name: str, xy_px: np.ndarray) -> FlagCode | None:
         return None
     d = REGISTRY[angle_name]
     one = xy_px[None]
+    doubt = _view_doubt(d, one) or (_proportion_doubt(d, xy_px) if d.side else None)
+    if doubt is not None:
+        return doubt
+    with np.errstate(invalid="ignore"):
+        return FlagCode.OUT_OF_RANGE if out_of_range(d, FORMULAS[d.kind](one, d))[0] else None
+
+
+def _view_doubt(d: JointAngle, one: np.ndarray) -> FlagCode | None:
+    """``VIEW`` or ``FAR_SIDE`` for one frame (``one`` is (1, 33, 2))."""
     view = str(classify_view(one)[0])
     needed = PLANE_VIEW.get(d.plane)
     if needed is not None and view and view != needed:
@@ -289,14 +298,15 @@ def live_doubt(angle_name: str, xy_px: np.ndarray) -> FlagCode | None:
     near = str(near_side(one)[0])
     if d.side and view == "side" and near and near != d.side:
         return FlagCode.FAR_SIDE
-    if d.side:
-        trunk = float(np.linalg.norm(trunk_down_vector(one)[0]))
-        for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
-            reference = proportion_reference_px(a, b, trunk)
-            length = float(np.linalg.norm(xy_px[int(a)] - xy_px[int(b)]))
-            if reference is not None and length < FORESHORTENED_RATIO * reference:
-                return FlagCode.FORESHORTENED
-    with np.errstate(invalid="ignore"):
-        if out_of_range(d, FORMULAS[d.kind](one, d))[0]:
-            return FlagCode.OUT_OF_RANGE
+    return None
+
+
+def _proportion_doubt(d: JointAngle, xy_px: np.ndarray) -> FlagCode | None:
+    """``FORESHORTENED`` when a segment of the angle is shorter than its body-proportion length allows."""
+    trunk = float(np.linalg.norm(trunk_down_vector(xy_px[None])[0]))
+    for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
+        reference = proportion_reference_px(a, b, trunk)
+        length = float(np.linalg.norm(xy_px[int(a)] - xy_px[int(b)]))
+        if reference is not None and length < FORESHORTENED_RATIO * reference:
+            return FlagCode.FORESHORTENED
     return None
