@@ -15,6 +15,7 @@ import romcam
 from romcam.errors import RomcamError, UsageError
 from romcam.fileio import write_bytes_atomic
 from romcam.kinematics.filters import FILTER_KINDS, FilterSettings
+from romcam.output.exports import parse_formats
 from romcam.thresholds import MAX_GAP_S, MIN_VISIBILITY
 
 log = logging.getLogger("romcam")
@@ -94,6 +95,12 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         help="repair limb left/right label swaps and blank momentarily misplaced limb points (default: on)",
     )
     p.add_argument("--neutral", type=Path, metavar="FILE", help="level the camera roll (romcam calibrate neutral)")
+    p.add_argument(
+        "--export",
+        metavar="FORMATS",
+        help="comma-separated: mot (OpenSim angles), trc (landmarks), c3d (landmarks; needs romcam[c3d]), or none "
+        "(default: none for analyze, mot,trc for batch)",
+    )
 
 
 def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
@@ -121,6 +128,7 @@ def _analysis_config(args: argparse.Namespace, out_dir: Path) -> Any:
         camera_profile=_existing_file(args.camera_profile, "--camera-profile"),
         repair_left_right=args.repair_left_right,
         neutral=_existing_file(args.neutral, "--neutral"),
+        exports=parse_formats(args.export) if args.export is not None else (),
     )
 
 
@@ -315,14 +323,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from romcam.app.batch import BatchConfig, run_batch
+    from romcam.app.batch import DEFAULT_EXPORTS, BatchConfig, run_batch
 
     if not args.inputs and not args.manifest:
         raise UsageError("give at least one INPUT or --manifest CSV")
+    analysis = _analysis_config(args, args.out)
+    if args.export is None:
+        analysis = replace(analysis, exports=DEFAULT_EXPORTS)
     config = BatchConfig(
         inputs=tuple(args.inputs),
         out_dir=args.out,
-        analysis=_analysis_config(args, args.out),
+        analysis=analysis,
         manifest=args.manifest,
         workers=args.workers,
         engine=args.engine,

@@ -16,6 +16,7 @@ from romcam.errors import RomcamError
 from romcam.fileio import check_output_dir, remove_outputs
 from romcam.kinematics.angles import resolve_angle_names
 from romcam.kinematics.filters import FilterSettings
+from romcam.output.exports import write_exports
 from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skeleton, put_label
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
@@ -31,7 +32,16 @@ from romcam.types import PoseSequence, ProgressFn, VideoInfo
 log = logging.getLogger(__name__)
 
 
-OUTPUT_FILES = ("angles.csv", "summary.json", "landmarks.npz", "annotated.mp4", "angles.png")
+OUTPUT_FILES = (
+    "angles.csv",
+    "summary.json",
+    "landmarks.npz",
+    "annotated.mp4",
+    "angles.png",
+    "angles.mot",
+    "landmarks.trc",
+    "landmarks.c3d",
+)
 """The files ``analyze`` writes into its folder."""
 
 
@@ -57,6 +67,7 @@ class AnalyzeConfig:
     camera_profile: Path | None = None
     repair_left_right: bool = True
     neutral: Path | None = None
+    exports: tuple[str, ...] = ()  # of output.exports.EXPORT_FILES: "mot", "trc", "c3d"
 
 
 @dataclass
@@ -163,6 +174,23 @@ def measure_sequence(sequence: PoseSequence, config: AnalyzeConfig, names: tuple
     return measured
 
 
+def _write_tables(
+    out: Path,
+    config: AnalyzeConfig,
+    sequence: PoseSequence,
+    angles: dict[str, np.ndarray],
+    flags: dict[str, dict[str, np.ndarray]],
+) -> dict[str, Path]:
+    """angles.csv, the chosen exports and angles.png; returns them by kind."""
+    files = {"angles": out / "angles.csv"}
+    write_angles_csv(files["angles"], sequence.t_s, angles, flag_columns(angles, flags))
+    for path in write_exports(out, config.exports, sequence.t_s, angles, sequence.world_m):
+        files[path.suffix.lstrip(".")] = path
+    files["plot"] = out / "angles.png"
+    plot_angles(files["plot"], sequence.t_s, angles, title=Path(str(config.source or config.from_landmarks)).name)
+    return files
+
+
 def run_analyze(
     config: AnalyzeConfig, progress: ProgressFn | None = None, model: LoadedModel | None = None
 ) -> AnalyzeResult:
@@ -203,10 +231,7 @@ def run_analyze(
         raise NoPersonError(
             f"no person detected in any of the {len(sequence)} frames of {config.source or config.from_landmarks}"
         )
-    files["angles"] = out / "angles.csv"
-    write_angles_csv(files["angles"], sequence.t_s, angles, flag_columns(angles, flags))
-    files["plot"] = out / "angles.png"
-    plot_angles(files["plot"], sequence.t_s, angles, title=Path(str(config.source or config.from_landmarks)).name)
+    files |= _write_tables(out, config, sequence, angles, flags)
     if config.write_video and not interrupted:
         files["video"] = out / "annotated.mp4"
         _write_annotated_video(files["video"], config, info, xy, angles, flags)

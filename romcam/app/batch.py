@@ -28,19 +28,22 @@ from romcam.app.analyze import AnalyzeConfig, run_analyze
 from romcam.capture.source import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from romcam.errors import RomcamError, UsageError
 from romcam.fileio import atomic_path
-from romcam.output.opensim import write_mot, write_trc
-from romcam.output.tables import read_angles_csv, write_json
+from romcam.output.exports import EXPORT_FILES
+from romcam.output.tables import write_json
 from romcam.pose.models import LoadedModel, sha256_of
 from romcam.thresholds import MIN_PERSON_FRACTION, MIN_VALID_FRACTION
-from romcam.types import PoseSequence, ProgressFn
+from romcam.types import ProgressFn
 
 log = logging.getLogger(__name__)
 
 MARKER = "romcam-batch.json"
 TMP_DIR = ".romcam-tmp"
 LOCK = ".romcam-batch.lock"
-CLIP_FILES = ("summary.json", "angles.csv", "landmarks.npz", "angles.png", "angles.mot", "landmarks.trc")
-"""What a clip's folder holds when it is done (plus ``annotated.mp4`` unless ``--no-video``)."""
+CLIP_FILES = ("summary.json", "angles.csv", "landmarks.npz", "angles.png")
+"""What a clip's folder holds when it is done (plus ``annotated.mp4`` unless ``--no-video``, and the exports)."""
+
+DEFAULT_EXPORTS = ("mot", "trc")
+"""What ``romcam batch`` exports unless ``--export`` says otherwise."""
 ENGINES = ("local", "ray")
 
 
@@ -193,6 +196,7 @@ def settings_sha256(analysis: AnalyzeConfig, model_sha256: str) -> str:
         "camera_profile": file_sha256_or_none(analysis.camera_profile),
         "repair_left_right": analysis.repair_left_right,
         "neutral": file_sha256_or_none(analysis.neutral),
+        "exports": list(analysis.exports),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
@@ -201,11 +205,13 @@ def file_sha256_or_none(path: Path | None) -> str | None:
     return None if path is None else sha256_of(path)
 
 
-def missing_outputs(folder: Path, status: str, write_video: bool) -> list[str]:
+def missing_outputs(
+    folder: Path, status: str, write_video: bool, exports: tuple[str, ...] = DEFAULT_EXPORTS
+) -> list[str]:
     """The files a finished clip folder should hold but does not (a clip that failed needs only its marker)."""
     if status != "done":
         return []
-    needed = [*CLIP_FILES, *(["annotated.mp4"] if write_video else [])]
+    needed = [*CLIP_FILES, *(["annotated.mp4"] if write_video else []), *(EXPORT_FILES[e] for e in exports)]
     return [name for name in needed if not (folder / name).is_file()]
 
 
@@ -222,14 +228,6 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _write_opensim(folder: Path) -> None:
-    sequence = PoseSequence.load_npz(folder / "landmarks.npz")
-    t_s, angles = read_angles_csv(folder / "angles.csv")
-    write_mot(folder / "angles.mot", t_s, angles)
-    dt = float(sequence.t_s[1] - sequence.t_s[0]) if len(sequence) > 1 else 1.0
-    write_trc(folder / "landmarks.trc", sequence.t_s, sequence.world_m, 1.0 / dt if dt > 0 else 0.0)
 
 
 def _install(tmp: Path, final: Path) -> None:
@@ -276,7 +274,6 @@ def process_job(
                 shutil.copy2(final / "annotated.mp4", tmp / "annotated.mp4")
         config = replace(analysis, out_dir=tmp, source=source, from_landmarks=landmarks)
         summary = run_analyze(config, model=model).summary
-        _write_opensim(tmp)
         result.frames = summary.frames.count
     except RomcamError as exc:
         result.status, result.reason = "failed", str(exc)
@@ -391,6 +388,7 @@ class BatchReport:
 def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list[Task], list[JobResult]]:
     tasks: list[Task] = []
     skipped: list[JobResult] = []
+    analysis = config.analysis
     for job in jobs:
         folder = config.out_dir / job.key
         if config.from_landmarks:
@@ -408,7 +406,7 @@ def _plan(jobs: list[Job], config: BatchConfig, settings_sha: str) -> tuple[list
             marker is not None
             and marker.get("content_sha256") == content
             and marker.get("settings_sha256") == settings_sha
-            and not missing_outputs(folder, marker.get("status", ""), config.analysis.write_video)
+            and not missing_outputs(folder, marker.get("status", ""), analysis.write_video, analysis.exports)
         )
         if same and marker is not None and (marker["status"] == "done" or not config.retry_failed):
             skipped.append(JobResult(job.key, "skipped", marker.get("reason", "")))
@@ -511,7 +509,7 @@ def _run_locked(config: BatchConfig, jobs: list[Job], progress: ProgressFn | Non
         report.interrupted = True
     report.seconds = time.monotonic() - start
     shutil.rmtree(config.out_dir / TMP_DIR, ignore_errors=True)
-    write_tables(jobs, config.out_dir)
+    write_tables(jobs, config.out_dir, config.analysis.exports)
     return report
 
 
@@ -559,7 +557,7 @@ def angle_flags(stats: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     return [name for name, hit in checks.items() if hit] + [BATCH_FLAGS[c] for c in BATCH_FLAGS if c in codes]
 
 
-def write_tables(jobs: list[Job], out_dir: Path) -> None:
+def write_tables(jobs: list[Job], out_dir: Path, exports: tuple[str, ...] = DEFAULT_EXPORTS) -> None:
     """summary.csv (one row per clip and angle) and failures.csv, from the finished clips' folders."""
     meta_columns = sorted({k for job in jobs for k in job.meta})
     summary_rows, failure_rows = [], []
@@ -572,7 +570,7 @@ def write_tables(jobs: list[Job], out_dir: Path) -> None:
         if marker["status"] != "done":
             failure_rows.append([str(job.path), job.key, marker.get("reason", ""), *meta])
             continue
-        missing = missing_outputs(folder, "done", write_video=False)
+        missing = missing_outputs(folder, "done", write_video=False, exports=exports)
         if missing:
             reason = f"outputs incomplete ({', '.join(missing)} missing); the next run redoes this clip"
             failure_rows.append([str(job.path), job.key, reason, *meta])

@@ -135,7 +135,10 @@ def shoulder_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     """
     shoulder = _pt(xy_px, d.vertex)
     return _signed_or_magnitude(
-        _pt(xy_px, d.proximal) - shoulder, _pt(xy_px, d.distal) - shoulder, -sagittal_handedness(xy_px)
+        _pt(xy_px, d.proximal) - shoulder,
+        _pt(xy_px, d.distal) - shoulder,
+        -sagittal_handedness(xy_px),
+        d.wrap_lower_deg,
     )
 
 
@@ -163,7 +166,9 @@ def hip_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     hip->knee segment; the sign needs a side view, else the magnitude is given. Range [-90, 270).
     """
     hip = _pt(xy_px, d.vertex)
-    return _signed_or_magnitude(hip - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - hip, -sagittal_handedness(xy_px))
+    return _signed_or_magnitude(
+        hip - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - hip, -sagittal_handedness(xy_px), d.wrap_lower_deg
+    )
 
 
 def knee_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
@@ -174,7 +179,9 @@ def knee_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     Range [-90, 270).
     """
     knee = _pt(xy_px, d.vertex)
-    return _signed_or_magnitude(knee - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - knee, sagittal_handedness(xy_px))
+    return _signed_or_magnitude(
+        knee - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - knee, sagittal_handedness(xy_px), d.wrap_lower_deg
+    )
 
 
 def ankle_dorsiflexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
@@ -197,7 +204,7 @@ def knee_valgus_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     knee = _pt(xy_px, d.vertex)
     thigh = knee - _pt(xy_px, d.proximal)
     shank = _pt(xy_px, d.distal) - knee
-    return signed_angle_deg(thigh, shank, frontal_handedness(xy_px, d.side), -180.0)
+    return signed_angle_deg(thigh, shank, frontal_handedness(xy_px, d.side), d.wrap_lower_deg)
 
 
 def _vertical_up(like: np.ndarray) -> np.ndarray:
@@ -207,10 +214,11 @@ def _vertical_up(like: np.ndarray) -> np.ndarray:
 def trunk_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     """Angle of mid-hip->mid-shoulder to the image vertical: 0 = upright, + = leaning forward.
 
-    Needs a level camera. The sign needs a side view, else the magnitude is given. Range [-90, 270).
+    Needs a level camera. The sign needs a side view, else the magnitude is given. Range [-180, 180): lying
+    on the back reads -90, face down +90, and the seam is upside down, a posture romcam does not measure.
     """
     trunk_up = -trunk_down_vector(xy_px)
-    return _signed_or_magnitude(_vertical_up(trunk_up), trunk_up, sagittal_handedness(xy_px))
+    return _signed_or_magnitude(_vertical_up(trunk_up), trunk_up, sagittal_handedness(xy_px), d.wrap_lower_deg)
 
 
 def trunk_lateral_lean_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
@@ -220,7 +228,7 @@ def trunk_lateral_lean_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     """
     trunk_up = -trunk_down_vector(xy_px)
     toward_right = turn_sign(_vertical_up(trunk_up), lateral_vector(xy_px, "right"))
-    return signed_angle_deg(_vertical_up(trunk_up), trunk_up, toward_right, -180.0)
+    return signed_angle_deg(_vertical_up(trunk_up), trunk_up, toward_right, d.wrap_lower_deg)
 
 
 FORMULAS: dict[str, Callable[[np.ndarray, JointAngle], np.ndarray]] = {
@@ -367,9 +375,15 @@ def physiological_limits_deg(kind: str, side_joint: str = "") -> tuple[float, fl
     return lo - PHYSIOLOGICAL_MARGIN_DEG, hi + PHYSIOLOGICAL_MARGIN_DEG
 
 
+WRAP_LOWER_DEG = {"hip_abduction": -180.0, "trunk_flexion": -180.0, "knee_valgus": -180.0, "trunk_lateral_lean": -180.0}
+"""Angles whose 360° seam lies at ±180 instead of at -90/270: a seated or raised thigh points sideways (hip
+abduction), a person lying on the back reads trunk flexion -90; the others' seam at -90 is where the joint
+cannot go (shoulder, hip and knee flexion never reach 90° of hyperextension)."""
+
+
 def _with_limits(a: JointAngle) -> JointAngle:
     joint = "hip" if a.name.endswith("hip_abduction") else "shoulder"
-    wrap = -180.0 if a.name.endswith("hip_abduction") else a.wrap_lower_deg
+    wrap = next((w for suffix, w in WRAP_LOWER_DEG.items() if a.name.endswith(suffix)), a.wrap_lower_deg)
     return replace(a, limits_deg=physiological_limits_deg(a.kind, joint), wrap_lower_deg=wrap)
 
 

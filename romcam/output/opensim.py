@@ -1,13 +1,16 @@
 """OpenSim files: joint angles as a Storage ``.mot`` and landmark trajectories as a ``.trc``.
 
 ``.mot``: a name line, ``version=1``, ``nRows``, ``nColumns`` (time included), ``inDegrees=yes``,
-``endheader``, then a tab-separated table whose first column is ``time``.
+``romcam_left_out`` (the angles not written), ``endheader``, then a tab-separated table whose first column is
+``time``. It holds no ``NaN``: OpenSim's ``Storage`` reader stops at the first one, so an angle not measured on
+every frame (after the cleaning's own gap filling) is left out and named in ``romcam_left_out``; ``angles.csv``
+has it with its gaps.
 
 ``.trc``: ``PathFileType 4 (X/Y/Z)``, the rate/count/units header, the marker-name row (each name
 followed by two empty cells) and the ``X1 Y1 Z1 …`` row, a blank line, then ``Frame#``, ``Time``
 and three coordinates per marker. romcam writes MediaPipe's world landmarks in metres with Y up:
 ``X = x``, ``Y = -y``, ``Z = -z`` (MediaPipe's own frame has y down), origin at mid-hip.
-Missing values are written ``NaN``.
+Missing values are written ``NaN`` there (TRC readers take it).
 """
 
 from __future__ import annotations
@@ -25,15 +28,34 @@ def _fmt(value: float) -> str:
     return "NaN" if math.isnan(value) else f"{value:.6f}"
 
 
-def write_mot(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray]) -> None:
-    """Joint angles in degrees as an OpenSim Storage file."""
-    names = list(angles_deg)
-    lines = [path.name, "version=1", f"nRows={len(t_s)}", f"nColumns={len(names) + 1}", "inDegrees=yes", "endheader"]
+def complete_columns(angles_deg: dict[str, np.ndarray]) -> tuple[list[str], list[str]]:
+    """The angle names measured on every frame, and those left out of a ``.mot`` (some frame without a value)."""
+    kept = [n for n, v in angles_deg.items() if len(v) and bool(np.isfinite(v).all())]
+    return kept, [n for n in angles_deg if n not in kept]
+
+
+def write_mot(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray]) -> list[str]:
+    """Joint angles in degrees as an OpenSim Storage file without ``NaN`` (see the module); returns the names
+    left out. Time must be strictly increasing."""
+    t_s = np.asarray(t_s, dtype=float)
+    if len(t_s) > 1 and not bool(np.all(np.diff(t_s) > 0)):
+        raise ValueError("a .mot needs strictly increasing time")
+    names, left_out = complete_columns(angles_deg)
+    lines = [
+        path.name,
+        "version=1",
+        f"nRows={len(t_s)}",
+        f"nColumns={len(names) + 1}",
+        "inDegrees=yes",
+        f"romcam_left_out={','.join(left_out)}",
+        "endheader",
+    ]
     lines.append("\t".join(["time", *names]))
     for i, t in enumerate(t_s):
         lines.append("\t".join([f"{t:.6f}", *(_fmt(float(angles_deg[n][i])) for n in names)]))
 
     write_text_atomic(path, "\n".join(lines) + "\n")
+    return left_out
 
 
 def read_mot(path: Path) -> tuple[dict[str, str], np.ndarray, dict[str, np.ndarray]]:
