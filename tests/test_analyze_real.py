@@ -125,6 +125,11 @@ def test_annotated_video_and_plot(tmp_path: Path) -> None:
         frames += 1
     assert frames == summary["video"]["frames_read"]
     assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == summary["video"]["width_px"]
+    import av
+
+    with av.open(str(tmp_path / "annotated.mp4")) as container:  # H.264 in yuv420p: what browsers play
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
     plot = cv2.imread(str(tmp_path / "angles.png"))
     assert plot is not None and plot.shape[0] > 200
 

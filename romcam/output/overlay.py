@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
 from collections.abc import Collection
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,8 @@ MAIN_ANGLES = {
     "right_knee_flexion": "knee",
 }
 """Angles written on the video, with their short labels (the box edge colour gives the side)."""
+
+log = logging.getLogger(__name__)
 
 
 def _color(a_name: str, b_name: str) -> tuple[int, int, int]:
@@ -95,8 +100,66 @@ def draw_angles(
             put_label(bgr, text, (int(vertex[0]) + dx, int(vertex[1])), scale, colour)
 
 
+class _OpenCVEncoder:
+    """MPEG-4 Part 2 (``mp4v``) through OpenCV: always available, but browsers do not play it."""
+
+    codec = "mp4v"
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+        if not self._writer.isOpened():
+            raise OSError(f"OpenCV cannot open {path} for writing")
+
+    def write(self, bgr: np.ndarray) -> None:
+        self._writer.write(bgr)
+
+    def release(self) -> None:
+        self._writer.release()
+
+
+class _PyAVEncoder:
+    """H.264 (libx264, yuv420p, CRF 23) through PyAV: what browsers and phones play."""
+
+    codec = "h264"
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        import av
+
+        self._av = av
+        self._container = av.open(str(path), mode="w")
+        self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        self._stream.width, self._stream.height = size
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": "23", "preset": "veryfast"}
+
+    def write(self, bgr: np.ndarray) -> None:
+        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def release(self) -> None:
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+
+
+def h264_available() -> bool:
+    """Whether PyAV with an H.264 encoder is installed (else annotated videos fall back to ``mp4v``)."""
+    try:
+        import av
+
+        av.codec.Codec("libx264", "w")
+    except Exception:  # not installed, or built without libx264
+        return False
+    return True
+
+
 class AnnotatedVideoWriter:
-    """Writes frames to an MP4 file (``mp4v``) at the source's frame rate.
+    """Writes frames to an MP4 file at the source's frame rate: H.264 through PyAV where it is installed with
+    libx264 (browsers play it), else MPEG-4 Part 2 through OpenCV (``codec`` says which; a warning is logged).
+    H.264 needs even sizes: an odd width or height loses its last pixel column or row.
 
     Frames go to a temporary file beside ``path``; ``close`` checks that the file reads back with every
     frame written and only then renames it to ``path``, so a failed write (disk full) never leaves an
@@ -106,25 +169,41 @@ class AnnotatedVideoWriter:
     def __init__(self, path: Path, fps: float, width_px: int, height_px: int) -> None:
         self.path = Path(path)
         self._tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.part{self.path.suffix}")
-        fourcc = cv2.VideoWriter.fourcc(*"mp4v")
-        self._writer = cv2.VideoWriter(str(self._tmp), fourcc, fps or 30.0, (width_px, height_px))
-        if not self._writer.isOpened():
+        h264 = h264_available()
+        self.size = (width_px - width_px % 2, height_px - height_px % 2) if h264 else (width_px, height_px)
+        try:
+            self._encoder: _OpenCVEncoder | _PyAVEncoder = (
+                _PyAVEncoder(self._tmp, fps or 30.0, self.size)
+                if h264
+                else _OpenCVEncoder(self._tmp, fps or 30.0, self.size)
+            )
+        except OSError as exc:
             self._tmp.unlink(missing_ok=True)
-            raise RomcamError(f"cannot write video {path}")
-        self.size = (width_px, height_px)
+            raise RomcamError(f"cannot write video {path}: {exc}") from exc
+        if not h264:
+            log.warning("no H.264 encoder (pip install av): %s is MPEG-4 Part 2, which browsers do not play", path)
+        self.codec = self._encoder.codec
+        self._input_size = (width_px, height_px)
+        self._error: OSError | None = None
         self.frames = 0
 
     def write(self, bgr: np.ndarray) -> None:
-        if (bgr.shape[1], bgr.shape[0]) != self.size:
-            bgr = cv2.resize(bgr, self.size)
-        self._writer.write(bgr)
+        if (bgr.shape[1], bgr.shape[0]) != self._input_size:
+            bgr = cv2.resize(bgr, self._input_size)
+        if self._error is None:  # after a failed write (disk full) the rest is dropped; close() reports it
+            try:
+                self._encoder.write(bgr[: self.size[1], : self.size[0]])
+            except OSError as exc:
+                self._error = exc
         self.frames += 1
 
     def close(self) -> None:
         """Finish the file and move it into place; ``RomcamError`` if it does not read back whole.
         With no frame written there is no video: nothing is kept."""
-        self._writer.release()
         try:
+            self._encoder.release()
+            if self._error is not None:
+                raise self._error
             readable = _frames_in(self._tmp)
             if self.frames == 0:
                 return
@@ -132,16 +211,16 @@ class AnnotatedVideoWriter:
                 raise RomcamError(
                     f"cannot write video {self.path}: {readable} of {self.frames} frames read back (disk full?)"
                 )
-            try:
-                os.replace(self._tmp, self.path)
-            except OSError as exc:
-                raise write_error(self.path, exc) from exc
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise write_error(self.path, exc) from exc
         finally:
             self._tmp.unlink(missing_ok=True)
 
     def discard(self) -> None:
         """Stop writing and remove the unfinished file."""
-        self._writer.release()
+        with contextlib.suppress(OSError):
+            self._encoder.release()
         self._tmp.unlink(missing_ok=True)
 
 
