@@ -20,12 +20,12 @@ A value without codes was measured from the right view on a limb in the image pl
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from romcam.kinematics.angles import FORMULAS, REGISTRY, JointAngle, forward_vector, trunk_down_vector
+from romcam.kinematics.filters import hampel
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
@@ -46,12 +46,6 @@ WINDOW_CODES = (FlagCode.FAR_SIDE, FlagCode.FORESHORTENED, FlagCode.INTERPOLATED
 """The codes a result over a window of frames (a clip, a trial's hold) carries when most frames have them."""
 
 
-def _sliding(values: np.ndarray, half: int) -> np.ndarray:
-    """(T, 2 * half + 1) windows centred on each sample, NaN-padded at the ends."""
-    padded = np.concatenate([np.full(half, np.nan), values, np.full(half, np.nan)])
-    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-
-
 def _widen(mask: np.ndarray, half: int) -> np.ndarray:
     """``mask`` dilated by ``half`` samples either side."""
     if half <= 0 or not mask.any():
@@ -67,9 +61,9 @@ def angle_jumps(
     limit_deg: float = JUMP_DEG,
 ) -> np.ndarray:
     """(T,) True where an angle series leaves its running median (within ``half_window_s`` either side)
-    by more than ``limit_deg`` and by more than ``JUMP_MAD_FACTOR`` scaled median absolute deviations of
-    that window (a Hampel identifier with a floor), widened by ``spread_s`` either side (the reach of the
-    smoothing filter).
+    by more than ``limit_deg`` and by more than ``JUMP_MAD_FACTOR`` scaled median absolute deviations
+    (``kinematics.filters.hampel``: a Hampel identifier with a floor), widened by ``spread_s`` either side
+    (the reach of the smoothing filter).
 
     A still or slowly moving limb has a small spread, so a momentary landmark error stands out; a fast
     full-range movement spreads its window widely and is left alone. Windows are counted in samples at the
@@ -81,14 +75,8 @@ def angle_jumps(
         return np.zeros(v.shape, dtype=bool)
     dt_s = float(np.median(np.diff(t))) if t.size > 1 else 1.0
     half = max(1, int(round(half_window_s / dt_s))) if dt_s > 0 else 1
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
-        windows = _sliding(v, half)
-        median = np.nanmedian(windows, axis=1)
-        mad = 1.4826 * np.nanmedian(np.abs(windows - median[:, None]), axis=1)
-        departure = np.abs(v - median)
-        jump = (departure > limit_deg) & (departure > JUMP_MAD_FACTOR * mad)
-    return _widen(np.asarray(jump & np.isfinite(v)), max(0, int(round(spread_s / dt_s))) if dt_s > 0 else 0)
+    jump = hampel(v[:, None], half, limit_deg, JUMP_MAD_FACTOR)[:, 0]
+    return _widen(jump, max(0, int(round(spread_s / dt_s))) if dt_s > 0 else 0)
 
 
 def filter_jumps(unfiltered_deg: np.ndarray, filtered_deg: np.ndarray, t_s: np.ndarray) -> np.ndarray:
