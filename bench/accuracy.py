@@ -15,7 +15,9 @@ frames its headline numbers come from (unflagged frames): grade A should mean |e
 them. ``--scale 0.25`` also measures copies of every clip downscaled by that factor (a person a quarter the size
 in pixels), which no method here was tuned on.
 
-Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [NAME_SUBSTRING ...]
+``--heldout`` measures the held-out clips instead (``python samples/make_rendered.py --heldout``).
+
+Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -39,9 +41,13 @@ BAD_DEG = 10.0
 GROSS_DEG = 20.0
 
 
-def clips() -> list[Path]:
-    """Every rendered clip that has a truth file."""
-    found = sorted((ROOT / "samples").glob("rendered_*.mp4")) + sorted((ROOT / "bench" / "clips").glob("*.mp4"))
+def clips(heldout: bool = False) -> list[Path]:
+    """Every rendered clip of the development set that has a truth file, or (``heldout``) of the held-out set
+    (bench/heldout/: bodies, motions and cameras made after the method, never tuned on)."""
+    if heldout:
+        found = sorted((ROOT / "bench" / "heldout").glob("*.mp4"))
+    else:
+        found = sorted((ROOT / "samples").glob("rendered_*.mp4")) + sorted((ROOT / "bench" / "clips").glob("*.mp4"))
     return [c for c in found if (c.parent / f"{c.stem}_truth.csv").exists()]
 
 
@@ -231,6 +237,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, help="keep the clips' landmarks here between runs")
     parser.add_argument("--scale", type=float, help="also measure copies downscaled by this factor (e.g. 0.25)")
+    parser.add_argument("--heldout", action="store_true", help="the held-out clips (bench/heldout/) instead")
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
@@ -238,7 +245,7 @@ def main() -> None:
     pool = Pool()
     head = f"{'MAE':>7}{'max':>7}{'bias':>7}{'n':>6}"
     print(f"{'clip / angle / variant':<50}{head}   {head}  (unflagged values only)")
-    chosen = [c for c in clips() if not args.only or any(s in c.stem for s in args.only)]
+    chosen = [c for c in clips(args.heldout) if not args.only or any(s in c.stem for s in args.only)]
     if args.scale:
         chosen += [downscaled(c, args.scale, cache) for c in chosen]
     for clip in chosen:

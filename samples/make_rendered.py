@@ -173,6 +173,58 @@ def front_arms_motion(t: float) -> dict[str, np.ndarray]:
     }
 
 
+def squat_motion(t: float) -> dict[str, np.ndarray]:
+    """Side-on: two bilateral squats (knees to 95 and 85, hips to 90 and 80), the second held 1.5 s."""
+    knee = smooth_bump(t, 0.5, 3.0, 95.0) + held_trials(t, 3.4, (85.0,), rise_s=1.0, hold_s=1.5, rest_s=0.3)
+    hip = smooth_bump(t, 0.5, 3.0, 90.0) + held_trials(t, 3.4, (80.0,), rise_s=1.0, hold_s=1.5, rest_s=0.3)
+    return {
+        **standing(),
+        "upperleg01.L": axis_angle(X, -hip),
+        "upperleg01.R": axis_angle(X, -hip),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG + knee),
+    }
+
+
+def curl_motion(t: float) -> dict[str, np.ndarray]:
+    """Side-on: elbow curls of the near arm to 130 and 110, then a shoulder flexion to 160 with the elbow straight."""
+    elbow = smooth_bump(t, 0.5, 2.5, 130.0) + smooth_bump(t, 2.7, 4.7, 110.0)
+    shoulder = smooth_bump(t, 4.9, 7.4, 160.0)
+    return {
+        **standing(),
+        "upperarm01.L": axis_angle(X, -shoulder) @ axis_angle(Y, ARM_DOWN_DEG),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG - elbow),
+    }
+
+
+def seated_motion(t: float) -> dict[str, np.ndarray]:
+    """Seated (hips and knees at 90), facing the camera: the left knee extends twice to 10, then the right.
+
+    Frontal-plane angles of these bent legs are not defined: romcam should give them no confident number.
+    """
+    knee_l = 90.0 - smooth_bump(t, 0.5, 2.5, 80.0) - smooth_bump(t, 2.7, 4.7, 80.0)
+    knee_r = 90.0 - smooth_bump(t, 4.9, 6.9, 80.0)
+    return {
+        **standing(),
+        "upperleg01.L": axis_angle(X, -90.0),
+        "upperleg01.R": axis_angle(X, -90.0),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee_l),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG + knee_r),
+    }
+
+
+def raise_motion(t: float) -> dict[str, np.ndarray]:
+    """Facing the camera: abduction of the left arm to 140, the right to 100, then both to 160."""
+    both = smooth_bump(t, 5.0, 7.6, 160.0)
+    left = smooth_bump(t, 0.5, 2.7, 140.0) + both
+    right = smooth_bump(t, 2.8, 4.9, 100.0) + both
+    return {
+        **standing(),
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+    }
+
+
 def camera_pose(view: str, yaw_deg: float = 0.0, distance_m: float = 3.6, height_m: float = 0.0) -> np.ndarray:
     """pyrender camera (looks along its -z) ``distance_m`` away at ``height_m`` (0 = hip height):
     side = at +x, front = at -y.
@@ -266,6 +318,7 @@ def truth_angles(j: dict[str, np.ndarray]) -> dict[str, float]:
         sign = 1.0 if s == "L" else -1.0
         out[f"{side}_shoulder_abduction"] = sign * _angle2_deg(fro(mid_hip - mid_sh), fro(el - sh))
         out[f"{side}_frontal_elbow_flexion"] = abs(_angle2_deg(fro(el - sh), fro(wr - el)))
+        out[f"{side}_hip_abduction"] = sign * _angle2_deg(fro(mid_hip - mid_sh), fro(knee - hip))
     return out
 
 
@@ -284,6 +337,13 @@ BODIES = {
     "older_female": {"gender": 1.0, "height": 0.5, "weight": 0.5, "muscle": 0.2, "age": 0.9},
 }
 """anny phenotypes (0..1 each) for the bench bodies; ``None`` is anny's average body."""
+
+HELDOUT_BODIES = {
+    "young_muscular_male": {"gender": 0.0, "height": 0.6, "weight": 0.6, "muscle": 0.9, "age": 0.2},
+    "petite_young_female": {"gender": 1.0, "height": 0.1, "weight": 0.35, "muscle": 0.4, "age": 0.25},
+    "heavy_older_male": {"gender": 0.0, "height": 0.4, "weight": 0.85, "muscle": 0.3, "age": 0.85},
+}
+"""Bodies rendered only for the held-out set (bench/heldout/): never used to develop or tune romcam."""
 
 
 def render_clip(
@@ -359,11 +419,32 @@ BENCH_CLIPS = {
 """Accuracy-bench clips (bench/clips/): several bodies, straight and 20-30 degree oblique cameras, three looks."""
 
 
+HELDOUT_CLIPS = {
+    # name -> (view, motion, seconds, body, camera yaw in degrees, lighting)
+    "squat_side_muscular_yaw10": ("side", squat_motion, 7.0, "young_muscular_male", 10.0, "studio"),
+    "curl_side_petite_backlit": ("side", curl_motion, 7.6, "petite_young_female", 0.0, "backlit"),
+    "seated_front_heavy_dim": ("front", seated_motion, 7.2, "heavy_older_male", 0.0, "dim"),
+    "raise_front_petite_yaw-15": ("front", raise_motion, 7.8, "petite_young_female", -15.0, "studio"),
+}
+"""Held-out clips (bench/heldout/): new bodies, motions and cameras, made to check romcam after its development,
+never to tune it."""
+
+
 def main() -> None:
-    """``python samples/make_rendered.py [NAME ...]``: the sample clips, or ``--bench`` for bench/clips/."""
+    """``python samples/make_rendered.py [NAME ...]``: the sample clips, ``--bench`` for bench/clips/, or
+    ``--heldout`` for bench/heldout/."""
     import sys
 
     args = sys.argv[1:]
+    if args[:1] == ["--heldout"]:
+        out = HERE.parent / "bench" / "heldout"
+        out.mkdir(parents=True, exist_ok=True)
+        for name, (view, motion, seconds, body, yaw, look) in HELDOUT_CLIPS.items():
+            if len(args) > 1 and name not in args[1:]:
+                continue
+            render_clip(Poser(HELDOUT_BODIES[body]), out / name, view, motion, seconds, yaw, look, fit=True)
+            print(f"wrote bench/heldout/{name}.mp4 and bench/heldout/{name}_truth.csv")
+        return
     if args[:1] == ["--bench"]:
         out = HERE.parent / "bench" / "clips"
         out.mkdir(parents=True, exist_ok=True)

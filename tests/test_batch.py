@@ -85,13 +85,21 @@ def test_discover_errors(tmp_path: Path) -> None:
 def test_mot_header_and_round_trip(tmp_path: Path) -> None:
     t = np.arange(4) / 29.97
     angles = {"left_knee_flexion": np.array([1.0, 2.5, np.nan, 90.0]), "trunk_flexion": np.zeros(4)}
-    write_mot(tmp_path / "a.mot", t, angles)
+    assert write_mot(tmp_path / "a.mot", t, angles) == ["left_knee_flexion"]  # a frame without it: left out
     lines = (tmp_path / "a.mot").read_text().splitlines()
-    assert lines[:6] == ["a.mot", "version=1", "nRows=4", "nColumns=3", "inDegrees=yes", "endheader"]
-    assert lines[6].split("\t") == ["time", "left_knee_flexion", "trunk_flexion"]
+    assert lines[:7] == [
+        "a.mot",
+        "version=1",
+        "nRows=4",
+        "nColumns=2",
+        "inDegrees=yes",
+        "romcam_left_out=left_knee_flexion",
+        "endheader",
+    ]
+    assert lines[7].split("\t") == ["time", "trunk_flexion"]
     header, t_back, back = read_mot(tmp_path / "a.mot")
     np.testing.assert_allclose(t_back, t, atol=1e-6)
-    np.testing.assert_allclose(back["left_knee_flexion"], angles["left_knee_flexion"], atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(back["trunk_flexion"], angles["trunk_flexion"], atol=1e-6)
 
 
 def test_trc_header_and_round_trip(tmp_path: Path) -> None:
