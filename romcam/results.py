@@ -73,6 +73,18 @@ class AngleResult:
     all_frames_min_deg: float | None = None
     all_frames_max_deg: float | None = None
 
+    @property
+    def extremes_flagged(self) -> bool:
+        """True when the flagged frames reach more than ``JUMP_DEG`` beyond the clean extremes: the movement's
+        end range may lie in frames romcam could not trust, so the clean range may understate it."""
+        from romcam.thresholds import JUMP_DEG
+
+        if self.max_deg is None or self.min_deg is None:
+            return False
+        above = (self.all_frames_max_deg or self.max_deg) - self.max_deg
+        below = self.min_deg - (self.all_frames_min_deg or self.min_deg)
+        return max(above, below) > JUMP_DEG
+
 
 @dataclass(frozen=True)
 class FrameCounts:

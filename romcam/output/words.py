@@ -84,7 +84,13 @@ def angle_note(a: AngleResult) -> str:
         if FlagCode.VIEW in a.codes:
             why = f"camera not {VIEW_WORDS[PLANE_VIEW[a.plane]]}"
         return f"not measurable here: every frame is flagged ({why})"
-    return "; ".join(code_words(a.plane, a.codes))
+    words = code_words(a.plane, a.codes)
+    if a.extremes_flagged:
+        words.append(
+            f"flagged frames reach {a.all_frames_min_deg:.0f}..{a.all_frames_max_deg:.0f} deg: "
+            "the end range may be larger than measured"
+        )
+    return "; ".join(words)
 
 
 def angle_record(a: AngleResult) -> dict[str, Any]:
@@ -99,6 +105,7 @@ def angle_record(a: AngleResult) -> dict[str, Any]:
         "note": angle_note(a),
         "flags": code_words(a.plane, a.codes),
         "flag_codes": [str(c) for c in codes],
+        "extremes_flagged": a.extremes_flagged,
         "confidence": confidence,
         **frames,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,9 @@ from romcam.rules.frame_flags import flag_text, flagged_any, trunk_length_px, wi
 from romcam.rules.view import PLANE_VIEW, classify_view, dominant_view
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseSequence
+
+END_RANGE_FLAGGED_SCORE = 0.45
+"""The confidence component of an angle whose flagged frames reach well beyond its clean extremes (grade C)."""
 
 
 def view_share(plane: str, views: np.ndarray, measured: np.ndarray) -> float | None:
@@ -73,7 +76,7 @@ def angle_result(
     status = AngleStatus.MEASURED if clean.any() else AngleStatus.NOT_MEASURABLE
     if not measured.any():
         status = AngleStatus.NOT_SEEN
-    return AngleResult(
+    result = AngleResult(
         stats.min_deg,
         stats.max_deg,
         stats.range_deg,
@@ -91,6 +94,10 @@ def angle_result(
         every.min_deg,
         every.max_deg,
     )
+    if result.extremes_flagged:  # the headline range may miss the end range: never better than C
+        capped = confidence({**result.confidence.components, "end_range": END_RANGE_FLAGGED_SCORE})
+        result = replace(result, confidence=capped)
+    return result
 
 
 def build_summary(
