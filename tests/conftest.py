@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,3 +141,30 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def read_frames(path: Path, limit: int = 1_000_000) -> list[Any]:
+    """The first ``limit`` decoded BGR frames of a video (tests that build clips from real ones)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames: list[Any] = []
+    while len(frames) < limit:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+def write_video(path: Path, frames: list[Any], fps: float = 30.0) -> Path:
+    """Write BGR frames as an MPEG-4 clip (a test input, as a phone or camera might give)."""
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path

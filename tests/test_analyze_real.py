@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import clip_path, require, run_cli
+from conftest import clip_path, read_frames, require, run_cli, write_video
 
 from romcam.landmarks import Landmark as L
 from romcam.output.tables import read_angles_csv
@@ -135,18 +135,8 @@ def test_annotated_video_and_plot(tmp_path: Path) -> None:
 
 
 def _mirrored_copy(src: Path, dst: Path) -> None:
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    writer = None
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        if writer is None:
-            writer = cv2.VideoWriter(str(dst), cv2.VideoWriter.fourcc(*"mp4v"), fps, (bgr.shape[1], bgr.shape[0]))
-        writer.write(cv2.flip(bgr, 1))
-    assert writer is not None
-    writer.release()
+    fps = cv2.VideoCapture(str(src)).get(cv2.CAP_PROP_FPS)
+    write_video(dst, [cv2.flip(bgr, 1) for bgr in read_frames(src)], fps)
 
 
 def test_mirror_flag_keeps_the_persons_left_on_the_left(tmp_path: Path) -> None:
@@ -199,38 +189,13 @@ def test_headline_extremes_come_only_from_unflagged_frames_within_physiology(tmp
     assert summary["angles"]["left_knee_flexion"]["max_deg"] is None  # far side of the side view
 
 
-def _frames(clip: str, n: int) -> list[np.ndarray]:
-    return _frames_of(clip_path(clip), n)
-
-
-def _frames_of(path: Path, n: int = 100_000) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out: list[np.ndarray] = []
-    while len(out) < n:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        out.append(frame)
-    cap.release()
-    return out
-
-
-def _write(path: Path, frames: list[np.ndarray]) -> Path:
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (w, h))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
 def test_nothing_is_smoothed_across_a_scene_cut(tmp_path: Path) -> None:
     """Two real clips cut together: the second scene reads as it does on its own (within the filter's edge
     effects), with no value carried over from the first scene's person."""
-    first = _frames("lunge_front_01_home_workout.mp4", 100)
-    second = _frames("squat_front_02_home_workout.mp4", 100)
-    _analyze(str(_write(tmp_path / "cut.mp4", first + second)), tmp_path / "cut", "--no-video")
-    _analyze(str(_write(tmp_path / "alone.mp4", second)), tmp_path / "alone", "--no-video")
+    first = read_frames(clip_path("lunge_front_01_home_workout.mp4"), 100)
+    second = read_frames(clip_path("squat_front_02_home_workout.mp4"), 100)
+    _analyze(str(write_video(tmp_path / "cut.mp4", first + second)), tmp_path / "cut", "--no-video")
+    _analyze(str(write_video(tmp_path / "alone.mp4", second)), tmp_path / "alone", "--no-video")
     _, cut = read_angles_csv(tmp_path / "cut" / "angles.csv")
     _, alone = read_angles_csv(tmp_path / "alone" / "angles.csv")
     for name in ("left_knee_flexion", "right_knee_flexion", "left_hip_flexion", "left_shoulder_abduction"):
@@ -250,9 +215,9 @@ def test_a_person_small_in_the_image_lowers_the_grade_and_the_grade_still_bounds
 
     small = [
         cv2.resize(f, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-        for f in _frames_of(require(SAMPLES / "rendered_side_left.mp4"))
+        for f in read_frames(require(SAMPLES / "rendered_side_left.mp4"))
     ]
-    summary = _analyze(str(_write(tmp_path / "small.mp4", small)), tmp_path / "out", "--no-video")
+    summary = _analyze(str(write_video(tmp_path / "small.mp4", small)), tmp_path / "out", "--no-video")
     _, got, flags = read_angles_csv_with_flags(tmp_path / "out" / "angles.csv")
     _, truth = read_angles_csv(require(SAMPLES / "rendered_side_left_truth.csv"))
     bound = {g: b for b, g in GRADE_P95_DEG}

@@ -20,7 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import OUTSIDE, SAMPLES, clip_path, grab_screen, require, resolved_model, run_cli, virtual_screen
+from conftest import (
+    OUTSIDE,
+    SAMPLES,
+    clip_path,
+    grab_screen,
+    read_frames,
+    require,
+    resolved_model,
+    run_cli,
+    virtual_screen,
+    write_video,
+)
 from test_measure_real import _truth_trial_peaks
 
 pytestmark = pytest.mark.slow
@@ -132,24 +143,10 @@ def test_blank_frames_in_the_middle_of_a_rep_neither_merge_nor_split_reps(
     """The five real squats (bottoms at about 1.2, 3.5, 6.1, 8.5, 11.1 s; the third is past 60° of knee flexion
     from about 5.7 to 6.8 s), with black frames over its bottom: a short gap is bridged; a longer one leaves the
     rep counted once, marked with the doubt ``gap``."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(clip_path("squat_front_02_home_workout.mp4")))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames = read_frames(clip_path("squat_front_02_home_workout.mp4"))
     for i in range(int(start_s * 30), int((start_s + length_s) * 30)):
         frames[i] = np.zeros_like(frames[i])
-    h, w = frames[0].shape[:2]
-    clip = tmp_path / "gap.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (w, h))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    clip = write_video(tmp_path / "gap.mp4", frames)
     session = _session(tmp_path / "out", "--exercise", "squat", "--source", str(clip))
     [e] = session["exercises"]
     assert e["reps"] == 5

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import OUTSIDE, SAMPLES, clip_path, require, resolved_model, run_cli
+from conftest import OUTSIDE, SAMPLES, clip_path, read_frames, require, resolved_model, run_cli, write_video
 
 from romcam.errors import RomcamError
 from romcam.fileio import atomic_path, write_text_atomic
@@ -179,23 +179,7 @@ def test_the_rest_window_setting_is_used() -> None:
 
 def _looped(clip: Path, times: int, dest: Path) -> Path:
     """The clip played ``times`` times in a row (so a run surely outlasts a few seconds)."""
-    import cv2
-
-    frames = []
-    cap = cv2.VideoCapture(str(clip))
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(dest), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (w, h))
-    for _ in range(times):
-        for frame in frames:
-            writer.write(frame)
-    writer.release()
-    return dest
+    return write_video(dest, read_frames(clip) * times)
 
 
 def test_ctrl_c_in_measure_exits_130_and_keeps_what_was_finished(tmp_path: Path) -> None:
