@@ -613,7 +613,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _divert_native_stderr()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="romcam: %(message)s")
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below, not at interpreter exit
+        return code
     except UsageError as exc:
         parser.error(str(exc))
     except RomcamError as exc:
@@ -622,11 +624,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("romcam: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head): no message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:  # a file romcam was told to read or write: one line, not a traceback
         where = f" {exc.filename}" if exc.filename else ""
         print(f"romcam: error:{where} {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
