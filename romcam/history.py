@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -137,6 +138,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def _set_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch to write-ahead logging, waiting up to ``timeout_s`` for other processes: SQLite may answer "database
+    is locked" to this pragma at once, without its busy timeout, while another process creates the file."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class History:
     """The history file; open with ``History.open(path)`` and use as a context manager."""
 
@@ -161,7 +176,7 @@ class History:
         try:
             with _database_errors(path):
                 conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
+                _set_wal(conn, timeout_s)
                 conn.execute("PRAGMA foreign_keys=ON")
                 migrate(conn)
         except HistoryError:

@@ -26,6 +26,7 @@ class FlagCode(StrEnum):
     INTERPOLATED = "interpolated"  # a landmark of the angle was missing or misplaced: value interpolated
     JUMP = "jump"  # the value (unfiltered or filtered) jumps away from its neighbours, or the filter moved it far
     OUT_OF_RANGE = "out_of_range"  # beyond what the joint can physiologically reach (``JointAngle.limits_deg``)
+    BENT = "bent"  # a frontal-plane angle of a limb too bent (in 3D) for it to be defined (seated, a lunge)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,17 @@ SCENE_CUT_TRUNK_LENGTHS = 0.5
 """Between two consecutive frames, a median landmark displacement larger than this many trunk lengths is a
 cut (an edit, or the subject switching): the series is cleaned and filtered in separate segments."""
 
+FRONTAL_MAX_BEND_DEG = {"knee_valgus": 60.0, "hip_abduction": 45.0}
+"""A frontal-plane angle is defined only while its limb lies near the frontal plane: knee valgus (the frontal
+plane projection angle, measured clinically at 45–60° of knee flexion in single-leg squats: Munro 2012,
+Herrington 2014) up to 60° of knee flexion, hip abduction up to 45° of hip flexion. The bend is the 3D angle of
+MediaPipe's world landmarks (its depth is rough, but tells a seated or lunging leg from a standing one)."""
+
+FRONTAL_MAX_YAW_DEG = 25.0
+"""Knee valgus and hip abduction need the camera square to the body's frontal plane: frames where the body is
+turned more than this (``body_yaw_deg`` of the world landmarks) are flagged ``view``, since the knee's flexion
+then shows as a frontal angle (a lunge seen 40° off the front reads 28–40° of "valgus" without any)."""
+
 MIN_VALID_FRACTION = 0.5
 """Batch flags an angle ``low_valid_fraction`` when it was measured on fewer than this share of frames."""
 

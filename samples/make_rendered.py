@@ -225,6 +225,32 @@ def raise_motion(t: float) -> dict[str, np.ndarray]:
     }
 
 
+def lunge_motion(t: float) -> dict[str, np.ndarray]:
+    """Three held forward lunges with the left leg (front hip 80, knee 90; back hip 15 extended, knee 90)."""
+    u = held_trials(t, 0.5, (1.0, 1.0, 1.0), rise_s=0.9, hold_s=1.0, rest_s=0.6)
+    return {
+        **standing(),
+        "upperleg01.L": axis_angle(X, -80.0 * u),
+        "upperleg01.R": axis_angle(X, 15.0 * u),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + 90.0 * u),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG + 90.0 * u),
+    }
+
+
+def arms_toward_camera_motion(t: float) -> dict[str, np.ndarray]:
+    """Facing the camera, both arms raised forward to 90 (pointing at the camera), then elbows bending to 100
+    twice: the geometry of arms seen from above in a push-up, where the image elbow angle means nothing."""
+    elbow = smooth_bump(t, 1.8, 3.6, 100.0) + smooth_bump(t, 3.8, 5.6, 100.0)
+    shoulder = min(1.0, t / 1.5) * 90.0
+    return {
+        **standing(),
+        "upperarm01.L": axis_angle(X, -shoulder) @ axis_angle(Y, ARM_DOWN_DEG),
+        "upperarm01.R": axis_angle(X, -shoulder) @ axis_angle(Y, -ARM_DOWN_DEG),
+        "lowerarm01.L": axis_angle(X, ELBOW_STRAIGHT_DEG - elbow),
+        "lowerarm01.R": axis_angle(X, ELBOW_STRAIGHT_DEG - elbow),
+    }
+
+
 def camera_pose(view: str, yaw_deg: float = 0.0, distance_m: float = 3.6, height_m: float = 0.0) -> np.ndarray:
     """pyrender camera (looks along its -z) ``distance_m`` away at ``height_m`` (0 = hip height):
     side = at +x, front = at -y.
@@ -430,31 +456,40 @@ HELDOUT_CLIPS = {
 never to tune it."""
 
 
+TEST_CLIPS = {
+    # name -> (view, motion, seconds, body, camera yaw in degrees, lighting)
+    "rendered_lunge_oblique40": ("front", lunge_motion, 9.0, "default", 40.0, "studio"),
+    "rendered_arms_toward_camera": ("front", arms_toward_camera_motion, 6.0, "default", 0.0, "studio"),
+}
+"""Test clips (tests/data/): situations romcam must not measure with confidence (an oblique lunge's back knee in
+the frontal plane, elbows bending along the camera axis)."""
+
+
+SETS = {
+    "--bench": ("bench/clips", BENCH_CLIPS, BODIES),
+    "--heldout": ("bench/heldout", HELDOUT_CLIPS, HELDOUT_BODIES),
+    "--tests": ("tests/data", TEST_CLIPS, BODIES),
+}
+"""Clip sets other than the samples: option -> (folder under the project root, clips, bodies)."""
+
+
 def main() -> None:
-    """``python samples/make_rendered.py [NAME ...]``: the sample clips, ``--bench`` for bench/clips/, or
-    ``--heldout`` for bench/heldout/."""
+    """``python samples/make_rendered.py [NAME ...]``: the sample clips; ``--bench``, ``--heldout`` or ``--tests``
+    [NAME ...] for the other sets (``SETS``)."""
     import sys
 
     args = sys.argv[1:]
-    if args[:1] == ["--heldout"]:
-        out = HERE.parent / "bench" / "heldout"
-        out.mkdir(parents=True, exist_ok=True)
-        for name, (view, motion, seconds, body, yaw, look) in HELDOUT_CLIPS.items():
-            if len(args) > 1 and name not in args[1:]:
-                continue
-            render_clip(Poser(HELDOUT_BODIES[body]), out / name, view, motion, seconds, yaw, look, fit=True)
-            print(f"wrote bench/heldout/{name}.mp4 and bench/heldout/{name}_truth.csv")
-        return
-    if args[:1] == ["--bench"]:
-        out = HERE.parent / "bench" / "clips"
+    if args[:1] and args[0] in SETS:
+        folder, clips, bodies = SETS[args[0]]
+        out = HERE.parent / folder
         out.mkdir(parents=True, exist_ok=True)
         posers: dict[str, Poser] = {}
-        for name, (view, motion, seconds, body, yaw, look) in BENCH_CLIPS.items():
+        for name, (view, motion, seconds, body, yaw, look) in clips.items():
             if len(args) > 1 and name not in args[1:]:
                 continue
-            poser = posers.setdefault(body, Poser(BODIES[body]))
+            poser = posers.setdefault(body, Poser(bodies[body]))
             render_clip(poser, out / name, view, motion, seconds, yaw, look, fit=True)
-            print(f"wrote bench/clips/{name}.mp4 and bench/clips/{name}_truth.csv")
+            print(f"wrote {folder}/{name}.mp4 and {folder}/{name}_truth.csv")
         return
     poser = Poser()
     for name, (view, motion, seconds) in CLIPS.items():

@@ -227,3 +227,45 @@ def test_a_person_small_in_the_image_lowers_the_grade_and_the_grade_still_bounds
         clean = np.isfinite(got[name]) & np.array([f == "" for f in flags[name]])
         p95 = float(np.percentile(np.abs(got[name] - truth[name])[clean], 95))
         assert p95 <= bound[confidence["grade"]], (name, confidence["grade"], p95)
+
+
+def test_frontal_knee_angles_of_an_oblique_lunge_are_not_measured(tmp_path: Path) -> None:
+    """A rendered forward lunge filmed 40° off the front (tests/data/rendered_lunge_oblique40.mp4, no valgus at
+    all): the knee's flexion would read as 28–40° of "valgus". The body's turn (world landmarks) and the 3D bend
+    of the legs leave knee valgus and hip abduction without a number, and the valgus form rule silent."""
+    summary = _analyze("rendered_lunge_oblique40.mp4", tmp_path / "a", "--no-video")
+    for name in ("left_knee_valgus", "right_knee_valgus", "left_hip_abduction", "right_hip_abduction"):
+        assert summary["angles"][name]["max_deg"] is None, name
+        assert summary["angles"][name]["status"] == "not_measurable", name
+    result = run_cli(
+        "exercise",
+        "--exercise",
+        "forward_lunge",
+        "--source",
+        str(clip_path("rendered_lunge_oblique40.mp4")),
+        "--out",
+        str(tmp_path / "e"),
+        "--headless",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    [e] = json.loads(result.stdout)["exercises"]
+    assert "knee valgus" not in e["form_faults"]  # before: on every rep
+    assert all(not r["trusted"] for r in e["rep_details"])  # knee flexion from the front: counted, not trusted
+
+
+def test_elbows_bending_along_the_camera_axis_give_no_confident_wrong_value(tmp_path: Path) -> None:
+    """Arms raised toward the camera, elbows bending to 100° (tests/data/rendered_arms_toward_camera.mp4, the
+    geometry of arms seen from above in a push-up): every unflagged elbow value is within 10° of the truth, and
+    the result says its end range lies in flagged frames."""
+    from romcam.output.tables import read_angles_csv_with_flags
+
+    summary = _analyze("rendered_arms_toward_camera.mp4", tmp_path, "--no-video")
+    _, got, flags = read_angles_csv_with_flags(tmp_path / "angles.csv")
+    _, truth = read_angles_csv(clip_path("rendered_arms_toward_camera_truth.csv"))
+    for side in ("left", "right"):
+        name = f"{side}_elbow_flexion"
+        clean = np.isfinite(got[name]) & np.array([f == "" for f in flags[name]])
+        assert np.all(np.abs(got[name][clean] - truth[name][clean]) <= 10.0), name
+        a = summary["angles"][name]
+        assert a["max_deg"] is None or (a["extremes_flagged"] and a["confidence"]["grade"] in ("C", "D")), name

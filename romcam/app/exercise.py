@@ -59,7 +59,7 @@ class ExerciseConfig:
 
 
 def primary_value(
-    exercise: Exercise, metrics: dict[str, float], xy_px: np.ndarray | None = None
+    exercise: Exercise, metrics: dict[str, float], xy_px: np.ndarray | None = None, world_m: np.ndarray | None = None
 ) -> tuple[float, str, FlagCode | None]:
     """``direction * angle`` of the exercise's side, or of the side seen best ("both": the larger value among
     the sides without a live doubt, else among all), the angle it is, and its doubt (``live_doubt``; None without
@@ -72,7 +72,7 @@ def primary_value(
         name = f"{s}_{exercise.angle}"
         value = exercise.direction * metrics.get(name, math.nan)
         if math.isfinite(value):
-            candidates.append((value, name, live_doubt(name, xy_px) if xy_px is not None else None))
+            candidates.append((value, name, live_doubt(name, xy_px, world_m) if xy_px is not None else None))
     if not candidates:
         return math.nan, "", None
     trusted = [c for c in candidates if c[2] is None]
@@ -91,6 +91,7 @@ def live_faults(
     at_start: dict[str, float],
     view: str,
     xy_px: np.ndarray | None = None,
+    world_m: np.ndarray | None = None,
 ) -> list[FormRule]:
     """The form rules broken in this frame (``peak_below`` is judged when the rep ends). A rule on a registry
     angle is judged only where that angle is valid in this frame (``live_doubt`` is None: e.g. knee valgus
@@ -100,7 +101,7 @@ def live_faults(
         if rule.measure == "peak_below" or (rule.view != "any" and rule.view != view):
             continue
         for metric in _rule_metrics(rule, exercise):
-            if xy_px is not None and live_doubt(metric, xy_px) is not None:
+            if xy_px is not None and live_doubt(metric, xy_px, world_m) is not None:
                 continue
             value = compensation_value(
                 rule.measure, np.array([metrics.get(metric, math.nan)]), at_start.get(metric, math.nan)
@@ -176,23 +177,26 @@ class ExerciseSession:
             return self.last
         state = self.states[self.current]
         exercise = state.item.exercise
-        value, name, doubt_code = primary_value(exercise, metrics, xy)
+        world = pose.world_m if pose is not None else None
+        value, name, doubt_code = primary_value(exercise, metrics, xy, world)
         was_active = state.counter.active
         rep = state.counter.step(value, t_s, (str(doubt_code),) if doubt_code else ())
         if state.counter.active and not was_active:
             self.at_start = dict(metrics)
-        view = self._check_form(state, metrics, xy, t_s)
+        view = self._check_form(state, metrics, xy, world, t_s)
         if rep is not None:
             self._complete(state, rep, t_s)
         doubt = live_doubt_words(name, doubt_code) if name else ""
         self.last |= {"value": value, "view": view, "cue": self.cue, "doubt": doubt}
         return self.last
 
-    def _check_form(self, state: ItemState, metrics: dict[str, float], xy: np.ndarray, t_s: float) -> str:
+    def _check_form(
+        self, state: ItemState, metrics: dict[str, float], xy: np.ndarray, world: np.ndarray | None, t_s: float
+    ) -> str:
         """Note the form faults of this frame on the open rep and choose the cue; returns the frame's view."""
         view = str(classify_view(xy[None])[0])
         exercise = state.item.exercise
-        broken = live_faults(exercise, metrics, self.at_start, view, xy) if state.counter.active else []
+        broken = live_faults(exercise, metrics, self.at_start, view, xy, world) if state.counter.active else []
         for rule in broken:
             state.counter.note_fault(rule.name)
         self.cue = self.cues.step([r.cue for r in broken], t_s)

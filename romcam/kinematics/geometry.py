@@ -50,3 +50,24 @@ def component_perpendicular(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         unit = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
     return np.asarray(v - np.sum(v * unit, axis=-1, keepdims=True) * unit)
+
+
+def bend_3d_deg(a: np.ndarray, vertex: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``180 - angle(a, vertex, b)`` in 3D, in degrees: 0 for a straight limb, 90 for a right angle.
+
+    ``a``, ``vertex``, ``b`` are (..., 3) points; NaN where any is missing or a segment has zero length.
+    """
+    u, v = np.asarray(a) - np.asarray(vertex), np.asarray(b) - np.asarray(vertex)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(u * v, axis=-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+    return np.asarray(180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def body_yaw_deg(world_m: np.ndarray) -> np.ndarray:
+    """(T,) how far the body is turned from facing the camera, in degrees within [-90, 90): 0 facing it (or
+    facing away), +-90 side-on. From MediaPipe's world landmarks (T, 33, 3): the direction of the shoulders' and
+    hips' left-minus-right vectors in the camera's x-z plane."""
+    w = np.asarray(world_m, dtype=float)
+    across = (w[:, 11] - w[:, 12]) + (w[:, 23] - w[:, 24])  # left minus right shoulder and hip
+    yaw = np.degrees(np.arctan2(across[:, 2], across[:, 0]))
+    return np.asarray((yaw + 90.0) % 180.0 - 90.0)

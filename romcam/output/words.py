@@ -34,6 +34,7 @@ FLAG_MEANINGS: dict[FlagCode, str] = {
     FlagCode.INTERPOLATED: "landmark missing or misplaced: value interpolated",
     FlagCode.JUMP: "the value jumps away from its neighbours (a momentary landmark error)",
     FlagCode.OUT_OF_RANGE: "beyond what the joint can physiologically reach",
+    FlagCode.BENT: "limb too bent for a frontal-plane angle",
 }
 """What each per-frame flag code means (README's table)."""
 

@@ -114,7 +114,8 @@ def clean_offline(
     outliers = robust_outliers(sequence, settings)
     xy, angles = angles_from_sequence(sequence, settings, names, outliers)
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
-    evidence = frame_evidence(xy, ~np.isfinite(visible).all(axis=-1) | outliers, swapped, reference_lengths_px)
+    blank = ~np.isfinite(visible).all(axis=-1) | outliers
+    evidence = frame_evidence(xy, blank, swapped, reference_lengths_px, sequence.world_m)
     unfiltered = compute_angles_deg(visible, names)
     jumps = {n: filter_jumps(v, angles[n], sequence.t_s) for n, v in unfiltered.items()}
     evidence = replace(evidence, jumps=jumps)

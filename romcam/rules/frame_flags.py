@@ -3,7 +3,8 @@
 Every reported angle value carries the set of reasons that apply at its frame, as short codes:
 
 - ``view``: the frame is not seen from the view the angle's plane needs (side-on for sagittal
-  angles, front-on for frontal ones);
+  angles, front-on for frontal ones; for knee valgus and hip abduction also the body turned more than
+  ``FRONTAL_MAX_YAW_DEG`` from the camera, by the world landmarks);
 - ``far_side``: a side view, and the limb is on the side away from the camera (hidden behind the body);
 - ``foreshortened``: one of the angle's segments is shorter than ``FORESHORTENED_RATIO`` of its
   reference length (a neutral capture; else the clip's own 90th percentile or, when longer, the length body
@@ -13,7 +14,8 @@ Every reported angle value carries the set of reasons that apply at its frame, a
 - ``jump``: the unfiltered or the filtered value leaves its running median by more than ``JUMP_DEG`` and
   three scaled MADs (a momentary landmark error, a Hampel identifier), or the filter moved the value more than
   ``JUMP_DEG``, and the frames the filter spreads it to;
-- ``out_of_range``: beyond the joint's physiological limits (``JointAngle.limits_deg``).
+- ``out_of_range``: beyond the joint's physiological limits (``JointAngle.limits_deg``);
+- ``bent``: a frontal-plane angle (knee valgus, hip abduction) of a limb bent too far in 3D to be defined.
 
 A value without codes was measured from the right view on a limb in the image plane.
 """
@@ -26,12 +28,15 @@ import numpy as np
 
 from romcam.kinematics.angles import FORMULAS, REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.filters import hampel
+from romcam.kinematics.geometry import bend_3d_deg, body_yaw_deg
 from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
 from romcam.rules.view import PLANE_VIEW, classify_view
 from romcam.thresholds import (
     FORESHORTENED_RATIO,
+    FRONTAL_MAX_BEND_DEG,
+    FRONTAL_MAX_YAW_DEG,
     JUMP_DEG,
     JUMP_HALF_WINDOW_S,
     JUMP_MAD_FACTOR,
@@ -131,6 +136,7 @@ class FrameEvidence:
     jumps : per angle name, (T,) ``filter_jumps`` of its series (absent: no jump flags).
     trunk_px : the clip's trunk length (90th percentile, mid-shoulder to mid-hip) that limb lengths are
         compared with through body proportions (NaN: no such check).
+    world_m : (T, 33, 3) MediaPipe world landmarks, for the 3D bend of limbs (None: no such check).
     """
 
     views: np.ndarray
@@ -140,6 +146,7 @@ class FrameEvidence:
     reference_px: dict[tuple[str, str], float]
     jumps: dict[str, np.ndarray] = field(default_factory=dict)
     trunk_px: float = float("nan")
+    world_m: np.ndarray | None = None
 
 
 SEGMENTS: dict[frozenset[str], str] = {
@@ -186,6 +193,7 @@ def frame_evidence(
     blank: np.ndarray,
     swapped: np.ndarray | None = None,
     neutral_lengths_px: dict[str, float] | None = None,
+    world_m: np.ndarray | None = None,
 ) -> FrameEvidence:
     """Evidence from cleaned landmarks ``xy_px`` (views, near side), the (T, 33) ``blank`` mask, the
     repaired-label mask (none by default) and a neutral capture's segment lengths by angle name
@@ -202,6 +210,7 @@ def frame_evidence(
         blank=np.asarray(blank, dtype=bool),
         reference_px=reference,
         trunk_px=trunk_length_px(xy_px),
+        world_m=world_m,
     )
 
 
@@ -234,7 +243,33 @@ def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence)
         flags["jump"] = evidence.jumps[d.name]
     with np.errstate(invalid="ignore"):
         flags["out_of_range"] = out_of_range(d, FORMULAS[d.kind](xy_px, d))
+    if evidence.world_m is not None:
+        flags["bent"] = too_bent(d, evidence.world_m)
+        flags["view"] |= turned_from_frontal(d, evidence.world_m)
     return flags
+
+
+def turned_from_frontal(d: JointAngle, world_m: np.ndarray) -> np.ndarray:
+    """(T,) True where a lower-limb frontal-plane angle (those of ``FRONTAL_MAX_BEND_DEG``) is seen with the body
+    turned more than ``FRONTAL_MAX_YAW_DEG`` from the camera; False for other angles."""
+    w = np.asarray(world_m, dtype=float)
+    if d.name.removeprefix(f"{d.side}_") not in FRONTAL_MAX_BEND_DEG or w.size == 0:
+        return np.zeros(w.shape[0], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.abs(body_yaw_deg(w)) > FRONTAL_MAX_YAW_DEG)
+
+
+def too_bent(d: JointAngle, world_m: np.ndarray) -> np.ndarray:
+    """(T,) True where a frontal-plane limb angle is not defined: its limb bent more than
+    ``FRONTAL_MAX_BEND_DEG`` in 3D (knee flexion for knee valgus, hip flexion for hip abduction). ``world_m``
+    is (T, 33, 3); False for other angles and where the world landmarks are missing."""
+    limit = FRONTAL_MAX_BEND_DEG.get(d.name.removeprefix(f"{d.side}_"))
+    w = np.asarray(world_m, dtype=float)
+    if limit is None or w.size == 0:
+        return np.zeros(w.shape[0], dtype=bool)
+    bend = bend_3d_deg(w[:, int(d.proximal)], w[:, int(d.vertex)], w[:, int(d.distal)])
+    with np.errstate(invalid="ignore"):
+        return np.asarray(bend > limit)
 
 
 def flag_text(flags: dict[str, np.ndarray], measured: np.ndarray) -> list[str]:
@@ -260,11 +295,12 @@ def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[
     return [code for code in WINDOW_CODES if code in flags and flags[code][window].mean() > 0.5]
 
 
-def live_doubt(angle_name: str, xy_px: np.ndarray) -> FlagCode | None:
+def live_doubt(angle_name: str, xy_px: np.ndarray, world_m: np.ndarray | None = None) -> FlagCode | None:
     """Why one live frame's value of ``angle_name`` is not to be trusted (None when nothing is wrong):
     ``VIEW`` when the camera does not face the angle's plane, ``FAR_SIDE`` when the limb is on the far side of
     a side view, ``FORESHORTENED`` when a limb segment is far shorter than body proportions allow (it points at
-    or away from the camera), ``OUT_OF_RANGE`` beyond physiological limits. ``xy_px`` is one frame's (33, 2)
+    or away from the camera), ``BENT`` for a frontal-plane angle of a limb bent too far (given the frame's
+    (33, 3) ``world_m``), ``OUT_OF_RANGE`` beyond physiological limits. ``xy_px`` is one frame's (33, 2)
     cleaned landmarks."""
     if angle_name not in REGISTRY:
         return None
@@ -273,6 +309,12 @@ def live_doubt(angle_name: str, xy_px: np.ndarray) -> FlagCode | None:
     doubt = _view_doubt(d, one) or (_proportion_doubt(d, xy_px) if d.side else None)
     if doubt is not None:
         return doubt
+    if world_m is not None:
+        one_world = np.asarray(world_m)[None]
+        if turned_from_frontal(d, one_world)[0]:
+            return FlagCode.VIEW
+        if too_bent(d, one_world)[0]:
+            return FlagCode.BENT
     with np.errstate(invalid="ignore"):
         return FlagCode.OUT_OF_RANGE if out_of_range(d, FORMULAS[d.kind](one, d))[0] else None
 
