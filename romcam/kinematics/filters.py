@@ -170,14 +170,22 @@ def hampel(values: np.ndarray, half: int, floor: float, mad_factor: float = 3.0)
     if n < 3:
         return np.zeros(v.shape, dtype=bool)
     filled = _filled(v)
-    width = 2 * half + 1
     padded = np.concatenate([np.repeat(filled[:1], half, axis=0), filled, np.repeat(filled[-1:], half, axis=0)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)  # (T, C, width)
-    median = np.partition(windows, half, axis=-1)[..., half]
-    mad = 1.4826 * np.partition(np.abs(windows - median[..., None]), half, axis=-1)[..., half]
+    median = np.empty_like(filled)
+    mad = np.empty_like(filled)
+    for start in range(0, n, HAMPEL_BLOCK):  # blocks bound the memory of the windows (an hour: ~30 MB each)
+        stop = min(n, start + HAMPEL_BLOCK)
+        windows = np.lib.stride_tricks.sliding_window_view(padded[start : stop + 2 * half], 2 * half + 1, axis=0)
+        median[start:stop] = np.partition(windows, half, axis=-1)[..., half]
+        spread = np.abs(windows - median[start:stop, :, None])
+        mad[start:stop] = 1.4826 * np.partition(spread, half, axis=-1)[..., half]
     departure = np.abs(filled - median)
     with np.errstate(invalid="ignore"):
         return np.asarray(np.isfinite(v) & (departure > mad_factor * mad) & (departure > floor))
+
+
+HAMPEL_BLOCK = 8192
+"""Rows per block of ``hampel``."""
 
 
 def landmark_outliers(

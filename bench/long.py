@@ -1,0 +1,80 @@
+"""One hour of landmarks: kinematics time, the whole ``analyze --from-landmarks`` run, and its peak memory.
+
+Makes one hour of 30 fps landmarks by repeating a rendered clip's (the sample ``rendered_side_left``, analysed
+once), then times, in this process, the cleaning + angles + flags (``clean_offline``) and the summary
+(``build_summary``), and, as a user runs it, ``romcam analyze --from-landmarks`` in a child process (wall time and
+peak resident memory). Prints figures; asserts nothing.
+
+Usage: python bench/long.py [--minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from romcam.app.analyze import AnalyzeConfig, run_analyze
+from romcam.kinematics.filters import FilterSettings
+from romcam.pipeline.evaluate import build_summary
+from romcam.pipeline.offline import clean_offline
+from romcam.types import PoseSequence
+
+ROOT = Path(__file__).resolve().parents[1]
+FPS = 30.0
+
+
+def hour_of_landmarks(folder: Path, minutes: float) -> Path:
+    """``minutes`` of landmarks at 30 fps, tiled from the sample clip's; returns the .npz path."""
+    clip = folder / "clip"
+    run_analyze(AnalyzeConfig(out_dir=clip, source=str(ROOT / "samples" / "rendered_side_left.mp4"), write_video=False))
+    one = PoseSequence.load_npz(clip / "landmarks.npz")
+    n = int(minutes * 60 * FPS)
+    reps = n // len(one) + 1
+    long = PoseSequence(
+        np.tile(one.xy_px, (reps, 1, 1))[:n],
+        np.tile(one.world_m, (reps, 1, 1))[:n],
+        np.tile(one.visibility, (reps, 1))[:n],
+        np.arange(n) / FPS,
+        one.width_px,
+        one.height_px,
+    )
+    path = folder / "long.npz"
+    long.save_npz(path)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = hour_of_landmarks(folder, args.minutes)
+        sequence = PoseSequence.load_npz(path)
+        start = time.perf_counter()
+        measured = clean_offline(sequence, FilterSettings())
+        cleaned = time.perf_counter()
+        build_summary(measured, {}, {}, FilterSettings())
+        done = time.perf_counter()
+        print(f"{len(sequence)} frames ({args.minutes:g} min at 30 fps)")
+        print(f"kinematics (clean, angles, flags): {cleaned - start:.2f} s; summary: {done - cleaned:.2f} s")
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "romcam", "analyze", "--from-landmarks", str(path), "--out", str(folder / "out")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        wall = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+        print(f"romcam analyze --from-landmarks: {wall:.1f} s, peak memory {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
