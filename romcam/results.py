@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from romcam.thresholds import JUMP_DEG, MIN_VIEW_SHARE
+
 if TYPE_CHECKING:
     from romcam.rules.compensation import CompensationCheck
     from romcam.rules.reps import Rep
@@ -78,8 +80,6 @@ class AngleResult:
     def extremes_flagged(self) -> bool:
         """True when the flagged frames reach more than ``JUMP_DEG`` beyond the clean extremes: the movement's
         end range may lie in frames romcam could not trust, so the clean range may understate it."""
-        from romcam.thresholds import JUMP_DEG
-
         if self.max_deg is None or self.min_deg is None:
             return False
         above = (self.all_frames_max_deg or self.max_deg) - self.max_deg
@@ -137,8 +137,6 @@ class ViewCheck:
 
     @property
     def ok(self) -> bool:
-        from romcam.thresholds import MIN_VIEW_SHARE
-
         return self.seen == self.needed and self.share >= MIN_VIEW_SHARE
 
 

@@ -26,7 +26,7 @@ from romcam.history import History, store_measurement
 from romcam.kinematics.angles import REGISTRY
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
-from romcam.output.words import side_note, side_record
+from romcam.output.words import live_doubt_words, side_note, side_record
 from romcam.pipeline.offline import clean_offline
 from romcam.pipeline.stream import PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
@@ -40,6 +40,7 @@ from romcam.rules.frame_flags import (
     angle_frame_flags,
     angle_jumps,
     frame_evidence,
+    live_doubt,
     near_side,
     trunk_length_px,
 )
@@ -557,9 +558,6 @@ class _Window:
         scale = max(1.0, self.min_height_px / bgr.shape[0])
         image = cv2.resize(bgr, None, fx=scale, fy=scale) if scale > 1 else bgr.copy()
         draw_skeleton(image, xy * scale)
-        from romcam.output.words import live_doubt_words
-        from romcam.rules.frame_flags import live_doubt
-
         p = self.config.protocol
         doubts = {side: live_doubt_words(p.angle_name(side), live_doubt(p.angle_name(side), xy)) for side in tracks}
         draw_measure_panel(image, p, metrics, tracks, events, doubts)
