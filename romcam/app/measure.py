@@ -238,7 +238,7 @@ def recording_flags(rec: Recording, angle: str, neutral: NeutralProfile | None, 
     evidence = frame_evidence(xy, blank, neutral_lengths_px=neutral.segment_lengths_px if neutral else None)
     values = np.array([a.get(angle, math.nan) for a in rec.angles])
     evidence = replace(evidence, jumps={angle: angle_jumps(values, np.asarray(rec.t_s))})
-    return angle_frame_flags(REGISTRY[angle], xy, evidence)
+    return angle_frame_flags(REGISTRY[angle], xy, evidence, values)
 
 
 def trial_codes(flags: FrameFlags, t_s: np.ndarray, trial: Trial) -> tuple[FlagCode, ...]:

@@ -119,5 +119,5 @@ def clean_offline(
     unfiltered = compute_angles_deg(visible, names)
     jumps = {n: filter_jumps(v, angles[n], sequence.t_s) for n, v in unfiltered.items()}
     evidence = replace(evidence, jumps=jumps)
-    flags = all_angle_flags(list(angles), xy, evidence)
+    flags = all_angle_flags(angles, xy, evidence)
     return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.views)

@@ -29,7 +29,7 @@ import numpy as np
 from romcam.kinematics.angles import FORMULAS, REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.filters import hampel
 from romcam.kinematics.geometry import bend_3d_deg, body_yaw_deg
-from romcam.kinematics.sides import LIMB_GROUPS, segment_length_ratio
+from romcam.kinematics.sides import LIMB_GROUPS
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
 from romcam.rules.view import PLANE_VIEW, classify_view
@@ -177,15 +177,15 @@ def proportion_reference_px(a: L, b: L, trunk_px: float) -> float | None:
 def foreshortened(xy_px: np.ndarray, a: L, b: L, evidence: FrameEvidence) -> np.ndarray:
     """(T,) segment a-b shorter than ``FORESHORTENED_RATIO`` of its reference: a neutral capture's length
     when there is one, else the longer of the clip's own 90th percentile and the body-proportion length."""
-    given = evidence.reference_px.get((a.name, b.name))
-    if given is None:
-        length = np.linalg.norm(xy_px[:, int(a)] - xy_px[:, int(b)], axis=-1)
-        own = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
+    length = np.linalg.norm(xy_px[:, int(a)] - xy_px[:, int(b)], axis=-1)
+    reference = evidence.reference_px.get((a.name, b.name))
+    if reference is None:
+        reference = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
         by_body = proportion_reference_px(a, b, evidence.trunk_px)
-        given = max(own, by_body) if by_body is not None and np.isfinite(own) else own
-    ratio = segment_length_ratio(xy_px, a.name, b.name, given)
-    with np.errstate(invalid="ignore"):
-        return np.asarray(ratio < FORESHORTENED_RATIO)
+        if by_body is not None and np.isfinite(reference):
+            reference = max(reference, by_body)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(length / reference < FORESHORTENED_RATIO)
 
 
 def frame_evidence(
@@ -222,8 +222,11 @@ def _group_of(lm: L) -> int | None:
     return None
 
 
-def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence) -> dict[str, np.ndarray]:
-    """(T,) bool mask per flag code for angle ``d`` measured on the cleaned landmarks ``xy_px``."""
+def angle_frame_flags(
+    d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence, values_deg: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """(T,) bool mask per flag code for angle ``d`` measured on the cleaned landmarks ``xy_px``; ``values_deg``
+    are its values there when the caller has them (else they are computed)."""
     n = xy_px.shape[0]
     points = (d.vertex, d.proximal, d.distal)
     flags = {str(code): np.zeros(n, dtype=bool) for code in FlagCode}
@@ -241,8 +244,10 @@ def angle_frame_flags(d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence)
     flags["interpolated"] = np.asarray(evidence.blank[:, [int(p) for p in points]].any(axis=1))
     if d.name in evidence.jumps:
         flags["jump"] = evidence.jumps[d.name]
-    with np.errstate(invalid="ignore"):
-        flags["out_of_range"] = out_of_range(d, FORMULAS[d.kind](xy_px, d))
+    if values_deg is None:
+        with np.errstate(invalid="ignore"):
+            values_deg = FORMULAS[d.kind](xy_px, d)
+    flags["out_of_range"] = out_of_range(d, values_deg)
     if evidence.world_m is not None:
         flags["bent"] = too_bent(d, evidence.world_m)
         flags["view"] |= turned_from_frontal(d, evidence.world_m)
@@ -283,9 +288,11 @@ def flagged_any(flags: dict[str, np.ndarray]) -> np.ndarray:
     return np.logical_or.reduce([np.asarray(m, dtype=bool) for m in flags.values()])
 
 
-def all_angle_flags(names: list[str], xy_px: np.ndarray, evidence: FrameEvidence) -> dict[str, dict[str, np.ndarray]]:
-    """``angle_frame_flags`` for every named angle."""
-    return {name: angle_frame_flags(REGISTRY[name], xy_px, evidence) for name in names}
+def all_angle_flags(
+    angles_deg: dict[str, np.ndarray], xy_px: np.ndarray, evidence: FrameEvidence
+) -> dict[str, dict[str, np.ndarray]]:
+    """``angle_frame_flags`` for every angle of ``angles_deg`` (name -> its values on ``xy_px``)."""
+    return {name: angle_frame_flags(REGISTRY[name], xy_px, evidence, values) for name, values in angles_deg.items()}
 
 
 def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[FlagCode]:
