@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,10 @@ from romcam.landmarks import MIRROR_INDEX, N_LANDMARKS
 
 
 def _frozen_float(array: np.ndarray | list[float], shape_tail: tuple[int, ...], name: str) -> np.ndarray:
-    out = np.array(array, dtype=float)
+    if isinstance(array, np.ndarray) and array.dtype == np.float64 and not array.flags.writeable:
+        out = array  # already frozen: shared, not copied
+    else:
+        out = np.array(array, dtype=float)
     if out.ndim != 1 + len(shape_tail) or out.shape[1:] != shape_tail:
         raise ValueError(f"{name} must have shape (T, {', '.join(map(str, shape_tail))}), got {out.shape}")
     out.flags.writeable = False
@@ -115,17 +119,23 @@ class PoseSequence:
         return PoseSequence(xy, world, self.visibility[:, idx], self.t_s, self.width_px, self.height_px)
 
     def save_npz(self, path: Path, meta_json: str = "{}") -> None:
-        """Write the sequence (and an optional JSON text of metadata) to a compressed ``.npz`` file."""
-        with atomic_path(path) as tmp:
-            np.savez_compressed(
-                tmp,
-                xy_px=self.xy_px,
-                world_m=self.world_m,
-                visibility=self.visibility,
-                t_s=self.t_s,
-                frame_size_px=np.array([self.width_px, self.height_px]),
-                meta_json=np.array(meta_json),
-            )
+        """Write the sequence (and an optional JSON text of metadata) to a compressed ``.npz`` file.
+
+        Deflate at level 1: landmark coordinates are noisy floats that the default level compresses only a few
+        per cent better at five times the time (an hour of landmarks: about 2 s against 10 s).
+        """
+        arrays = {
+            "xy_px": self.xy_px,
+            "world_m": self.world_m,
+            "visibility": self.visibility,
+            "t_s": self.t_s,
+            "frame_size_px": np.array([self.width_px, self.height_px]),
+            "meta_json": np.array(meta_json),
+        }
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            for name, array in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
     @classmethod
     def load_npz(cls, path: Path) -> PoseSequence:
@@ -135,7 +145,10 @@ class PoseSequence:
             if missing:
                 raise ValueError(f"{path} is not a romcam landmarks file (missing {', '.join(sorted(missing))})")
             width, height = (int(v) for v in data["frame_size_px"])
-            return cls(data["xy_px"], data["world_m"], data["visibility"], data["t_s"], width, height)
+            arrays = [np.asarray(data[name], dtype=float) for name in ("xy_px", "world_m", "visibility", "t_s")]
+        for array in arrays:
+            array.flags.writeable = False  # read here, owned by nobody else: frozen without a copy
+        return cls(*arrays, width, height)
 
     @staticmethod
     def load_npz_meta(path: Path) -> str:

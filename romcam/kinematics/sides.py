@@ -18,11 +18,49 @@ def _indices(group: tuple[str, ...]) -> tuple[list[int], list[int]]:
     return [int(L[f"LEFT_{n}"]) for n in group], [int(L[f"RIGHT_{n}"]) for n in group]
 
 
-def _cost(a: np.ndarray, b: np.ndarray) -> float:
-    """Summed distance between matching finite points of two (K, 2) arrays; NaN if none match."""
+def _cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(T,) summed distance between matching finite points of two (T, K, 2) arrays; NaN where none match."""
     d = np.linalg.norm(a - b, axis=-1)
-    d = d[np.isfinite(d)]
-    return float(d.sum()) if d.size else float("nan")
+    finite = np.isfinite(d)
+    return np.where(finite.any(axis=1), np.where(finite, d, 0.0).sum(axis=1), np.nan)
+
+
+def _held(points: np.ndarray) -> np.ndarray:
+    """(T, K, 2) each point's last finite position up to and including each frame (NaN before the first)."""
+    finite = np.isfinite(points).all(axis=-1)
+    idx = np.where(finite, np.arange(points.shape[0])[:, None], -1)
+    last = np.maximum.accumulate(idx, axis=0)
+    held = points[np.maximum(last, 0), np.arange(points.shape[1])[None, :]]
+    held[last < 0] = np.nan
+    return held
+
+
+def _better(keep: np.ndarray, swap: np.ndarray, ratio: float, min_gain_px: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(keep) & np.isfinite(swap) & (swap < ratio * keep) & (keep - swap > min_gain_px)
+
+
+def _swap_states(
+    swap_if_kept: list[bool], swap_if_swapped: list[bool], seen: list[bool], allowed: list[bool], max_run: int
+) -> np.ndarray:
+    """(T,) bool: which frames swap, following the tracks' state (swapped or not at the last frame with points)
+    and undoing a run longer than ``max_run``."""
+    swapped = np.zeros(len(seen), dtype=bool)
+    track_swapped = False
+    run_start = -1
+    for t, may_swap in enumerate(allowed):
+        now = may_swap and (swap_if_swapped[t] if track_swapped else swap_if_kept[t])
+        if now:
+            run_start = t if run_start < 0 else run_start
+            swapped[t] = True
+            if t - run_start + 1 > max_run:  # not a flip: give the labels back and follow the model
+                swapped[run_start : t + 1] = False
+                run_start, now = -1, False
+        else:
+            run_start = -1
+        if seen[t]:
+            track_swapped = now
+    return swapped
 
 
 def repair_left_right(
@@ -34,16 +72,20 @@ def repair_left_right(
     allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Swap a limb's left and right labels in frames where the swapped labels continue the previous
-    frame's tracks much better than the given ones.
+    frames' tracks much better than the given ones.
 
     For each group (legs, arms) and frame ``t``: ``keep`` = distance of the left points to the left
-    track plus right to right (tracks = the repaired previous frame), ``swap`` = left to right plus
-    right to left. The labels are swapped when ``swap < ratio * keep`` and ``keep - swap > min_gain_px``,
-    so crossing limbs (where both costs are alike) are never swapped. A label flip lasts a few frames;
-    a run of more than ``max_run`` swapped frames is a real movement the tracks missed, so it is undone
-    and the tracks restart from the model's labels. ``allowed`` (T,) limits swapping to some frames
-    (romcam passes the frames not seen front-on: facing the camera the labels follow the face and
-    trunk, and a limb the model drops near the other one must not drag the tracks across).
+    track plus right to right (tracks = the repaired points of the frames before, each point where it was
+    last seen), ``swap`` = left to right plus right to left. The labels are swapped when
+    ``swap < ratio * keep`` and ``keep - swap > min_gain_px``, so crossing limbs (where both costs are
+    alike) are never swapped. A label flip lasts a few frames; a run of more than ``max_run`` swapped
+    frames is a real movement the tracks missed, so it is undone and the tracks restart from the model's
+    labels. ``allowed`` (T,) limits swapping to some frames (romcam passes the frames not seen front-on:
+    facing the camera the labels follow the face and trunk, and a limb the model drops near the other one
+    must not drag the tracks across). The costs are computed for all frames at once against the model's
+    labels; only the state (are the tracks swapped?) is followed frame by frame. This is exact for frames
+    whose points are all present or all missing, as the model gives them; a point missing on its own holds
+    its last position under the model's label.
 
     Returns
     -------
@@ -53,35 +95,29 @@ def repair_left_right(
     xy0 = np.asarray(xy_px, dtype=float)
     vis0 = np.asarray(visibility, dtype=float)
     xy, vis = xy0.copy(), vis0.copy()
-    swapped = np.zeros((xy.shape[0], len(LIMB_GROUPS)), dtype=bool)
+    n_frames = xy.shape[0]
+    swapped = np.zeros((n_frames, len(LIMB_GROUPS)), dtype=bool)
+    may = [True] * n_frames if allowed is None else np.asarray(allowed, dtype=bool).tolist()
     for g, group in enumerate(LIMB_GROUPS.values()):
         left, right = _indices(group)
         both, crossed = left + right, right + left
-        track: np.ndarray | None = None
-        run: list[int] = []
-        for t in range(xy.shape[0]):
-            may_swap = allowed is None or bool(allowed[t])
-            if may_swap and track is not None and _better_swapped(xy0[t, both], track, len(left), ratio, min_gain_px):
-                xy[t, both], vis[t, both] = xy0[t, crossed], vis0[t, crossed]
-                swapped[t, g] = True
-                run.append(t)
-                if len(run) > max_run:  # not a flip: give the labels back and follow the model
-                    for f in run:
-                        xy[f, both], vis[f, both] = xy0[f, both], vis0[f, both]
-                        swapped[f, g] = False
-                    run = []
-            else:
-                run = []
-            current = xy[t, both]
-            if np.isfinite(current).any():
-                track = current if track is None else np.where(np.isfinite(current), current, track)
+        now = xy0[:, both]
+        track = np.concatenate([np.full((1, *now.shape[1:]), np.nan), _held(now)[:-1]])
+        n = len(left)
+        keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
+        swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
+        seen = np.isfinite(now).all(axis=-1).any(axis=1)
+        states = _swap_states(
+            _better(keep, swap, ratio, min_gain_px).tolist(),
+            _better(swap, keep, ratio, min_gain_px).tolist(),
+            seen.tolist(),
+            may,
+            max_run,
+        )
+        xy[np.ix_(states, both)] = xy0[np.ix_(states, crossed)]
+        vis[np.ix_(states, both)] = vis0[np.ix_(states, crossed)]
+        swapped[:, g] = states
     return xy, vis, swapped
-
-
-def _better_swapped(now: np.ndarray, track: np.ndarray, n: int, ratio: float, min_gain_px: float) -> bool:
-    keep = _cost(now[:n], track[:n]) + _cost(now[n:], track[n:])
-    swap = _cost(now[:n], track[n:]) + _cost(now[n:], track[:n])
-    return bool(np.isfinite(keep) and np.isfinite(swap) and swap < ratio * keep and keep - swap > min_gain_px)
 
 
 LIMB_CHAINS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -107,19 +143,13 @@ def segment_length_ratio(xy_px: np.ndarray, a: str, b: str, reference_px: float 
 
 def _short_runs(mask: np.ndarray, max_len: int) -> np.ndarray:
     """``mask`` kept only in runs of at most ``max_len`` consecutive True frames."""
-    out = np.zeros_like(mask)
-    t = 0
-    while t < mask.size:
-        if mask[t]:
-            end = t
-            while end < mask.size and mask[end]:
-                end += 1
-            if end - t <= max_len:
-                out[t:end] = True
-            t = end
-        else:
-            t += 1
-    return out
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask, dtype=np.int8), [0]])))
+    starts, stops = edges[::2], edges[1::2]
+    short = stops - starts <= max_len
+    step = np.zeros(mask.size + 1, dtype=int)
+    np.add.at(step, starts[short], 1)
+    np.add.at(step, stops[short], -1)
+    return np.asarray(np.cumsum(step[:-1]) > 0)
 
 
 def remove_limb_glitches(

@@ -23,10 +23,12 @@ def write_angles_csv(
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["time_s", *names, *extra])
-        columns = np.column_stack([t_s, *(angles_deg[n] for n in names)]) if len(t_s) else np.empty((0, 1))
-        for i, row in enumerate(columns):
-            values = [f"{row[0]:.6f}", *(("nan" if math.isnan(v) else f"{v:.3f}") for v in row[1:])]
-            writer.writerow(values + [column[i] for column in extra.values()])
+        columns = [
+            [f"{v:.6f}" for v in np.asarray(t_s, dtype=float).tolist()],
+            *([f"{v:.3f}" for v in np.asarray(angles_deg[n], dtype=float).tolist()] for n in names),
+            *extra.values(),
+        ]
+        writer.writerows(zip(*columns, strict=True))
 
 
 def read_angles_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -280,7 +280,13 @@ def too_bent(d: JointAngle, world_m: np.ndarray) -> np.ndarray:
 def flag_text(flags: dict[str, np.ndarray], measured: np.ndarray) -> list[str]:
     """Per frame, the codes that apply joined by ";" ("" for a clean value or no value)."""
     codes = [str(c) for c in FlagCode if c in flags]
-    return [";".join(c for c in codes if flags[c][t]) if measured[t] else "" for t in range(measured.shape[0])]
+    key = np.zeros(measured.shape[0], dtype=np.int64)
+    for bit, code in enumerate(codes):
+        key |= np.asarray(flags[code], dtype=np.int64) << bit
+    key[~np.asarray(measured, dtype=bool)] = 0
+    combos, which = np.unique(key, return_inverse=True)
+    words = [";".join(c for bit, c in enumerate(codes) if int(k) >> bit & 1) for k in combos]
+    return [words[i] for i in np.asarray(which).ravel().tolist()]
 
 
 def flagged_any(flags: dict[str, np.ndarray]) -> np.ndarray:
