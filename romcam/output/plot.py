@@ -55,7 +55,12 @@ def plot_angles(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], 
         ax = fig.add_subplot(rows, cols, i + 1)
         for name in names:
             color = "tab:blue" if name.startswith("left_") else "tab:orange" if name.startswith("right_") else "k"
-            ax.plot(*decimated(t_s, angles_deg[name]), color=color, lw=1.2, label=name.split("_")[0] if color != "k" else None)
+            ax.plot(
+                *decimated(t_s, angles_deg[name]),
+                color=color,
+                lw=1.2,
+                label=name.split("_")[0] if color != "k" else None,
+            )
         ax.set_title(key.replace("_", " "), fontsize=10)
         ax.set_ylabel("deg")
         ax.grid(alpha=0.3)
