@@ -145,10 +145,10 @@ class PoseSequence:
             if missing:
                 raise ValueError(f"{path} is not a romcam landmarks file (missing {', '.join(sorted(missing))})")
             width, height = (int(v) for v in data["frame_size_px"])
-            arrays = [np.asarray(data[name], dtype=float) for name in ("xy_px", "world_m", "visibility", "t_s")]
-        for array in arrays:
+            xy, world, vis, t = (np.asarray(data[n], dtype=float) for n in ("xy_px", "world_m", "visibility", "t_s"))
+        for array in (xy, world, vis, t):
             array.flags.writeable = False  # read here, owned by nobody else: frozen without a copy
-        return cls(*arrays, width, height)
+        return cls(xy, world, vis, t, width, height)
 
     @staticmethod
     def load_npz_meta(path: Path) -> str:

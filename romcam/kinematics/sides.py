@@ -114,8 +114,8 @@ def repair_left_right(
             may,
             max_run,
         )
-        xy[np.ix_(states, both)] = xy0[np.ix_(states, crossed)]
-        vis[np.ix_(states, both)] = vis0[np.ix_(states, crossed)]
+        rows, to, source = np.flatnonzero(states)[:, None], np.array(both), np.array(crossed)
+        xy[rows, to], vis[rows, to] = xy0[rows, source], vis0[rows, source]
         swapped[:, g] = states
     return xy, vis, swapped
 
