@@ -5,12 +5,17 @@ once), then times, in this process, the cleaning + angles + flags (``clean_offli
 (``build_summary``), and, as a user runs it, ``romcam analyze --from-landmarks`` in a child process (wall time and
 peak resident memory). Prints figures; asserts nothing.
 
-Usage: python bench/long.py [--minutes 60]
+With ``--video-minutes N`` it also loops the sample into an N-minute video and a 1-minute one and runs
+``romcam analyze --no-video`` on each in a child process: peak resident memory of each and their ratio (an hour
+of video at about 80 frames/s takes about 25 minutes).
+
+Usage: python bench/long.py [--minutes 60] [--video-minutes 60]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -50,9 +55,56 @@ def hour_of_landmarks(folder: Path, minutes: float) -> Path:
     return path
 
 
+def looped_video(path: Path, minutes: float) -> Path:
+    """The sample clip played forward and backward (no jump at the seams) until ``minutes`` of 30 fps video."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(ROOT / "samples" / "rendered_side_left.mp4"))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    cycle = frames + frames[::-1]
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (width, height))
+    for i in range(int(minutes * 60 * FPS)):
+        writer.write(cycle[i % len(cycle)])
+    writer.release()
+    return path
+
+
+def peak_memory_mb(args: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (MB) of one child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed with {child.returncode}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024.0
+
+
+def video_memory(folder: Path, minutes: float) -> None:
+    """Peak memory of ``romcam analyze --no-video`` on a 1-minute and a ``minutes``-minute looped video."""
+    peaks = {}
+    for length in (1.0, minutes):
+        video = looped_video(folder / f"loop_{length:g}min.mp4", length)
+        out = folder / f"video_{length:g}"
+        wall, peaks[length] = peak_memory_mb(
+            [sys.executable, "-m", "romcam", "analyze", str(video), "--no-video", "--out", str(out)]
+        )
+        video.unlink()
+        print(f"analyze --no-video, {length:g}-minute video: {wall:.0f} s, peak memory {peaks[length]:.0f} MB")
+    print(f"peak memory {minutes:g} min / 1 min: {peaks[minutes] / peaks[1.0]:.2f} (target <= 1.2)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--video-minutes", type=float, default=0.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -74,6 +126,8 @@ def main() -> None:
         wall = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
         print(f"romcam analyze --from-landmarks: {wall:.1f} s, peak memory {peak_mb:.0f} MB")
+        if args.video_minutes > 0:
+            video_memory(folder, args.video_minutes)
 
 
 if __name__ == "__main__":

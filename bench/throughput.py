@@ -1,8 +1,10 @@
 """Frames per second of a bare decode + MediaPipe loop versus ``romcam analyze --no-video``.
 
 Usage: python bench/throughput.py [VIDEO] [--model PATH]
-Both runs use the same clip, model and PoseLandmarker options (VIDEO mode, num_poses=2); the
-ratio analyze/bare says what romcam's own work costs on top of decoding and inference.
+The bare loop tracks one person (VIDEO mode, ``num_poses=1``), the fastest MediaPipe can go; it also runs
+with ``num_poses=2`` (the detector on every frame). analyze keeps bystanders out (one pose tracked, everyone
+looked for now and then), and the ratio analyze/bare says what that and romcam's own work cost on top of
+decoding and inference.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from romcam.pose.models import resolve_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def bare_loop_fps(video: Path, model: Path) -> tuple[float, int]:
+def bare_loop_fps(video: Path, model: Path, num_poses: int = 1) -> tuple[float, int]:
     options = vision.PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(model)), running_mode=vision.RunningMode.VIDEO, num_poses=2
+        base_options=BaseOptions(model_asset_path=str(model)),
+        running_mode=vision.RunningMode.VIDEO,
+        num_poses=num_poses,
     )
     start = time.perf_counter()
     with vision.PoseLandmarker.create_from_options(options) as landmarker:
@@ -58,11 +62,13 @@ def main() -> None:
     model = resolve_model(args.model).path
     video = Path(args.video)
     bare, n = bare_loop_fps(video, model)
+    bare_two, _ = bare_loop_fps(video, model, num_poses=2)
     full, _ = analyze_fps(video, model)
     print(f"clip: {video.name} ({n} frames)")
-    print(f"bare decode+MediaPipe loop: {bare:7.1f} frames/s")
-    print(f"romcam analyze --no-video:  {full:7.1f} frames/s")
-    print(f"ratio analyze/bare:         {full / bare:7.2f}  (target >= 0.9)")
+    print(f"bare decode+MediaPipe loop, num_poses=1: {bare:7.1f} frames/s")
+    print(f"bare decode+MediaPipe loop, num_poses=2: {bare_two:7.1f} frames/s")
+    print(f"romcam analyze --no-video:               {full:7.1f} frames/s")
+    print(f"ratio analyze / bare num_poses=1:        {full / bare:7.2f}  (target >= 0.95)")
 
 
 if __name__ == "__main__":

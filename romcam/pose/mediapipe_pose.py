@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from romcam.errors import RomcamError
-from romcam.pose.select import SubjectTracker
+from romcam.pose.select import SubjectTracker, same_person
 from romcam.types import PoseFrame
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,16 @@ def _to_pose_frame(image_landmarks: list, world_landmarks: list, width_px: int, 
 
 
 class MediaPipePose:
-    """MediaPipe Tasks ``PoseLandmarker`` in VIDEO mode (tracking across frames).
+    """MediaPipe Tasks ``PoseLandmarker`` following one subject; a bystander never replaces the measured person.
 
-    Detects up to ``num_poses`` people per frame and keeps one subject with ``SubjectTracker``, so a
-    bystander never replaces the measured person. Use as a context manager to free the graph.
+    Looking for a second person makes MediaPipe run its person detector on every frame (about 60 % more time
+    per frame), so the subject is tracked with ``num_poses=1`` in VIDEO mode and everyone in view is looked
+    for only now and then: on the first frame, every ``check_every_s`` seconds, and whenever the tracked pose
+    is not one the ``SubjectTracker`` would accept (it jumped away from the subject).
+    A check runs an IMAGE-mode landmarker with ``num_poses`` people; when it finds the tracked pose is not the
+    subject, estimation falls back to following everyone every frame (VIDEO mode, ``num_poses``) until only
+    one person has been in view for ``check_every_s``. ``num_poses=1`` never checks. Use as a context
+    manager to free the graphs.
     """
 
     def __init__(
@@ -36,53 +43,114 @@ class MediaPipePose:
         num_poses: int = 2,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        check_every_s: float = 2.0,
     ) -> None:
         from mediapipe import Image, ImageFormat
-        from mediapipe.tasks.python import BaseOptions, vision
 
         self._image_cls, self._format = Image, ImageFormat.SRGB
+        self._model = model
+        self._confidence = (min_detection_confidence, min_tracking_confidence)
+        self.num_poses, self.check_every_s = num_poses, check_every_s
+        self._single = self._landmarker("video", 1)
+        self._everyone: Any = None  # IMAGE mode, num_poses people: the checks
+        self._multi: Any = None  # VIDEO mode, num_poses people: following everyone
+        self._multi_until_s = -np.inf
+        self._next_check_s = -np.inf
+        self.tracker = SubjectTracker()
+        self.checks = 0
+        self.multi_frames = 0
+        self._last_ms = -1
+
+    def _landmarker(self, mode: str, num_poses: int) -> Any:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        model = self._model
         options = vision.PoseLandmarkerOptions(
             base_options=(
                 BaseOptions(model_asset_buffer=model)
                 if isinstance(model, bytes)
                 else BaseOptions(model_asset_path=str(model))
             ),
-            running_mode=vision.RunningMode.VIDEO,
+            running_mode=vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE,
             num_poses=num_poses,
-            min_pose_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
+            min_pose_detection_confidence=self._confidence[0],
+            min_tracking_confidence=self._confidence[1],
         )
         try:
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            return vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             what = "the model" if isinstance(model, bytes) else f"the model {model}"
             raise RomcamError(f"MediaPipe could not load {what}: {exc}") from exc
-        self.tracker = SubjectTracker()
-        self._last_ms = -1
 
-    def estimate_all(self, frame_bgr: np.ndarray, t_s: float) -> list[PoseFrame]:
-        """Every person found in a BGR frame (H, W, 3) as OpenCV decodes it, taken at ``t_s`` seconds
-        (the colour conversion MediaPipe needs happens here, at the edge)."""
+    def estimate(self, frame_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
+        """The measured subject's pose in this BGR frame (H, W, 3) as OpenCV decodes it, taken at ``t_s``
+        seconds, or None if nobody (or only a bystander) is in view. The colour conversion MediaPipe needs
+        happens here, at the edge."""
         t_ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
         self._last_ms = t_ms
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
         image = self._image_cls(image_format=self._format, data=np.ascontiguousarray(rgb))
-        result = self._landmarker.detect_for_video(image, t_ms)
-        h, w = frame_bgr.shape[:2]
-        return [
-            _to_pose_frame(img, world, w, h)
-            for img, world in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
-        ]
+        size = (frame_bgr.shape[1], frame_bgr.shape[0])
+        if self._multi is not None:
+            return self._follow_everyone(image, t_ms, t_s, size)
+        tracked = _poses(self._single.detect_for_video(image, t_ms), *size)
+        due = t_s >= self._next_check_s
+        if self.num_poses <= 1 or (not due and (not tracked or self.tracker.accepts(tracked, t_s))):
+            return self.tracker.step(tracked, t_s)
+        return self._check(image, tracked, t_ms, t_s, size)
 
-    def estimate(self, frame_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
-        """The measured subject's pose in this BGR frame, or None if nobody (or only a bystander) is in view."""
-        return self.tracker.step(self.estimate_all(frame_bgr, t_s), t_s)
+    def _check(
+        self, image: Any, tracked: list[PoseFrame], t_ms: int, t_s: float, size: tuple[int, int]
+    ) -> PoseFrame | None:
+        """Everyone in view, the subject among them (``SubjectTracker``); the tracked pose is kept when it is
+        the subject, else estimation follows everyone from this frame on."""
+        if self._everyone is None:
+            self._everyone = self._landmarker("image", self.num_poses)
+        self.checks += 1
+        self._next_check_s = t_s + self.check_every_s
+        if tracked and self.tracker.accepts(tracked, t_s):  # a routine check: is anyone else the subject?
+            chosen = self.tracker.step(_poses(self._everyone.detect(image), *size), t_s)
+            if chosen is None or same_person(chosen, tracked[0]):
+                return self.tracker.step(tracked, t_s)
+        else:
+            chosen = self.tracker.step(_poses(self._everyone.detect(image), *size), t_s)
+            if not tracked or (chosen is not None and same_person(chosen, tracked[0])):
+                return tracked[0] if tracked else chosen
+        log.info("the tracked pose is not the subject at %.2f s: following everyone in view", t_s)
+        self._multi = self._landmarker("video", self.num_poses)
+        self._multi_until_s = t_s + self.check_every_s
+        self._multi.detect_for_video(image, t_ms)
+        return chosen
+
+    def _follow_everyone(self, image: Any, t_ms: int, t_s: float, size: tuple[int, int]) -> PoseFrame | None:
+        self.multi_frames += 1
+        everyone = _poses(self._multi.detect_for_video(image, t_ms), *size)
+        if len(everyone) > 1:
+            self._multi_until_s = t_s + self.check_every_s
+        chosen = self.tracker.step(everyone, t_s)
+        if t_s >= self._multi_until_s:  # alone for a while: back to tracking one pose
+            self._multi.close()
+            self._multi = None
+            self._single.close()
+            self._single = self._landmarker("video", 1)
+            self._next_check_s = -np.inf
+        return chosen
 
     def close(self) -> None:
-        self._landmarker.close()
+        for landmarker in (self._single, self._everyone, self._multi):
+            if landmarker is not None:
+                landmarker.close()
 
     def __enter__(self) -> MediaPipePose:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _poses(result: Any, width_px: int, height_px: int) -> list[PoseFrame]:
+    return [
+        _to_pose_frame(img, world, width_px, height_px)
+        for img, world in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
+    ]
+

@@ -21,8 +21,17 @@ def body_size_px(frame: PoseFrame) -> float:
 
 
 def torso_center_px(frame: PoseFrame) -> np.ndarray:
-    """Mean of both shoulders and hips, in pixels."""
-    return np.asarray(np.nanmean(frame.xy_px[_TORSO], axis=0))
+    """Mean of both shoulders and hips (those present), in pixels; NaN if none is."""
+    points = frame.xy_px[_TORSO]
+    points = points[np.isfinite(points).all(axis=1)]
+    return points.mean(axis=0) if len(points) else np.full(2, np.nan)
+
+
+def same_person(a: PoseFrame, b: PoseFrame, tolerance: float = 0.2) -> bool:
+    """True when two poses of one frame (say, from two landmarkers) have torso centres closer than
+    ``tolerance`` times the larger body size: the same person."""
+    distance = float(np.linalg.norm(torso_center_px(a) - torso_center_px(b)))
+    return distance <= tolerance * max(body_size_px(a), body_size_px(b), 1.0)
 
 
 class SubjectTracker:
@@ -53,6 +62,11 @@ class SubjectTracker:
         if chosen is not None:
             self._center, self._size, self._last_seen_s = torso_center_px(chosen), body_size_px(chosen), t_s
         return chosen
+
+    def accepts(self, candidates: Sequence[PoseFrame], t_s: float) -> bool:
+        """True when ``step`` would keep following the subject with one of ``candidates`` (it is near the
+        subject's last position, seen within ``reacquire_s``); changes nothing."""
+        return t_s - self._last_seen_s <= self.reacquire_s and self._nearest(candidates) is not None
 
     def _nearest(self, candidates: Sequence[PoseFrame]) -> PoseFrame | None:
         if self._center is None:

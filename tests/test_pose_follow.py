@@ -1,0 +1,39 @@
+"""The subject followed with one tracked pose and occasional checks is the person a per-frame search for
+everyone keeps (real MediaPipe inference on the shipped two-people clips)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import clip_path, read_frames
+
+from romcam.pose.mediapipe_pose import MediaPipePose
+from romcam.pose.select import body_size_px, torso_center_px
+from romcam.types import PoseFrame
+
+pytestmark = pytest.mark.slow
+
+
+def _follow(frames: list[np.ndarray], model: Path, everyone_every_frame: bool) -> tuple[list[PoseFrame | None], int]:
+    # a check interval longer than the clip with the fallback switched on = search everyone on every frame
+    with MediaPipePose(model, check_every_s=1e9 if everyone_every_frame else 2.0) as pose:
+        if everyone_every_frame:
+            pose._multi, pose._multi_until_s = pose._landmarker("video", 2), np.inf
+        found = [pose.estimate(f, i / 30.0) for i, f in enumerate(frames)]
+        return found, pose.checks
+
+
+@pytest.mark.parametrize(
+    "clip", ["hard_two_people_02_lab_bystander.mp4", "hard_two_people_03_lab_cgi_second_person.mp4"]
+)
+def test_tracking_one_pose_keeps_the_subject_a_full_search_keeps(clip: str, model_path: Path) -> None:
+    frames = read_frames(clip_path(clip))
+    cheap, checks = _follow(frames, model_path, everyone_every_frame=False)
+    full, _ = _follow(frames, model_path, everyone_every_frame=True)
+    assert sum(p is not None for p in cheap) >= 0.95 * sum(p is not None for p in full)
+    for a, b in zip(cheap, full, strict=True):
+        if a is not None and b is not None:  # the same person: torso centres within a tenth of a body
+            assert np.linalg.norm(torso_center_px(a) - torso_center_px(b)) < 0.1 * body_size_px(b)
+    assert checks <= 1 + len(frames) / 30.0  # looked for everyone now and then, not every frame
