@@ -15,8 +15,6 @@ Usage: python bench/long.py [--minutes 60] [--video-minutes 60]
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -76,15 +74,25 @@ def looped_video(path: Path, minutes: float) -> Path:
     return path
 
 
-def peak_memory_mb(args: list[str]) -> tuple[float, float]:
-    """Wall time (s) and peak resident memory (MB) of one child process."""
+CHILD = """
+import runpy, sys
+report = sys.argv.pop(1)
+try:
+    runpy.run_module("romcam", run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as status, open(report, "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM")).split()[1])
+"""
+"""Runs romcam and writes its own peak resident memory (VmHWM, kB). A child's ``ru_maxrss`` would include
+the memory of the process it was forked from (this one, holding an hour of landmarks)."""
+
+
+def peak_memory_mb(romcam_args: list[str], folder: Path) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (MB) of ``python -m romcam ROMCAM_ARGS`` in a child process."""
+    report = folder / "peak_kb.txt"
     start = time.perf_counter()
-    child = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed with {child.returncode}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024.0
+    subprocess.run([sys.executable, "-c", CHILD, str(report), *romcam_args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start, float(report.read_text()) / 1024.0
 
 
 def video_memory(folder: Path, minutes: float) -> None:
@@ -93,9 +101,7 @@ def video_memory(folder: Path, minutes: float) -> None:
     for length in (1.0, minutes):
         video = looped_video(folder / f"loop_{length:g}min.mp4", length)
         out = folder / f"video_{length:g}"
-        wall, peaks[length] = peak_memory_mb(
-            [sys.executable, "-m", "romcam", "analyze", str(video), "--no-video", "--out", str(out)]
-        )
+        wall, peaks[length] = peak_memory_mb(["analyze", str(video), "--no-video", "--out", str(out)], folder)
         video.unlink()
         print(f"analyze --no-video, {length:g}-minute video: {wall:.0f} s, peak memory {peaks[length]:.0f} MB")
     print(f"peak memory {minutes:g} min / 1 min: {peaks[minutes] / peaks[1.0]:.2f} (target <= 1.2)")
@@ -117,14 +123,7 @@ def main() -> None:
         done = time.perf_counter()
         print(f"{len(sequence)} frames ({args.minutes:g} min at 30 fps)")
         print(f"kinematics (clean, angles, flags): {cleaned - start:.2f} s; summary: {done - cleaned:.2f} s")
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "romcam", "analyze", "--from-landmarks", str(path), "--out", str(folder / "out")],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        wall = time.perf_counter() - start
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+        wall, peak_mb = peak_memory_mb(["analyze", "--from-landmarks", str(path), "--out", str(folder / "out")], folder)
         print(f"romcam analyze --from-landmarks: {wall:.1f} s, peak memory {peak_mb:.0f} MB")
         if args.video_minutes > 0:
             video_memory(folder, args.video_minutes)

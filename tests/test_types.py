@@ -12,7 +12,7 @@ from conftest import OUTSIDE
 
 from romcam.landmarks import MIRROR, Landmark
 from romcam.pose.select import SubjectTracker
-from romcam.types import PoseFrame, PoseSequence
+from romcam.types import PoseFrame, PoseSequence, SequenceBuilder
 
 
 def _seq(n: int = 4) -> PoseSequence:
@@ -78,3 +78,19 @@ def test_kinematics_imports_neither_opencv_nor_mediapipe() -> None:
         "bad = [m for m in ('cv2', 'mediapipe') if m in sys.modules]; sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=OUTSIDE).returncode == 0
+
+
+@pytest.mark.parametrize("n", [1, SequenceBuilder.BLOCK, SequenceBuilder.BLOCK + 1])
+def test_sequence_builder_keeps_every_frame_across_blocks(n: int) -> None:
+    rng = np.random.default_rng(n)
+    builder = SequenceBuilder(640, 480)
+    frames: list[PoseFrame | None] = []
+    for i in range(n):
+        frame = None if i % 7 == 3 else PoseFrame(rng.random((33, 2)), rng.random((33, 3)), rng.random(33))
+        builder.append(frame, i / 30.0)
+        frames.append(frame)
+    built = builder.build()
+    expected = PoseSequence.from_frames(frames, np.arange(n) / 30.0, 640, 480)
+    for name in ("xy_px", "world_m", "visibility", "t_s"):
+        np.testing.assert_array_equal(getattr(built, name), getattr(expected, name))
+    assert not built.xy_px.flags.writeable

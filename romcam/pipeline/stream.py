@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from romcam.types import PoseFrame, PoseSequence, ProgressFn
+from romcam.types import PoseFrame, PoseSequence, ProgressFn, SequenceBuilder
 
 
 class PoseEstimator(Protocol):
@@ -44,21 +44,19 @@ def estimate_sequence(
     source: FrameStream, estimator: PoseEstimator, progress: ProgressFn | None = None
 ) -> tuple[PoseSequence | None, bool]:
     """Run ``estimator.estimate`` on every frame; returns the sequence and whether Ctrl-C cut it short."""
-    frames: list[PoseFrame | None] = []
-    times: list[float] = []
+    collected = SequenceBuilder(source.info.width_px, source.info.height_px)
     interrupted = False
     total = source.info.frame_count_header
     try:
         for frame in source:
-            frames.append(estimator.estimate(frame.bgr, frame.t_s))
-            times.append(frame.t_s)
+            collected.append(estimator.estimate(frame.bgr, frame.t_s), frame.t_s)
             if progress:
-                progress(len(frames), total)
+                progress(len(collected), total)
     except KeyboardInterrupt:
         interrupted = True
-    if not frames:
+    if not len(collected):
         return None, interrupted
-    return PoseSequence.from_frames(frames, times, source.info.width_px, source.info.height_px), interrupted
+    return collected.build(), interrupted
 
 
 @dataclass(frozen=True)

@@ -153,4 +153,3 @@ def _poses(result: Any, width_px: int, height_px: int) -> list[PoseFrame]:
         _to_pose_frame(img, world, width_px, height_px)
         for img, world in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
     ]
-
