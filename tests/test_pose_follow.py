@@ -17,10 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def _follow(frames: list[np.ndarray], model: Path, everyone_every_frame: bool) -> tuple[list[PoseFrame | None], int]:
-    # a check interval longer than the clip with the fallback switched on = search everyone on every frame
-    with MediaPipePose(model, check_every_s=1e9 if everyone_every_frame else 2.0) as pose:
-        if everyone_every_frame:
-            pose._multi, pose._multi_until_s = pose._landmarker("video", 2), np.inf
+    with MediaPipePose(model, track_one=not everyone_every_frame) as pose:
         found = [pose.estimate(f, i / 30.0) for i, f in enumerate(frames)]
         return found, pose.checks
 

@@ -63,6 +63,7 @@ class AnalyzeConfig:
     mirror: bool = False
     write_video: bool = True
     num_poses: int = 2
+    track_one_pose: bool = False  # track one pose, look for everyone now and then (MediaPipePose.track_one)
     stride: int = 1
     camera_profile: Path | None = None
     repair_left_right: bool = True
@@ -88,7 +89,7 @@ def _run_model(
     with FrameSource(config.source, mirror=config.mirror, stride=config.stride) as source:
         loaded = loaded or LoadedModel.load(config.model, config.model_variant)
         model = loaded.resolved
-        with MediaPipePose(loaded.data, num_poses=config.num_poses) as pose:
+        with MediaPipePose(loaded.data, num_poses=config.num_poses, track_one=config.track_one_pose) as pose:
             sequence, interrupted = estimate_sequence(source, pose, progress)
         if sequence is None:
             raise RomcamError(f"{config.source}: no frame could be decoded (corrupt or not a video)")

@@ -27,8 +27,10 @@ def _to_pose_frame(image_landmarks: list, world_landmarks: list, width_px: int, 
 class MediaPipePose:
     """MediaPipe Tasks ``PoseLandmarker`` following one subject; a bystander never replaces the measured person.
 
-    Looking for a second person makes MediaPipe run its person detector on every frame (about 60 % more time
-    per frame), so the subject is tracked with ``num_poses=1`` in VIDEO mode and everyone in view is looked
+    By default (``track_one=False``) everyone in view is followed on every frame (VIDEO mode, ``num_poses``)
+    and ``SubjectTracker`` picks the subject. Looking for a second person makes MediaPipe run its person
+    detector on every frame (about 60 % more time per frame), so with ``track_one=True`` the subject is
+    tracked with ``num_poses=1`` in VIDEO mode and everyone in view is looked
     for only now and then: on the first frame, every ``check_every_s`` seconds, and whenever the tracked pose
     is not one the ``SubjectTracker`` would accept (it jumped away from the subject).
     A check runs an IMAGE-mode landmarker with ``num_poses`` people; when it finds the tracked pose is not the
@@ -44,6 +46,7 @@ class MediaPipePose:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         check_every_s: float = 2.0,
+        track_one: bool = False,
     ) -> None:
         from mediapipe import Image, ImageFormat
 
@@ -51,10 +54,11 @@ class MediaPipePose:
         self._model = model
         self._confidence = (min_detection_confidence, min_tracking_confidence)
         self.num_poses, self.check_every_s = num_poses, check_every_s
-        self._single = self._landmarker("video", 1)
+        self.track_one = track_one or num_poses <= 1
+        self._single = self._landmarker("video", 1) if self.track_one else None
         self._everyone: Any = None  # IMAGE mode, num_poses people: the checks
-        self._multi: Any = None  # VIDEO mode, num_poses people: following everyone
-        self._multi_until_s = -np.inf
+        self._multi: Any = None if self.track_one else self._landmarker("video", num_poses)  # following everyone
+        self._multi_until_s = -np.inf if self.track_one else np.inf
         self._next_check_s = -np.inf
         self.tracker = SubjectTracker()
         self.checks = 0
@@ -93,6 +97,7 @@ class MediaPipePose:
         size = (frame_bgr.shape[1], frame_bgr.shape[0])
         if self._multi is not None:
             return self._follow_everyone(image, t_ms, t_s, size)
+        assert self._single is not None  # tracking one pose whenever not following everyone
         tracked = _poses(self._single.detect_for_video(image, t_ms), *size)
         due = t_s >= self._next_check_s
         if self.num_poses <= 1 or (not due and (not tracked or self.tracker.accepts(tracked, t_s))):
@@ -125,13 +130,14 @@ class MediaPipePose:
     def _follow_everyone(self, image: Any, t_ms: int, t_s: float, size: tuple[int, int]) -> PoseFrame | None:
         self.multi_frames += 1
         everyone = _poses(self._multi.detect_for_video(image, t_ms), *size)
-        if len(everyone) > 1:
+        if len(everyone) > 1 and self.track_one:
             self._multi_until_s = t_s + self.check_every_s
         chosen = self.tracker.step(everyone, t_s)
         if t_s >= self._multi_until_s:  # alone for a while: back to tracking one pose
             self._multi.close()
             self._multi = None
-            self._single.close()
+            if self._single is not None:
+                self._single.close()
             self._single = self._landmarker("video", 1)
             self._next_check_s = -np.inf
         return chosen
