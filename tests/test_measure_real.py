@@ -195,6 +195,17 @@ def test_wrong_view_gives_no_number_and_says_how_to_turn(tmp_path: Path) -> None
     assert " deg " not in result.stdout  # no headline number anywhere
 
 
+def _instruction_band_shown(shot: Path) -> bool:
+    """The window's instruction band at the screen's top left: a dark band with white text on it."""
+    import cv2
+
+    image = cv2.imread(str(shot))
+    if image is None:
+        return False
+    band = image[:60, :400]
+    return bool(band.mean() < 90 and (band > 200).mean() > 0.01)
+
+
 def test_live_window_under_xvfb(tmp_path: Path) -> None:
     shot = tmp_path / "window.png"
     with virtual_screen() as display:
@@ -220,14 +231,12 @@ def test_live_window_under_xvfb(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(8.0)
-        grab_screen(display, shot)
+        shown = False
+        while proc.poll() is None and not shown:  # look at the screen while measure runs, until the window shows
+            time.sleep(1.0)
+            grab_screen(display, shot)
+            shown = _instruction_band_shown(shot)
         _, stderr = proc.communicate(timeout=180)
         assert proc.returncode == 0, stderr
-    import cv2
-
-    image = cv2.imread(str(shot))
-    assert image is not None
-    band = image[:60, :400]  # the instruction band of the window, at the screen's top left
-    assert band.mean() < 90 and (band > 200).mean() > 0.01  # dark band with white text on it
+    assert shown, "the live window never showed its instruction band"
     assert json.loads((tmp_path / "o" / "measurement.json").read_text())["results"][0]["peak_deg"] > 80
