@@ -17,9 +17,10 @@ in pixels), which no method here was tuned on.
 
 ``--heldout`` measures the held-out clips instead (``python samples/make_rendered.py --heldout``).
 
-``--track-one-pose`` measures landmarks from MediaPipe tracking one pose (``AnalyzeConfig.track_one_pose``).
+``--follow-everyone`` measures landmarks from MediaPipe following everyone on every frame (``num_poses=2``, the
+detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one_pose``, the default).
 
-Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout] [--track-one-pose] [NAME_SUBSTRING ...]
+Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout] [--follow-everyone] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def print_kinds() -> None:
             print(f'    ("{kind}", "{view}"): {np.percentile(e, 95):.1f},  # n={e.size}, MAE {e.mean():.2f}')
 
 
-def landmarks(clip: Path, model: LoadedModel, cache: Path, track_one_pose: bool = False) -> PoseSequence:
-    """The clip's landmarks, from the cache or by running the model once (``track_one_pose``: MediaPipe tracking
-    one pose, ``AnalyzeConfig.track_one_pose``; give such runs their own cache)."""
+def landmarks(clip: Path, model: LoadedModel, cache: Path, track_one_pose: bool = True) -> PoseSequence:
+    """The clip's landmarks, from the cache or by running the model once (``track_one_pose=False``: MediaPipe
+    following everyone on every frame, ``AnalyzeConfig.track_one_pose``; give such runs their own cache)."""
     out = cache / clip.stem
     if not (out / "landmarks.npz").exists():
         config = AnalyzeConfig(out_dir=out, source=str(clip), write_video=False, track_one_pose=track_one_pose)
@@ -242,7 +243,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="keep the clips' landmarks here between runs")
     parser.add_argument("--scale", type=float, help="also measure copies downscaled by this factor (e.g. 0.25)")
     parser.add_argument("--heldout", action="store_true", help="the held-out clips (bench/heldout/) instead")
-    parser.add_argument("--track-one-pose", action="store_true", help="MediaPipe tracking one pose (own cache)")
+    parser.add_argument(
+        "--follow-everyone", action="store_true", help="MediaPipe following everyone on every frame (own cache)"
+    )
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
@@ -254,7 +257,7 @@ def main() -> None:
     if args.scale:
         chosen += [downscaled(c, args.scale, cache) for c in chosen]
     for clip in chosen:
-        report_clip(clip, landmarks(clip, model, cache, args.track_one_pose), pool)
+        report_clip(clip, landmarks(clip, model, cache, not args.follow_everyone), pool)
     pool.print()
     print_kinds()
     GRADES.print()

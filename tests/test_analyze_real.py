@@ -191,7 +191,9 @@ def test_headline_extremes_come_only_from_unflagged_frames_within_physiology(tmp
 
 def test_nothing_is_smoothed_across_a_scene_cut(tmp_path: Path) -> None:
     """Two real clips cut together: the second scene reads as it does on its own (within the filter's edge
-    effects), with no value carried over from the first scene's person."""
+    effects), with no value carried over from the first scene's person. Compared over the first 0.5 s after the
+    cut, twice the reach of the 6 Hz filter, where a blend of the two scenes would show; later frames differ by
+    MediaPipe's own run-to-run tracking (up to 5° in a fast knee bend a second later)."""
     first = read_frames(clip_path("lunge_front_01_home_workout.mp4"), 100)
     second = read_frames(clip_path("squat_front_02_home_workout.mp4"), 100)
     _analyze(str(write_video(tmp_path / "cut.mp4", first + second)), tmp_path / "cut", "--no-video")
@@ -199,9 +201,9 @@ def test_nothing_is_smoothed_across_a_scene_cut(tmp_path: Path) -> None:
     _, cut = read_angles_csv(tmp_path / "cut" / "angles.csv")
     _, alone = read_angles_csv(tmp_path / "alone" / "angles.csv")
     for name in ("left_knee_flexion", "right_knee_flexion", "left_hip_flexion", "left_shoulder_abduction"):
-        after, own = cut[name][100:130], alone[name][:30]
+        after, own = cut[name][100:115], alone[name][:15]
         both = np.isfinite(after) & np.isfinite(own)
-        assert both.sum() >= 25, name
+        assert both.sum() >= 12, name
         assert np.max(np.abs(after[both] - own[both])) < 4.0, name  # before: a filtered blend of both scenes
 
 

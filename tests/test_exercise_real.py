@@ -5,7 +5,8 @@ cropped to the person) were looked at and the bottoms of the movement counted:
 - squat_side_01_gym_portrait: two barbell squats, bottoms at about 10.0 s and 17.0 s;
 - squat_front_02_home_workout: five dumbbell squats, bottoms at about 1.2, 3.5, 6.1, 8.5, 11.1 s;
 - lunge_front_01_home_workout: stationary split-squat lunges, back knee near the floor at about 1.8, 4.6,
-  7.5, 10.5, 13.5, 16.5, 19.6, 22.5, 25.5, 28.3 s, and once more at 31.5 s as the clip ends (not completed);
+  7.5, 10.5, 13.5, 16.5, 19.6, 22.5, 25.5, 28.3 and 31.4 s; the last one is back at the top stance (as at
+  29.5 s) on the clip's last frame, 32.0 s (frames 940-960 looked at), so it counts: 11;
 - bridge_supine_side_01_backlit: one bridge (also the upstream project's own label).
 """
 
@@ -49,7 +50,7 @@ def _session(tmp_path: Path, *args: str) -> dict:
     [
         ("squat_side_01_gym_portrait.mp4", "squat", 2),
         ("squat_front_02_home_workout.mp4", "squat", 5),
-        ("lunge_front_01_home_workout.mp4", "forward_lunge", 10),
+        ("lunge_front_01_home_workout.mp4", "forward_lunge", 11),
         ("bridge_supine_side_01_backlit.mp4", "glute_bridge", 1),
     ],
 )

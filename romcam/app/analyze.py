@@ -63,7 +63,7 @@ class AnalyzeConfig:
     mirror: bool = False
     write_video: bool = True
     num_poses: int = 2
-    track_one_pose: bool = False  # track one pose, look for everyone now and then (MediaPipePose.track_one)
+    track_one_pose: bool = True  # track one pose, look for everyone now and then (MediaPipePose.track_one)
     stride: int = 1
     camera_profile: Path | None = None
     repair_left_right: bool = True

@@ -243,14 +243,21 @@ def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS
     seen = np.flatnonzero(np.isfinite(xy).all(axis=-1).sum(axis=-1) >= 4)
     if seen.size < 2:
         return np.zeros(0, dtype=int)
-    trunk = np.linalg.norm((xy[:, 23] + xy[:, 24]) / 2 - (xy[:, 11] + xy[:, 12]) / 2, axis=-1)
-    a, b = xy[seen[:-1]], xy[seen[1:]]
+    cut = is_cut(xy[seen[:-1]], xy[seen[1:]], trunk_lengths)
+    return np.asarray(seen[1:][cut], dtype=int)
+
+
+def is_cut(before_px: np.ndarray, after_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS) -> np.ndarray:
+    """(N,) True where the landmarks ``after_px`` (N, 33, 2) start a new scene after ``before_px``: the median
+    landmark displacement exceeds ``trunk_lengths`` times the larger of the two trunk lengths (``scene_cuts``).
+    The live pose adapter asks this of consecutive frames to restart MediaPipe's tracking at a cut."""
+    a, b = np.asarray(before_px, dtype=float), np.asarray(after_px, dtype=float)
+    trunk_a = np.linalg.norm((a[:, 23] + a[:, 24]) / 2 - (a[:, 11] + a[:, 12]) / 2, axis=-1)
+    trunk_b = np.linalg.norm((b[:, 23] + b[:, 24]) / 2 - (b[:, 11] + b[:, 12]) / 2, axis=-1)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         moved = np.nanmedian(np.linalg.norm(b - a, axis=-1), axis=1)
-        scale = np.fmax(trunk[seen[:-1]], trunk[seen[1:]])
-        cut = moved > trunk_lengths * scale
-    return np.asarray(seen[1:][cut], dtype=int)
+        return np.asarray(moved > trunk_lengths * np.fmax(trunk_a, trunk_b))
 
 
 def clean_trajectories(
