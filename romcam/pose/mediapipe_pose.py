@@ -123,30 +123,30 @@ class MediaPipePose:
             self._everyone = self._landmarker("image", self.num_poses)
         self.checks += 1
         self._next_check_s = t_s + self.check_every_s
-        accepted = bool(tracked) and self.tracker.accepts(tracked, t_s)
-        chosen = self.tracker.step(_poses(self._everyone.detect(image), *size), t_s)
+        # the tracked pose is a candidate too: the one nearest the subject's last position wins
+        chosen = self.tracker.step([*_poses(self._everyone.detect(image), *size), *tracked], t_s)
         if not tracked:
             return chosen
-        if chosen is None and accepted:
-            return self.tracker.step(tracked, t_s)
         if chosen is not None and same_person(chosen, tracked[0]):
-            if not cut:
-                return self.tracker.step(tracked, t_s) or chosen
-            restarted = self._restart_single(image, t_ms, size)
-            return restarted if restarted is not None and same_person(restarted, chosen) else chosen
+            return self._restart_single(image, t_ms, size, tracked[0]) if cut else tracked[0]
         log.info("the tracked pose is not the subject at %.2f s: following everyone in view", t_s)
         self._multi = self._landmarker("video", self.num_poses)
         self._multi_until_s = t_s + self.check_every_s
         self._multi.detect_for_video(image, t_ms)
         return chosen
 
-    def _restart_single(self, image: Any, t_ms: int, size: tuple[int, int]) -> PoseFrame | None:
-        """A new one-pose landmarker (MediaPipe's smoothing must not blend two scenes), run on this frame."""
+    def _restart_single(self, image: Any, t_ms: int, size: tuple[int, int], subject: PoseFrame) -> PoseFrame:
+        """The subject's pose from a new one-pose landmarker started on this frame (MediaPipe's smoothing must not
+        blend two scenes); the old tracking is kept when the new one finds someone else (or nobody)."""
+        fresh = self._landmarker("video", 1)
+        found = _poses(fresh.detect_for_video(image, t_ms), *size)
+        if not found or not same_person(found[0], subject):
+            fresh.close()
+            return subject
         if self._single is not None:
             self._single.close()
-        self._single = self._landmarker("video", 1)
-        found = _poses(self._single.detect_for_video(image, t_ms), *size)
-        return found[0] if found else None
+        self._single = fresh
+        return found[0]
 
     def _follow_everyone(self, image: Any, t_ms: int, t_s: float, size: tuple[int, int]) -> PoseFrame | None:
         self.multi_frames += 1
