@@ -249,6 +249,7 @@ def main() -> None:
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
+    cache.mkdir(parents=True, exist_ok=True)
     model = LoadedModel.load(None, "full")
     pool = Pool()
     head = f"{'MAE':>7}{'max':>7}{'bias':>7}{'n':>6}"

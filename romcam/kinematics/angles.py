@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -73,14 +74,16 @@ def trunk_down_vector(xy_px: np.ndarray) -> np.ndarray:
     return _mid(xy_px, L.LEFT_HIP, L.RIGHT_HIP) - _mid(xy_px, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
 
 
-def forward_vector(xy_px: np.ndarray, side_view_ratio: float = SIDE_VIEW_RATIO) -> np.ndarray:
+def forward_vector(
+    xy_px: np.ndarray, side_view_ratio: float = SIDE_VIEW_RATIO, trunk_down: np.ndarray | None = None
+) -> np.ndarray:
     """(T, 2) the direction the person faces in the image, NaN when the view is not side-on.
 
     Forward is the nose's offset from the ear midpoint, taken across the trunk axis. The facing is
     known only when that offset exceeds ``side_view_ratio`` times the shoulder width across the
     trunk axis (in a front view the nose sits between the ears and the shoulders are wide).
     """
-    axis = trunk_down_vector(xy_px)
+    axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
     ahead = component_perpendicular(_pt(xy_px, L.NOSE) - _mid(xy_px, L.LEFT_EAR, L.RIGHT_EAR), axis)
     across = component_perpendicular(_pt(xy_px, L.LEFT_SHOULDER) - _pt(xy_px, L.RIGHT_SHOULDER), axis)
     ahead_len = np.linalg.norm(ahead, axis=-1)
@@ -98,19 +101,43 @@ def lateral_vector(xy_px: np.ndarray, side: str) -> np.ndarray:
     )
 
 
-def sagittal_handedness(xy_px: np.ndarray) -> np.ndarray:
+def sagittal_handedness(xy_px: np.ndarray, trunk_down: np.ndarray | None = None) -> np.ndarray:
     """(T,) +1 where a forward rotation of a segment hanging down turns counter-clockwise on screen
     (the person faces screen right in an upright image), -1 for the mirror case, NaN if not side-on.
 
     Computed as the turn from the trunk's upward axis to the forward direction, both image vectors,
     so it holds for a tilted or rotated image too.
     """
-    return turn_sign(-trunk_down_vector(xy_px), forward_vector(xy_px))
+    axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
+    return turn_sign(-axis, forward_vector(xy_px, trunk_down=axis))
 
 
-def frontal_handedness(xy_px: np.ndarray, side: str) -> np.ndarray:
+def frontal_handedness(xy_px: np.ndarray, side: str, trunk_down: np.ndarray | None = None) -> np.ndarray:
     """(T,) the turn from the trunk's downward axis toward the given side (+1 clockwise on screen)."""
-    return turn_sign(trunk_down_vector(xy_px), lateral_vector(xy_px, side))
+    axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
+    return turn_sign(axis, lateral_vector(xy_px, side))
+
+
+class BodyAxes:
+    """The image-plane body axes the formulas of one sequence share, each computed once, on first use: the trunk's
+    downward axis, the sagittal handedness and the frontal handedness of each side (see the functions above)."""
+
+    def __init__(self, xy_px: np.ndarray) -> None:
+        self.xy_px = xy_px
+        self._frontal: dict[str, np.ndarray] = {}
+
+    @cached_property
+    def trunk_down(self) -> np.ndarray:
+        return trunk_down_vector(self.xy_px)
+
+    @cached_property
+    def sagittal(self) -> np.ndarray:
+        return sagittal_handedness(self.xy_px, self.trunk_down)
+
+    def frontal(self, side: str) -> np.ndarray:
+        if side not in self._frontal:
+            self._frontal[side] = frontal_handedness(self.xy_px, side, self.trunk_down)
+        return self._frontal[side]
 
 
 def _signed_or_magnitude(
@@ -127,7 +154,7 @@ def _signed_or_magnitude(
 # flexion and forward trunk lean are +theta.
 
 
-def shoulder_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def shoulder_flexion_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """Angle from the shoulder->hip line (midaxillary) to the shoulder->elbow line.
 
     0 = arm at the side; + = flexion (arm forward), - = extension (arm backward); range [-90, 270).
@@ -137,12 +164,12 @@ def shoulder_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     return _signed_or_magnitude(
         _pt(xy_px, d.proximal) - shoulder,
         _pt(xy_px, d.distal) - shoulder,
-        -sagittal_handedness(xy_px),
+        -(axes or BodyAxes(xy_px)).sagittal,
         d.wrap_lower_deg,
     )
 
 
-def abduction_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def abduction_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """Angle from the trunk midline's downward direction to the vertex->distal segment (front view).
 
     0 = limb parallel to the trunk midline; + = abduction (away from the midline), - = adduction
@@ -150,16 +177,17 @@ def abduction_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     goes overhead), [-180, 180) for the hip (a seated or raised thigh pointing sideways never crosses the seam).
     """
     segment = _pt(xy_px, d.distal) - _pt(xy_px, d.vertex)
-    return signed_angle_deg(trunk_down_vector(xy_px), segment, frontal_handedness(xy_px, d.side), d.wrap_lower_deg)
+    axes = axes or BodyAxes(xy_px)
+    return signed_angle_deg(axes.trunk_down, segment, axes.frontal(d.side), d.wrap_lower_deg)
 
 
-def elbow_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def elbow_flexion_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """``180 - angle(shoulder, elbow, wrist)``: 0 = straight arm, range [0, 180]."""
     elbow = _pt(xy_px, d.vertex)
     return 180.0 - unsigned_angle_deg(_pt(xy_px, d.proximal) - elbow, _pt(xy_px, d.distal) - elbow)
 
 
-def hip_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def hip_flexion_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """``180 - angle(shoulder, hip, knee)``, signed: 0 = standing, + = thigh forward, - = extension.
 
     Computed as the angle from the trunk line continued below the hip (shoulder->hip) to the
@@ -167,11 +195,11 @@ def hip_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     """
     hip = _pt(xy_px, d.vertex)
     return _signed_or_magnitude(
-        hip - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - hip, -sagittal_handedness(xy_px), d.wrap_lower_deg
+        hip - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - hip, -(axes or BodyAxes(xy_px)).sagittal, d.wrap_lower_deg
     )
 
 
-def knee_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def knee_flexion_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """``180 - angle(hip, knee, ankle)``, signed: 0 = straight, + = flexion, - = hyperextension.
 
     The angle from the thigh line continued below the knee to the knee->ankle segment, positive
@@ -180,11 +208,11 @@ def knee_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     """
     knee = _pt(xy_px, d.vertex)
     return _signed_or_magnitude(
-        knee - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - knee, sagittal_handedness(xy_px), d.wrap_lower_deg
+        knee - _pt(xy_px, d.proximal), _pt(xy_px, d.distal) - knee, (axes or BodyAxes(xy_px)).sagittal, d.wrap_lower_deg
     )
 
 
-def ankle_dorsiflexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def ankle_dorsiflexion_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """``90 - angle(ankle->knee, heel->foot index)``: 0 = foot square to the shank,
     + = dorsiflexion (toes toward the shin), - = plantarflexion.
 
@@ -195,7 +223,7 @@ def ankle_dorsiflexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     return 90.0 - unsigned_angle_deg(shank, foot)
 
 
-def knee_valgus_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def knee_valgus_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """Frontal plane projection angle, ``180 - angle(hip, knee, ankle)`` in a front view.
 
     Signed: + = valgus (knee medial to the hip-ankle line, the shank turning outward from the
@@ -204,34 +232,35 @@ def knee_valgus_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
     knee = _pt(xy_px, d.vertex)
     thigh = knee - _pt(xy_px, d.proximal)
     shank = _pt(xy_px, d.distal) - knee
-    return signed_angle_deg(thigh, shank, frontal_handedness(xy_px, d.side), d.wrap_lower_deg)
+    return signed_angle_deg(thigh, shank, (axes or BodyAxes(xy_px)).frontal(d.side), d.wrap_lower_deg)
 
 
 def _vertical_up(like: np.ndarray) -> np.ndarray:
     return np.broadcast_to(np.array([0.0, -1.0]), like.shape)
 
 
-def trunk_flexion_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def trunk_flexion_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """Angle of mid-hip->mid-shoulder to the image vertical: 0 = upright, + = leaning forward.
 
     Needs a level camera. The sign needs a side view, else the magnitude is given. Range [-180, 180): lying
     on the back reads -90, face down +90, and the seam is upside down, a posture romcam does not measure.
     """
-    trunk_up = -trunk_down_vector(xy_px)
-    return _signed_or_magnitude(_vertical_up(trunk_up), trunk_up, sagittal_handedness(xy_px), d.wrap_lower_deg)
+    axes = axes or BodyAxes(xy_px)
+    trunk_up = -axes.trunk_down
+    return _signed_or_magnitude(_vertical_up(trunk_up), trunk_up, axes.sagittal, d.wrap_lower_deg)
 
 
-def trunk_lateral_lean_deg(xy_px: np.ndarray, d: JointAngle) -> np.ndarray:
+def trunk_lateral_lean_deg(xy_px: np.ndarray, d: JointAngle, axes: BodyAxes | None = None) -> np.ndarray:
     """Angle of mid-hip->mid-shoulder to the image vertical in a front view:
     0 = upright, + = leaning toward the person's right, - = toward the left. Needs a level camera.
     Range [-180, 180).
     """
-    trunk_up = -trunk_down_vector(xy_px)
+    trunk_up = -(axes or BodyAxes(xy_px)).trunk_down
     toward_right = turn_sign(_vertical_up(trunk_up), lateral_vector(xy_px, "right"))
     return signed_angle_deg(_vertical_up(trunk_up), trunk_up, toward_right, d.wrap_lower_deg)
 
 
-FORMULAS: dict[str, Callable[[np.ndarray, JointAngle], np.ndarray]] = {
+FORMULAS: dict[str, Callable[..., np.ndarray]] = {
     "shoulder_flexion": shoulder_flexion_deg,
     "abduction": abduction_deg,
     "elbow_flexion": elbow_flexion_deg,
@@ -445,5 +474,6 @@ def compute_angles_deg(xy_px: np.ndarray, names: Sequence[str] | None = None) ->
     dict mapping each name to a (T,) array in degrees.
     """
     xy = np.asarray(xy_px, dtype=float)
+    axes = BodyAxes(xy)  # the trunk axis and handedness, computed once for every angle
     with np.errstate(invalid="ignore"):
-        return {n: FORMULAS[REGISTRY[n].kind](xy, REGISTRY[n]) for n in resolve_angle_names(names)}
+        return {n: FORMULAS[REGISTRY[n].kind](xy, REGISTRY[n], axes) for n in resolve_angle_names(names)}

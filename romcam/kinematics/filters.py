@@ -99,19 +99,20 @@ def butterworth_zero_lag(values: np.ndarray, t_s: np.ndarray, cutoff_hz: float, 
     pad = 3 * (2 * len(sos) + 1)
     flat = out.reshape(out.shape[0], -1)
     finite = np.isfinite(flat)
+    zi = sosfilt_zi(sos)[:, None, :]
     for cols in _same_gaps(finite):  # columns missing the same samples are filtered together
         for start, stop in _runs(finite[:, cols[0]]):
             if stop - start > pad:
-                flat[start:stop, cols] = _forward_backward(sos, flat[start:stop, cols].T, pad).T
+                flat[start:stop, cols] = _forward_backward(sos, zi, flat[start:stop, cols].T, pad).T
     return out
 
 
-def _forward_backward(sos: np.ndarray, rows: np.ndarray, pad: int) -> np.ndarray:
+def _forward_backward(sos: np.ndarray, zi: np.ndarray, rows: np.ndarray, pad: int) -> np.ndarray:
     """``scipy.signal.sosfiltfilt(sos, rows, axis=-1, padtype="odd", padlen=pad)`` for a (C, n) block with
-    n > pad, without its per-call checks (an hour of landmarks has thousands of runs between gaps)."""
+    n > pad, without its per-call checks (an hour of landmarks has thousands of runs between gaps); ``zi`` is
+    ``sosfilt_zi(sos)[:, None, :]``."""
     x = np.ascontiguousarray(rows)
     ext = np.concatenate([2 * x[:, :1] - x[:, pad:0:-1], x, 2 * x[:, -1:] - x[:, -2 : -pad - 2 : -1]], axis=1)
-    zi = sosfilt_zi(sos)[:, None, :]
     y, _ = sosfilt(sos, ext, axis=-1, zi=zi * ext[None, :, :1])
     y = np.ascontiguousarray(y[:, ::-1])
     y, _ = sosfilt(sos, y, axis=-1, zi=zi * y[None, :, :1])
