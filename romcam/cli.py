@@ -227,6 +227,11 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--square-mm", type=_positive_float, default=25.0, help="printed square size (default 25)")
     p.add_argument("--roll-deg", type=float, metavar="DEG", help="(neutral) set the camera roll by hand, no capture")
     p.add_argument("--size", type=_frame_size, metavar="WxH", help="(neutral, with --roll-deg) the video frame size")
+    p.add_argument(
+        "--accept-poor-fit",
+        action="store_true",
+        help="(camera) save a solution that fails the checks (RMS above 1 px, implausible lens model) with a warning",
+    )
     p.set_defaults(func=_cmd_calibrate)
 
 
@@ -463,7 +468,7 @@ def _print_session(record: dict[str, Any]) -> None:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     if args.what == "neutral":
         return _calibrate_neutral(args)
-    from romcam.capture.camera_profile import calibrate, calibration_images
+    from romcam.capture.camera_profile import calibrate, calibration_images, solution_problems
 
     if not args.source:
         raise UsageError("calibrate camera needs --source CAMERA|VIDEO|FOLDER")
@@ -473,6 +478,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         raise UsageError(f"--board takes COLSxROWS inner corners, like 9x6, not {args.board!r}") from None
     images = calibration_images(args.source)
     profile = calibrate(images, (cols, rows), args.square_mm, note=f"from {args.source}")
+    problems = "; ".join(solution_problems(profile))
+    if problems and not args.accept_poor_fit:
+        raise RomcamError(
+            f"camera solution rejected, nothing written: {problems}. Film the flat, printed board sharply in 10-20 "
+            "views that together cover the whole image, tilted different ways (--accept-poor-fit keeps it anyway)"
+        )
+    if problems:
+        print(f"warning: {problems}; saved because of --accept-poor-fit", file=sys.stderr)
     profile.save(args.out)
     k = profile.camera_matrix
     print(f"board found in {profile.views} of {len(images)} images; RMS reprojection error {profile.rms_px:.3f} px")

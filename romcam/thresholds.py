@@ -100,6 +100,22 @@ MIN_VALID_FRACTION = 0.5
 MIN_PERSON_FRACTION = 0.9
 """Batch flags a clip ``person_not_always_in_view`` when a person was found on fewer than this share of frames."""
 
+CALIBRATION_MAX_RMS_PX = 1.0
+"""``calibrate camera`` keeps a lens model only when the board corners reproject within this RMS error: sharp
+views of a flat board give a few tenths of a pixel (OpenCV's camera calibration tutorial); more than a pixel
+means blurred, bent or misdetected views, and their lens model adds error instead of removing it."""
+
+CALIBRATION_MAX_DISTORTION = 0.3
+"""A lens model is implausible when, inside the image, it moves a point by more than this share of the point's
+distance from the image centre, or stops mapping larger radii to larger radii (its polynomial folds back: what
+an overfitted k2 or k3 does at the corners)."""
+
+NEUTRAL_MAX_SPREAD_DEG = 10.0
+"""``calibrate neutral`` needs the person still: no angle may range more than this (5th to 95th percentile of the
+filtered angle over the capture, its flagged frames left out). Held still, an angle's landmark noise spans a few
+degrees (at most 3.2° over the still first half second of the four rendered samples); an arm or leg that moves
+during the capture would shift that joint's zero offset."""
+
 
 def as_record() -> dict[str, float | tuple[float, float] | dict[str, float]]:
     """The thresholds as written into outputs (lower-case names)."""

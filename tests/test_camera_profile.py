@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from romcam.capture.camera_profile import CameraProfile, calibrate, undistort_xy_px
+from romcam.capture.camera_profile import CameraProfile, calibrate, solution_problems, undistort_xy_px
 from romcam.kinematics.angles import compute_angles_deg
 from romcam.landmarks import Landmark as L
 
@@ -19,11 +19,13 @@ SQUARE_MM = 25.0
 INNER = (9, 6)
 
 
-def render_board(rvec: np.ndarray, tvec: np.ndarray) -> np.ndarray:
-    """The checkerboard as the distorted camera sees it, by casting a ray through every pixel."""
+def render_board(
+    rvec: np.ndarray, tvec: np.ndarray, k: np.ndarray = K_TRUE, dist: np.ndarray = DIST_TRUE
+) -> np.ndarray:
+    """The checkerboard as a distorted camera (``k``, ``dist``) sees it, by casting a ray through every pixel."""
     w, h = SIZE
     pix = np.stack(np.meshgrid(np.arange(w) + 0.0, np.arange(h) + 0.0), axis=-1).reshape(-1, 1, 2)
-    rays = cv2.undistortPoints(pix, K_TRUE, DIST_TRUE).reshape(-1, 2)
+    rays = cv2.undistortPoints(pix, k, dist).reshape(-1, 2)
     d = np.column_stack([rays, np.ones(len(rays))])
     r, _ = cv2.Rodrigues(rvec)
     a = np.stack([np.broadcast_to(r[:, 0], d.shape), np.broadcast_to(r[:, 1], d.shape), -d], axis=-1)
@@ -161,3 +163,38 @@ def test_example_profile_in_calibration_folder_loads() -> None:
     root = Path(__file__).resolve().parents[1]
     profile = CameraProfile.load(root / "calibration" / "example_profile_640x480.toml")
     assert (profile.width_px, profile.height_px) == (640, 480) and profile.rms_px < 1.0
+
+
+def test_a_good_solution_passes_the_checks(profile: CameraProfile) -> None:
+    assert solution_problems(profile) == []  # a real wide-angle barrel (14 % at the corners) is plausible
+
+
+def test_the_solutions_users_got_are_refused(profile: CameraProfile) -> None:
+    """A 2.57 px RMS solution with k2 = +48.9, as a user's blurred board views gave."""
+    bad = CameraProfile(profile.camera_matrix, np.array([-0.9, 48.9, 0.0, 0.0, 0.0]), 640, 480, 2.57, 12)
+    problems = solution_problems(bad)
+    assert len(problems) == 2
+    assert "2.57 px is above 1 px" in problems[0] and "k2 +48.9" in problems[1]
+    fold = CameraProfile(profile.camera_matrix, np.array([-0.6, 0.0, 0.0, 0.0, 0.0]), 640, 480, 0.3, 12)
+    assert "folds back" in solution_problems(fold)[0]  # r (1 - 0.6 r^2) turns over before the image corner
+
+
+def test_calibrate_refuses_views_of_two_cameras_and_writes_nothing(tmp_path: Path) -> None:
+    """Every other view taken with another camera (principal point 40 px and 30 px away, slight pincushion): no
+    single lens model fits them, the solution reprojects at 1.2 px."""
+    from conftest import run_cli
+
+    folder = tmp_path / "board"
+    folder.mkdir()
+    other_k = K_TRUE + np.array([[0.0, 0.0, 40.0], [0.0, 0.0, -30.0], [0.0, 0.0, 0.0]])
+    other_dist = np.array([0.05, 0.0, 0.0, 0.0, 0.0])
+    for i, (r, t) in enumerate(_views()):
+        image = render_board(r, t, other_k, other_dist) if i % 2 else render_board(r, t)
+        cv2.imwrite(str(folder / f"view{i}.png"), image)
+    out = tmp_path / "cam.toml"
+    result = run_cli("calibrate", "camera", "--source", str(folder), "--out", str(out))
+    assert result.returncode == 1 and "camera solution rejected, nothing written" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    kept = run_cli("calibrate", "camera", "--source", str(folder), "--out", str(out), "--accept-poor-fit")
+    assert kept.returncode == 0 and "warning:" in kept.stderr and out.exists()

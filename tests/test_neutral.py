@@ -140,3 +140,20 @@ def test_neutral_lengths_flag_a_limb_turned_toward_the_camera_all_clip_long(tmp_
     knee = json.loads(levelled.stdout)["angles"]["right_knee_flexion"]
     assert knee["status"] == "not_measurable" and knee["max_deg"] is None and knee["confidence"]["grade"] == "D"
     assert knee["all_frames_max_deg"] is not None and "foreshortened" in knee["flag_codes"]
+
+
+def test_a_neutral_capture_with_arm_raises_is_refused_naming_the_joint(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import run_cli
+
+    from romcam.types import PoseSequence
+
+    n = 60
+    raising = [side_view(1, shoulder_flexion=(a, a)) for a in 90 * np.clip(np.sin(np.linspace(0, 6 * np.pi, n)), 0, 1)]
+    PoseSequence(np.stack(raising), np.zeros((n, 33, 3)), np.ones((n, 33)), np.arange(n) / 30, 640, 480).save_npz(
+        tmp_path / "moving.npz"
+    )
+    out = tmp_path / "n.toml"
+    result = run_cli("calibrate", "neutral", "--from-landmarks", str(tmp_path / "moving.npz"), "--out", str(out))
+    assert result.returncode == 1 and "the person moved during the neutral capture" in result.stderr
+    assert "shoulder flexion" in result.stderr and "stand still" in result.stderr
+    assert not out.exists()

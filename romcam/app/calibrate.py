@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from romcam.capture.neutral_profile import NeutralProfile, segment_lengths_px
 from romcam.capture.source import FrameSource
 from romcam.errors import RomcamError
 from romcam.kinematics.filters import FilterSettings
-from romcam.kinematics.neutral import camera_roll_deg, level_xy_px, zero_offsets_deg
+from romcam.kinematics.neutral import camera_roll_deg, level_xy_px, moved_angles_deg, zero_offsets_deg
 from romcam.output.tables import write_json
 from romcam.pipeline.stream import estimate_sequence
 from romcam.pose.models import DEFAULT_VARIANT, LoadedModel
+from romcam.rules.frame_flags import flagged_any
+from romcam.thresholds import NEUTRAL_MAX_SPREAD_DEG
 from romcam.types import PoseSequence
 
 
 def neutral_from_sequence(sequence: PoseSequence) -> NeutralProfile:
     """Roll from the trunk axis, then the zero offsets of the levelled angles."""
-    from romcam.pipeline.offline import angles_from_sequence
+    from romcam.pipeline.offline import angles_from_sequence, clean_offline
 
     if not sequence.detected.any():
         raise RomcamError("no person detected in the neutral capture")
@@ -25,6 +29,15 @@ def neutral_from_sequence(sequence: PoseSequence) -> NeutralProfile:
     roll = camera_roll_deg(xy)
     level = sequence.with_xy(level_xy_px(sequence.xy_px, roll, sequence.width_px, sequence.height_px))
     level_xy, angles = angles_from_sequence(level, FilterSettings())
+    measured = clean_offline(level, FilterSettings())  # judged on the frames romcam would trust for each angle
+    trusted = {n: np.where(flagged_any(measured.flags[n]), np.nan, v) for n, v in measured.angles.items()}
+    moved = moved_angles_deg(trusted, NEUTRAL_MAX_SPREAD_DEG)
+    if moved:
+        joints = ", ".join(f"{name.replace('_', ' ')} {spread:.0f} deg" for name, spread in list(moved.items())[:3])
+        raise RomcamError(
+            f"the person moved during the neutral capture ({joints}; at most {NEUTRAL_MAX_SPREAD_DEG:g} deg from the "
+            "5th to the 95th percentile): stand still, arms at your sides, for the whole capture, and run it again"
+        )
     return NeutralProfile(
         roll,
         sequence.width_px,

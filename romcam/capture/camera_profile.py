@@ -18,6 +18,7 @@ import numpy as np
 
 from romcam.errors import RomcamError
 from romcam.fileio import write_text_atomic
+from romcam.thresholds import CALIBRATION_MAX_DISTORTION, CALIBRATION_MAX_RMS_PX
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
@@ -125,6 +126,41 @@ def calibrate(
         )
     rms, k, dist, _, _ = cv2.calibrateCamera(object_points, image_points, size, None, None)
     return CameraProfile(k, dist.ravel()[:5], size[0], size[1], float(rms), len(image_points), note)
+
+
+def solution_problems(profile: CameraProfile) -> list[str]:
+    """What makes a calibration untrustworthy, in words (none: an empty list): an RMS reprojection error above
+    ``CALIBRATION_MAX_RMS_PX``, or a lens model that is implausible inside the image (``distortion_problem``)."""
+    problems = []
+    if not profile.rms_px <= CALIBRATION_MAX_RMS_PX:
+        problems.append(f"RMS reprojection error {profile.rms_px:.2f} px is above {CALIBRATION_MAX_RMS_PX:g} px")
+    distortion = distortion_problem(profile)
+    if distortion:
+        problems.append(distortion)
+    return problems
+
+
+def distortion_problem(profile: CameraProfile, limit: float = CALIBRATION_MAX_DISTORTION) -> str | None:
+    """Why the radial distortion ``r_d = r (1 + k1 r^2 + k2 r^4 + k3 r^6)`` (r: normalised distance from the
+    principal point) is implausible over the image, or None: it must increase with r up to the farthest image
+    corner and keep ``|r_d / r - 1|`` within ``limit``."""
+    k = profile.camera_matrix
+    d = np.zeros(5)
+    d[: min(5, profile.dist_coeffs.size)] = profile.dist_coeffs.ravel()[:5]
+    k1, k2, k3 = d[0], d[1], d[4]
+    corners = np.array(
+        [[0.0, 0.0], [profile.width_px, 0.0], [0.0, profile.height_px], [profile.width_px, profile.height_px]]
+    )
+    r_max = float(np.max(np.hypot((corners[:, 0] - k[0, 2]) / k[0, 0], (corners[:, 1] - k[1, 2]) / k[1, 1])))
+    r = np.linspace(1e-3, r_max, 200)
+    scale = 1 + k1 * r**2 + k2 * r**4 + k3 * r**6
+    coefficients = f"k1 {k1:+.3g}, k2 {k2:+.3g}, k3 {k3:+.3g}"
+    if np.any(np.diff(r * scale) <= 0):
+        return f"the lens model ({coefficients}) folds back inside the image"
+    worst = float(np.max(np.abs(scale - 1)))
+    if worst > limit:
+        return f"the lens model ({coefficients}) moves image points by up to {100 * worst:.0f} % of their radius"
+    return None
 
 
 def undistort_xy_px(xy_px: np.ndarray, profile: CameraProfile) -> np.ndarray:

@@ -34,6 +34,21 @@ def level_xy_px(xy_px: np.ndarray, roll_deg: float, width_px: int, height_px: in
     return rotate_xy_px(xy_px, -roll_deg, (width_px / 2.0, height_px / 2.0))
 
 
+def moved_angles_deg(angles_deg: dict[str, np.ndarray], limit_deg: float) -> dict[str, float]:
+    """The angles that moved during a capture meant to be still: name -> the 5th-95th percentile range of its
+    values (deg) where that range exceeds ``limit_deg``, largest first. Angles measured on fewer than half the
+    frames are left out (too little to judge; they get no zero offset worth the name either)."""
+    moved = {}
+    for name, values in angles_deg.items():
+        finite = values[np.isfinite(values)]
+        if finite.size < max(2, 0.5 * values.size):
+            continue
+        low, high = np.percentile(finite, [5, 95])
+        if high - low > limit_deg:
+            moved[name] = float(high - low)
+    return dict(sorted(moved.items(), key=lambda item: -item[1]))
+
+
 def zero_offsets_deg(angles_deg: dict[str, np.ndarray]) -> dict[str, float]:
     """Median of each angle over the neutral capture: the person's own reading of anatomical zero."""
     return {k: float(np.nanmedian(v)) for k, v in angles_deg.items() if np.isfinite(v).any()}
