@@ -29,15 +29,15 @@ class MediaPipePose:
     """MediaPipe Tasks ``PoseLandmarker`` following one subject; a bystander never replaces the measured person.
 
     Looking for a second person makes MediaPipe run its person detector on every frame (about 60 % more time
-    per frame), so by default (``track_one=True``) the subject is tracked with ``num_poses=1`` in VIDEO mode
-    and everyone in view is looked
-    for only now and then: on the first frame, every ``check_every_s`` seconds, and whenever the tracked pose
-    is not one the ``SubjectTracker`` would accept (it jumped away from the subject).
-    A check runs an IMAGE-mode landmarker with ``num_poses`` people; when it finds the tracked pose is not the
-    subject, estimation falls back to following everyone every frame (VIDEO mode, ``num_poses``) until only
-    one person has been in view for ``check_every_s``. At a scene cut (``kinematics.filters.is_cut``) the one-pose
-    tracking restarts, so MediaPipe's smoothing never blends two scenes. ``track_one=False`` follows everyone
-    on every frame from the start; ``num_poses=1`` never checks. On the rendered development and held-out sets
+    per frame), so by default (``track_one=True``) the subject is tracked with ``num_poses=1`` in VIDEO mode and
+    everyone in view is looked for only now and then: on the first frame, every ``check_every_s`` seconds, at a
+    scene cut (``kinematics.filters.is_cut``) and whenever the tracked pose is not one the ``SubjectTracker``
+    would accept (it jumped away from the subject). A check runs an IMAGE-mode landmarker with ``num_poses``
+    people; the tracked pose counts as a candidate too, and the one nearest the subject's last position wins.
+    When that is not the tracked pose, estimation follows everyone on every frame (VIDEO mode, ``num_poses``)
+    until only one person has been in view for ``check_every_s``. At a scene cut of the subject the one-pose
+    tracking restarts, so MediaPipe's smoothing never blends two scenes. ``track_one=False`` follows everyone on
+    every frame from the start; ``num_poses=1`` never checks. On the rendered development and held-out sets
     tracking one pose gives smaller errors (README, Accuracy). Use as a context manager to free the graphs.
     """
 
