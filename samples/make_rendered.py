@@ -89,8 +89,7 @@ def abduction_trials_motion(t: float) -> dict[str, np.ndarray]:
     right = held_trials(t, 13.5, ABDUCTION_PEAKS["right"])
     return {
         **standing(),
-        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
-        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+        **arms_abducted(left, right),
     }
 
 
@@ -109,6 +108,14 @@ def axis_angle(axis: np.ndarray, deg: float) -> np.ndarray:
 
 KNEE_STRAIGHT_DEG = -9.0  # the rest pose's knees are bent about 10 degrees
 ELBOW_STRAIGHT_DEG = 40.0  # and its elbows about 43 degrees forward
+
+
+def arms_abducted(left_deg: float, right_deg: float) -> dict[str, np.ndarray]:
+    """Both upper arms raised sideways (frontal-plane abduction) by these angles from hanging at the sides."""
+    return {
+        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left_deg),
+        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right_deg),
+    }
 
 
 def side_motion(t: float) -> dict[str, np.ndarray]:
@@ -133,8 +140,7 @@ def front_motion(t: float) -> dict[str, np.ndarray]:
     right = smooth_bump(t, 3.7, 6.2, 90.0) + both
     return {
         **standing(),
-        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
-        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+        **arms_abducted(left, right),
     }
 
 
@@ -166,8 +172,7 @@ def front_arms_motion(t: float) -> dict[str, np.ndarray]:
     elbow_r = smooth_bump(t, 8.7, 10.3, 100.0)
     return {
         **standing(),
-        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
-        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+        **arms_abducted(left, right),
         "lowerarm01.L": axis_angle(Y, -elbow_l) @ axis_angle(X, ELBOW_STRAIGHT_DEG),
         "lowerarm01.R": axis_angle(Y, elbow_r) @ axis_angle(X, ELBOW_STRAIGHT_DEG),
     }
@@ -220,8 +225,7 @@ def raise_motion(t: float) -> dict[str, np.ndarray]:
     right = smooth_bump(t, 2.8, 4.9, 100.0) + both
     return {
         **standing(),
-        "upperarm01.L": axis_angle(Y, ARM_DOWN_DEG - left),
-        "upperarm01.R": axis_angle(Y, -ARM_DOWN_DEG + right),
+        **arms_abducted(left, right),
     }
 
 
