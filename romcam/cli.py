@@ -260,6 +260,38 @@ def _add_history(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_history)
 
 
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="the browser app for patients and therapists (needs romcam[web])",
+        description="Serve the local browser app: exercise and measure with the webcam, patients' history, "
+        "reports, measurements and batches of uploaded videos. Binds to 127.0.0.1 unless --host says otherwise.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
+    p.add_argument("--data", type=Path, metavar="DIR", help="where results are saved (default: user data dir/web)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from romcam.web.serve import serve
+        from romcam.web.server import ServeSettings
+    except ImportError as exc:
+        raise RomcamError(f"romcam serve needs the web extra: pip install 'romcam[web]' ({exc.name} is missing)") from None
+    import platformdirs
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be 1-65535, got {args.port}")
+    data = args.data or Path(platformdirs.user_data_dir("romcam")) / "web"
+    settings = ServeSettings(data_dir=data, db=args.db, model=args.model, model_variant=args.model_variant)
+    serve(settings, args.host, args.port, open_browser=not args.no_browser)
+    return 0
+
+
 def _add_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="fetch, locate or list the pose models")
     p.add_argument("action", choices=["fetch", "path", "list"])
@@ -278,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_exercise(sub)
     _add_calibrate(sub)
     _add_history(sub)
+    _add_serve(sub)
     _add_models(sub)
     return parser
 
@@ -441,15 +474,9 @@ def _cmd_exercise(args: argparse.Namespace) -> int:
 
 def _program(args: argparse.Namespace) -> Any:
     """The program file, or one library exercise (with ``--side``) as a program of one item."""
-    from dataclasses import replace as dc_replace
+    from romcam.exercises import load_program, single_exercise_program
 
-    from romcam.exercises import Program, ProgramItem, get_exercise, load_program
-
-    if args.program:
-        return load_program(args.program)
-    exercise = get_exercise(args.exercise)
-    exercise = dc_replace(exercise, side=args.side) if args.side else exercise
-    return Program(exercise.title, (ProgramItem(exercise, sets=1, reps=0, rest_s=0.0),))
+    return load_program(args.program) if args.program else single_exercise_program(args.exercise, args.side)
 
 
 def _print_session(record: dict[str, Any]) -> None:
@@ -571,10 +598,10 @@ def _print_history(points: list[Any]) -> None:
 
 
 def _write_trend(path: Path, points: list[Any], title: str) -> bool:
-    """The trend plot of ``points`` as a PNG at ``path``; False when there is nothing to plot."""
-    from romcam.output.report import _trend_png
+    """The trend plot of ``points`` (one panel per protocol) as a PNG at ``path``; False when nothing to plot."""
+    from romcam.output.plot import history_png, protocol_references
 
-    data = _trend_png([vars(p) for p in points], title)
+    data = history_png(points, protocol_references(), title)
     if data:
         write_bytes_atomic(path, data)
     return bool(data)

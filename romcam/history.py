@@ -89,6 +89,15 @@ class HistoryPoint:
     flags: str
 
 
+@dataclass(frozen=True)
+class PatientSummary:
+    """A patient in the history: ID, number of sessions, latest session start (UTC ISO), if any."""
+
+    patient_id: str
+    sessions: int
+    last_started_at: str | None
+
+
 class HistoryError(RomcamError):
     """The history file could not be read or written (locked, corrupt, newer schema, disk full)."""
 
@@ -249,6 +258,19 @@ class History:
         with _database_errors(self.path):
             rows = self.conn.execute(query + " ORDER BY s.started_at, s.id, m.side", params).fetchall()
         return [HistoryPoint(*r[:7]) for r in rows]
+
+    def patients(self, contains: str = "") -> list[PatientSummary]:
+        """Every patient (optionally only IDs containing ``contains``, case-insensitive) with their session count
+        and latest session date, most recently seen first."""
+        pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with _database_errors(self.path):
+            rows = self.conn.execute(
+                "SELECT p.id, COUNT(s.id), MAX(s.started_at) FROM patients p "
+                "LEFT JOIN sessions s ON s.patient_id = p.id "
+                "WHERE p.id LIKE ? ESCAPE '\\' GROUP BY p.id ORDER BY MAX(s.started_at) DESC, p.id",
+                (pattern,),
+            ).fetchall()
+        return [PatientSummary(r[0], int(r[1]), r[2]) for r in rows]
 
     def find_session(self, patient_id: str, kind: str, started_at: str, source: str) -> int | None:
         """The id of a stored session with these keys, if any (so an import is not stored twice)."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import cv2
 import numpy as np
@@ -28,7 +28,7 @@ from romcam.history import History, store_exercise_session
 from romcam.kinematics.angles import SIGN_FROM_FACING, forward_vector
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.words import exercise_record, live_doubt_words
-from romcam.pipeline.stream import DriveResult, PoseEstimator, TimedFrame, drive
+from romcam.pipeline.stream import DriveResult, FrameStream, PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.results import ExerciseResult, FlagCode, Prescription, RepResult
 from romcam.rules.compensation import compensation_value
@@ -246,30 +246,54 @@ class ExerciseSession:
 def run_exercise(config: ExerciseConfig) -> dict[str, Any]:
     """Run the program over the source and write session.json (and the annotated video when headless)."""
     check_output_dir(config.out_dir)
+    with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
+        display = _Display(config, source.info) if not config.headless else None
+        writer = _headless_writer(config, source.info) if config.headless else None
+        return exercise_over(config, source, cast(PoseEstimator, pose), model, display, writer)
+
+
+class ExerciseDisplay(Protocol):
+    """Where a running session is shown: the OpenCV window, or the browser app's WebSocket. ``show`` returns
+    False when the user stops; ``close`` runs once at the end."""
+
+    def show(self, bgr: np.ndarray, session: ExerciseSession, shown: dict[str, Any]) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def exercise_over(
+    config: ExerciseConfig,
+    source: FrameStream,
+    estimator: PoseEstimator,
+    model: LoadedModel,
+    display: ExerciseDisplay | None = None,
+    writer: Any = None,
+) -> dict[str, Any]:
+    """The session over an opened frame source (a camera, a video, or the browser's frames): the live loop,
+    then session.json and the history, exactly as ``romcam exercise`` saves them."""
+    check_output_dir(config.out_dir)
     remove_outputs(config.out_dir, ("session.json", "annotated.mp4"))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     session = ExerciseSession(config)
-    with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
-        session.frame_size_px = (source.info.width_px, source.info.height_px)
-        display = _Display(config, source.info) if not config.headless else None
-        writer = _headless_writer(config, source.info) if config.headless else None
-        start_wall = time.perf_counter()
-        try:
-            ended = drive(source, cast(PoseEstimator, pose), _player(session, display, writer))
-        finally:
-            if writer is not None:
-                writer.close()
-            if display is not None:
-                display.close()
-        info = source.info
+    session.frame_size_px = (source.info.width_px, source.info.height_px)
+    start_wall = time.perf_counter()
+    try:
+        ended = drive(source, estimator, _player(session, display, writer))
+    finally:
+        if writer is not None:
+            writer.close()
+        if display is not None:
+            display.close()
     if session.frames == 0:
         raise RomcamError(f"{config.source}: no frame could be read")
     if not ended.interrupted:
         session.finish()
-    return _finish(config, session, info, model, started, ended, time.perf_counter() - start_wall)
+    return _finish(config, session, source.info, model, started, ended, time.perf_counter() - start_wall)
 
 
-def _player(session: ExerciseSession, display: Any, writer: Any) -> Callable[[TimedFrame, PoseFrame | None], bool]:
+def _player(
+    session: ExerciseSession, display: ExerciseDisplay | None, writer: Any
+) -> Callable[[TimedFrame, PoseFrame | None], bool]:
     """The step of the live loop: advance the session, show or write the frame; False to stop (the user quit,
     or the program is done and its last rest is over)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import typing
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import write_json
 from romcam.output.words import live_doubt_words, side_note, side_record
 from romcam.pipeline.offline import clean_offline
-from romcam.pipeline.stream import PoseEstimator, TimedFrame, drive
+from romcam.pipeline.stream import FrameStream, PoseEstimator, TimedFrame, drive
 from romcam.pose.models import LoadedModel
 from romcam.protocols import Protocol
 from romcam.results import Change, Confidence, FlagCode, SideResult, SideStatus, TrialResult, ViewCheck
@@ -116,7 +117,8 @@ class Recording:
 class FrameLoop:
     """Runs one protocol over a frame source; the window is optional, the numbers are the same."""
 
-    def __init__(self, config: MeasureConfig, keep_poses: bool = True) -> None:
+    def __init__(self, config: MeasureConfig, keep_poses: bool = True, display: MeasureDisplay | None = None) -> None:
+        """``display`` shows each frame (default: the OpenCV window unless ``config.headless``)."""
         p = config.protocol
         self.config = config
         self.keep_poses = keep_poses  # the model's poses, for an offline pass (not kept for a webcam)
@@ -126,7 +128,7 @@ class FrameLoop:
         }
         self.cleaner, self.neutral = live_cleaner(config.filter, config.camera_profile, config.neutral)
         self.rec = Recording()
-        self.window = None if config.headless else _Window(config)
+        self.window: MeasureDisplay | None = display or (None if config.headless else _Window(config))
 
     def run(self, source: Iterable[TimedFrame], estimator: PoseEstimator) -> Recording:
         """Drive the protocol over the frames (``pipeline.stream.drive``) and close the trials."""
@@ -341,12 +343,41 @@ def _save_evidence(config: MeasureConfig, track: SideTrack) -> list[str]:
 def run_measure(config: MeasureConfig) -> dict[str, Any]:
     """Run the protocol and write measurement.json, report.html, the peak frames and the history rows."""
     check_output_dir(config.out_dir)
+    with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
+        return measure_over(config, source, cast(PoseEstimator, pose), model)
+
+
+class MeasureDisplay(typing.Protocol):
+    """Where a running measurement is shown: the OpenCV window, or the browser app's WebSocket. ``show``
+    returns False when the user stops; ``close`` runs once at the end."""
+
+    def show(
+        self,
+        bgr: np.ndarray,
+        xy: np.ndarray,
+        metrics: dict[str, float],
+        tracks: dict[str, SideTrack],
+        events: list[tuple[str, str]],
+    ) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def measure_over(
+    config: MeasureConfig,
+    source: FrameStream,
+    estimator: PoseEstimator,
+    model: LoadedModel,
+    display: MeasureDisplay | None = None,
+) -> dict[str, Any]:
+    """The protocol over an opened frame source (a camera, a video, or the browser's frames), then the files
+    and the history rows, exactly as ``romcam measure`` writes them."""
+    check_output_dir(config.out_dir)
     remove_outputs(config.out_dir, OUTPUT_FILES)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
-        loop = FrameLoop(config, keep_poses=config.offline_for(source.info.kind))
-        rec = loop.run(source, cast(PoseEstimator, pose))
-        info = source.info
+    info = source.info
+    loop = FrameLoop(config, keep_poses=config.offline_for(info.kind), display=display)
+    rec = loop.run(source, estimator)
     if not rec.t_s:
         raise RomcamError(f"{config.source}: no frame could be read")
     if config.offline_for(info.kind):

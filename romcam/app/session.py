@@ -1,4 +1,4 @@
-"""What every live session (measure, exercise, and the browser app to come) shares: the opened source and
+"""What every live session (measure, exercise, and the browser app) shares: the opened source and
 model, and the cleaning stage built from the user's camera profile and neutral capture; the loop itself is
 ``pipeline.stream.drive``. Not a use case: use cases import it, it imports none."""
 
@@ -27,14 +27,20 @@ def live_cleaner(
 
 
 @contextmanager
+def live_model(model: str | None, variant: str) -> Iterator[tuple[object, LoadedModel]]:
+    """The verified model and its estimator (one pose followed), closed afterwards."""
+    from romcam.pose.mediapipe_pose import MediaPipePose
+
+    loaded = LoadedModel.load(model, variant)
+    with MediaPipePose(loaded.data) as pose:
+        yield pose, loaded
+
+
+@contextmanager
 def live_source(
     source: str, mirror: bool, model: str | None, variant: str
 ) -> Iterator[tuple[FrameSource, object, LoadedModel]]:
     """The opened camera or video, the model's estimator and the verified model, closed afterwards; the
     source is opened first, so a missing camera fails before the model loads."""
-    from romcam.pose.mediapipe_pose import MediaPipePose
-
-    with FrameSource(source, mirror=mirror) as frames:
-        loaded = LoadedModel.load(model, variant)
-        with MediaPipePose(loaded.data) as pose:
-            yield frames, pose, loaded
+    with FrameSource(source, mirror=mirror) as frames, live_model(model, variant) as (pose, loaded):
+        yield frames, pose, loaded

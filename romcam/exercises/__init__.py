@@ -124,6 +124,13 @@ def get_exercise(name: str) -> Exercise:
     return exercises[name]
 
 
+def single_exercise_program(name: str, side: str | None = None) -> Program:
+    """One library exercise (its side overridden by ``side``) as a program of one item, every rep counted."""
+    exercise = get_exercise(name)
+    exercise = replace(exercise, side=side) if side else exercise
+    return Program(exercise.title, (ProgramItem(exercise, sets=1, reps=0, rest_s=0.0),))
+
+
 def load_program(path: Path) -> Program:
     """A prescription: ``title`` and ``[[exercise]]`` tables with ``name``, ``sets``, ``reps``,
     ``target_deg``, ``hold_s``, ``rest_s``, ``side``."""

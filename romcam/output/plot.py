@@ -1,15 +1,21 @@
-"""angles.png: the angle curves over time, one panel per joint."""
+"""angles.png: the angle curves over time, one panel per joint; the history trend, one panel per protocol."""
 
 from __future__ import annotations
 
+import io
 import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from romcam.fileio import atomic_path
+from romcam.history import HistoryPoint
 
 
 def _panel_key(name: str) -> str:
@@ -72,3 +78,72 @@ def plot_angles(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], 
         fig.suptitle(title, fontsize=11)
     with atomic_path(path) as tmp:
         fig.savefig(tmp)
+
+
+@dataclass(frozen=True)
+class TrendReference:
+    """What a protocol's trend panel is read against: its title, the normal value and the smallest change that is
+    more than measurement error (the minimal detectable change, ``Protocol.change_deg``)."""
+
+    title: str
+    normal_deg: float | None
+    change_deg: float | None
+
+
+def local_time(started_at_utc: str) -> datetime:
+    """A stored UTC ISO time as a naive datetime in this machine's local time zone (what the reader's clock says)."""
+    moment = datetime.fromisoformat(started_at_utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().replace(tzinfo=None)
+
+
+def history_png(points: list[HistoryPoint], references: dict[str, TrendReference], title: str) -> bytes | None:
+    """The trend of a patient's peaks: one panel per protocol (never one line through different movements), left
+    and right, the normal value as a dashed line and, around each side's first value, the band of ± the minimal
+    detectable change: a later value inside it is not a measured change. Dates in local time. None without a
+    value to draw."""
+    by_protocol: dict[str, list[HistoryPoint]] = {}
+    for p in points:
+        if p.peak_deg is not None:
+            by_protocol.setdefault(p.protocol, []).append(p)
+    if not by_protocol:
+        return None
+    fig = Figure(figsize=(7.5, 2.7 * len(by_protocol) + 0.4), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    for i, (protocol, pts) in enumerate(by_protocol.items()):
+        ax = fig.add_subplot(len(by_protocol), 1, i + 1)
+        ref = references.get(protocol, TrendReference(protocol.replace("_", " "), None, None))
+        _trend_panel(ax, pts, ref)
+    fig.suptitle(title, fontsize=11)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _trend_panel(ax: Any, points: list[HistoryPoint], ref: TrendReference) -> None:
+    for side, color in (("left", "tab:blue"), ("right", "tab:orange")):
+        pts = [p for p in points if p.side == side]
+        if not pts:
+            continue
+        dates = [local_time(p.started_at) for p in pts]
+        ax.plot(dates, [p.peak_deg for p in pts], "o-", color=color, label=side)
+        if ref.change_deg:
+            first = float(pts[0].peak_deg or 0.0)
+            ax.axhspan(first - ref.change_deg, first + ref.change_deg, color=color, alpha=0.12, lw=0)
+    if ref.normal_deg is not None:
+        ax.axhline(ref.normal_deg, color="0.3", ls="--", lw=1, label=f"normal {ref.normal_deg:.0f}°")
+    band = f"; shaded: first value ± {ref.change_deg:.0f}° (no real change inside)" if ref.change_deg else ""
+    ax.set_title(f"{ref.title}{band}", fontsize=9)
+    ax.set_ylabel("peak (deg)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d\n%H:%M"))
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def protocol_references() -> dict[str, TrendReference]:
+    """Each shipped protocol's title, normal value and minimal detectable change, by protocol name."""
+    from romcam.protocols import builtin_protocols
+
+    return {n: TrendReference(p.title, p.normal_deg, p.change_deg) for n, p in builtin_protocols().items()}

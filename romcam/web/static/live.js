@@ -1,0 +1,101 @@
+// romcam browser app: the webcam -> WebSocket -> state loop shared by the exercise and measure pages.
+// At most MAX_IN_FLIGHT frames are on their way: when the server falls behind, frames are skipped, never queued.
+"use strict";
+
+const MAX_IN_FLIGHT = 2;
+const JPEG_QUALITY = 0.8;
+
+class LiveLink {
+  constructor({ path, params, video, onState, onSaved, onError }) {
+    Object.assign(this, { path, params, video, onState, onSaved, onError });
+    this.paused = false; this.stopped = false; this.pausedMs = 0; this.pauseStarted = 0;
+    this.captured = new Map();  // frame time (ms) -> wall time at capture, for capture-to-overlay latency
+    this.latencies = []; this.processed = 0; this.firstStateAt = 0;
+  }
+
+  async start() {
+    this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    this.video.srcObject = this.stream;
+    await this.video.play();
+    const w = this.video.videoWidth, h = this.video.videoHeight;
+    this.canvas = document.createElement("canvas");
+    this.canvas.width = w; this.canvas.height = h;
+    this.ctx = this.canvas.getContext("2d");
+    this.t0 = performance.now();
+    this.ws = new WebSocket(romcam.wsUrl(this.path, this.params));
+    this.ws.binaryType = "arraybuffer";
+    this.ws.onopen = () => { this.ws.send(JSON.stringify({ type: "start", width: w, height: h })); this.pump(); };
+    // a frame the server skipped (a newer one replaced it) is answered by the newer one's state; should none come
+    // for 2 s, start again rather than wait
+    this.watchdog = setInterval(() => {
+      if (this.captured.size && performance.now() - Math.max(...this.captured.values()) > 2000) {
+        this.captured.clear(); this.pump();
+      }
+    }, 500);
+    this.ws.onmessage = (event) => this.receive(JSON.parse(event.data));
+    this.ws.onclose = () => { if (!this.saved) this.onError("the connection to romcam closed", true); this.release(); };
+  }
+
+  now() { return performance.now() - this.t0 - this.pausedMs; }
+
+  async pump() {
+    while (!this.stopped && !this.paused && this.captured.size < MAX_IN_FLIGHT && this.ws.readyState === WebSocket.OPEN) {
+      const t = this.now();
+      this.ctx.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
+      this.captured.set(t, performance.now());
+      const blob = await new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
+      const message = new Uint8Array(8 + blob.size);
+      new DataView(message.buffer).setFloat64(0, t, true);
+      message.set(new Uint8Array(await blob.arrayBuffer()), 8);
+      if (this.ws.readyState !== WebSocket.OPEN) return;
+      this.ws.send(message);
+    }
+  }
+
+  receive(message) {
+    if (message.type === "state") {
+      this.processed += 1;
+      if (!this.firstStateAt) this.firstStateAt = performance.now();
+      const at = this.captured.get(message.t_ms);
+      if (at !== undefined) {
+        this.latencies.push(performance.now() - at);
+        for (const t of this.captured.keys()) if (t <= message.t_ms) this.captured.delete(t);
+      }
+      this.onState(message);
+      this.pump();
+    } else if (message.type === "saved") {
+      this.saved = true; this.onSaved(message.record); this.release();
+    } else if (message.type === "error") {
+      this.onError(message.message, message.fatal);
+      if (!message.fatal) { this.captured.clear(); this.pump(); }
+    }
+  }
+
+  pause() {
+    if (this.paused) { this.pausedMs += performance.now() - this.pauseStarted; this.paused = false; this.pump(); }
+    else { this.paused = true; this.pauseStarted = performance.now(); }
+    return this.paused;
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: "stop" }));
+  }
+
+  release() {
+    clearInterval(this.watchdog);
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    this.stream = null;
+  }
+
+  stats() {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const seconds = this.firstStateAt ? (performance.now() - this.firstStateAt) / 1000 : 0;
+    return {
+      processed: this.processed,
+      fps: seconds > 0 ? (this.processed - 1) / seconds : 0,
+      latency_ms_median: sorted.length ? sorted[Math.floor(sorted.length / 2)] : null,
+      latency_ms_p95: sorted.length ? sorted[Math.floor(sorted.length * 0.95)] : null,
+    };
+  }
+}
