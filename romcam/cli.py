@@ -281,7 +281,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         from romcam.web.serve import serve
         from romcam.web.server import ServeSettings
     except ImportError as exc:
-        raise RomcamError(f"romcam serve needs the web extra: pip install 'romcam[web]' ({exc.name} is missing)") from None
+        missing = f"{exc.name} is missing"
+        raise RomcamError(f"romcam serve needs the web extra: pip install 'romcam[web]' ({missing})") from None
     import platformdirs
 
     if not 1 <= args.port <= 65535:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -15,7 +16,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from romcam.fileio import atomic_path
-from romcam.history import HistoryPoint
 
 
 def _panel_key(name: str) -> str:
@@ -80,6 +80,22 @@ def plot_angles(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], 
         fig.savefig(tmp)
 
 
+class TrendPoint(Protocol):
+    """A stored measurement as the trend plot reads it (``romcam.history.HistoryPoint``)."""
+
+    @property
+    def started_at(self) -> str: ...
+
+    @property
+    def protocol(self) -> str: ...
+
+    @property
+    def side(self) -> str: ...
+
+    @property
+    def peak_deg(self) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class TrendReference:
     """What a protocol's trend panel is read against: its title, the normal value and the smallest change that is
@@ -98,12 +114,12 @@ def local_time(started_at_utc: str) -> datetime:
     return moment.astimezone().replace(tzinfo=None)
 
 
-def history_png(points: list[HistoryPoint], references: dict[str, TrendReference], title: str) -> bytes | None:
+def history_png(points: Sequence[TrendPoint], references: dict[str, TrendReference], title: str) -> bytes | None:
     """The trend of a patient's peaks: one panel per protocol (never one line through different movements), left
     and right, the normal value as a dashed line and, around each side's first value, the band of ± the minimal
     detectable change: a later value inside it is not a measured change. Dates in local time. None without a
     value to draw."""
-    by_protocol: dict[str, list[HistoryPoint]] = {}
+    by_protocol: dict[str, list[TrendPoint]] = {}
     for p in points:
         if p.peak_deg is not None:
             by_protocol.setdefault(p.protocol, []).append(p)
@@ -121,7 +137,7 @@ def history_png(points: list[HistoryPoint], references: dict[str, TrendReference
     return buf.getvalue()
 
 
-def _trend_panel(ax: Any, points: list[HistoryPoint], ref: TrendReference) -> None:
+def _trend_panel(ax: Any, points: list[TrendPoint], ref: TrendReference) -> None:
     for side, color in (("left", "tab:blue"), ("right", "tab:orange")):
         pts = [p for p in points if p.side == side]
         if not pts:
