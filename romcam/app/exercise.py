@@ -187,7 +187,7 @@ class ExerciseSession:
         if rep is not None:
             self._complete(state, rep, t_s)
         doubt = live_doubt_words(name, doubt_code) if name else ""
-        self.last |= {"value": value, "view": view, "cue": self.cue, "doubt": doubt}
+        self.last |= {"value": value, "name": name, "view": view, "cue": self.cue, "doubt": doubt}
         return self.last
 
     def _check_form(

@@ -187,21 +187,27 @@ class LiveRun:
 
     def start_exercise(self, config: ExerciseConfig) -> None:
         display = _ExerciseDisplay(self.camera, self.publish)
-        self._start(lambda estimator, model: exercise_over(config, self.camera, estimator, model, display))
+        self._start(
+            config.out_dir.name, lambda estimator, model: exercise_over(config, self.camera, estimator, model, display)
+        )
 
     def start_measure(self, config: MeasureConfig) -> None:
         config = replace(config, headless=True, mode="live")
         display = _MeasureDisplay(config, self.camera, self.publish)
-        self._start(lambda estimator, model: measure_over(config, self.camera, estimator, model, display))
+        self._start(
+            config.out_dir.name, lambda estimator, model: measure_over(config, self.camera, estimator, model, display)
+        )
 
-    def _start(self, run: Callable[[PoseEstimator, Any], dict[str, Any]]) -> None:
+    def _start(self, folder: str, run: Callable[[PoseEstimator, Any], dict[str, Any]]) -> None:
+        """Run the use case in a thread; its result folder's name goes to the page with the saved record."""
+
         def work() -> None:
             try:
                 with live_model(self.model, self.model_variant) as (pose, loaded):
                     record = run(cast(PoseEstimator, pose), loaded)
-                self.publish({"type": "saved", "record": record})
+                self.publish({"type": "saved", "record": record | {"folder": folder}})
             except RomcamError as exc:
-                self.publish({"type": "error", "message": str(exc), "fatal": True})
+                self.publish({"type": "error", "message": str(exc), "fatal": True, "folder": folder})
             except Exception as exc:  # noqa: BLE001 - the page must hear why the session ended
                 self.publish({"type": "error", "message": f"internal error: {exc!r}", "fatal": True})
 

@@ -14,7 +14,7 @@ class LiveLink {
   }
 
   async start() {
-    this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
     this.video.srcObject = this.stream;
     await this.video.play();
     const w = this.video.videoWidth, h = this.video.videoHeight;
@@ -38,8 +38,24 @@ class LiveLink {
 
   now() { return performance.now() - this.t0 - this.pausedMs; }
 
+  // resolves at the next new picture of the camera (never the same picture twice)
+  nextPicture() {
+    if ("requestVideoFrameCallback" in this.video) {
+      return new Promise((resolve) => this.video.requestVideoFrameCallback(() => resolve()));
+    }
+    return new Promise((resolve) => setTimeout(resolve, 33));
+  }
+
   async pump() {
+    if (this.pumping) return;
+    this.pumping = true;
+    try { await this.pumpFrames(); } finally { this.pumping = false; }
+  }
+
+  async pumpFrames() {
     while (!this.stopped && !this.paused && this.captured.size < MAX_IN_FLIGHT && this.ws.readyState === WebSocket.OPEN) {
+      await this.nextPicture();
+      if (this.stopped || this.paused || this.ws.readyState !== WebSocket.OPEN) return;
       const t = this.now();
       this.ctx.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
       this.captured.set(t, performance.now());

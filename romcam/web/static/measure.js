@@ -1,0 +1,71 @@
+// romcam measure page: the protocol of `romcam measure` through the webcam, with its guidance.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let link = null, speech = true, lastInstruction = "";
+
+async function loadProtocols() {
+  const catalog = await romcam.api("/api/catalog");
+  for (const p of catalog.protocols) $("protocol").append(romcam.el("option", { value: p.name, text: `${p.title} (${p.view} view)` }));
+  const q = romcam.query;
+  if (q.get("protocol")) $("protocol").value = q.get("protocol");
+  if (q.get("patient")) $("patient").value = q.get("patient");
+  if (q.get("side")) $("side").value = q.get("side");
+}
+
+function showState(s) {
+  const working = s.sides.find((r) => r.trials_done < s.trials_needed);
+  romcam.drawSkeleton($("overlay"), s.landmarks, working ? working.side : null);
+  $("title").textContent = s.protocol;
+  $("instruction").textContent = s.all_done ? "All trials done: press Finish." : s.instruction;
+  if (s.instruction !== lastInstruction) romcam.speak(s.all_done ? "All trials done" : s.instruction, speech);
+  lastInstruction = s.instruction;
+  const rows = s.sides.map((r) => {
+    const value = r.value_deg === null ? "–" : `${r.value_deg.toFixed(0)}°${r.doubt ? "?" : ""}`;
+    const row = romcam.el("div", { class: "trial-row" },
+      romcam.el("span", { class: `side-tag ${r.side}`, text: r.side }), ` trial ${r.trial} of ${s.trials_needed}  `,
+      romcam.el("span", { class: r.doubt ? "doubt" : "", text: value }));
+    if (r.held) row.append(" ", romcam.el("span", { class: "held", text: "✓ held" }));
+    if (r.doubt) row.append(romcam.el("div", { class: "doubt", text: r.doubt }));
+    return row;
+  });
+  $("sides").replaceChildren(...rows);
+  $("normal").textContent = `normal: ${s.normal_deg.toFixed(0)}°`;
+}
+
+function showResult(m) {
+  $("session").classList.add("hidden");
+  $("result").classList.remove("hidden");
+  $("result-title").textContent = m.protocol.title;
+  const rows = m.results.map((r) => romcam.el("tr", {},
+    romcam.el("td", { text: r.side }),
+    romcam.el("td", { class: "num", text: r.peak_deg === null ? "not measured" : romcam.deg(r.peak_deg, 1) }),
+    romcam.el("td", { class: "num", text: romcam.deg(r.normal_deg) }),
+    romcam.el("td", { text: `${r.trials.filter((t) => t.used).length} used of ${r.trials.length}` }),
+    romcam.el("td", { text: r.note || (r.confidence ? `grade ${r.confidence.grade}` : "") })));
+  $("result-rows").replaceChildren(...rows);
+  $("history-error").textContent = m.history_error || "";
+  $("report-link").href = `/results/${encodeURIComponent(m.folder)}/report.html`;
+  window.romcamResult = m;
+}
+
+async function start() {
+  const params = new URLSearchParams({ protocol: $("protocol").value, side: $("side").value });
+  if ($("patient").value.trim()) params.set("patient", $("patient").value.trim());
+  speech = $("speech").value === "1";
+  $("speak").textContent = `Speech: ${speech ? "on" : "off"}`;
+  $("patient-line").textContent = $("patient").value.trim() ? `patient ${$("patient").value.trim()}` : "";
+  $("setup").classList.add("hidden");
+  $("session").classList.remove("hidden");
+  link = new LiveLink({
+    path: "/ws/measure", params, video: $("video"), onState: showState, onSaved: showResult,
+    onError: (text) => { $("session-error").textContent = text; },
+  });
+  window.romcamLink = link;
+  try { await link.start(); } catch (err) { $("session-error").textContent = `camera: ${err.message}`; }
+}
+
+$("start").addEventListener("click", start);
+$("finish").addEventListener("click", () => link.stop());
+$("speak").addEventListener("click", () => { speech = !speech; $("speak").textContent = `Speech: ${speech ? "on" : "off"}`; });
+loadProtocols().catch((err) => { $("setup-error").textContent = err.message; });
