@@ -3,14 +3,14 @@
 "use strict";
 
 const MAX_IN_FLIGHT = 2;
-const JPEG_QUALITY = 0.8;
+const JPEG_QUALITY = 0.92;
 
 class LiveLink {
   constructor({ path, params, video, onState, onSaved, onError }) {
     Object.assign(this, { path, params, video, onState, onSaved, onError });
     this.paused = false; this.stopped = false; this.pausedMs = 0; this.pauseStarted = 0;
     this.captured = new Map();  // frame time (ms) -> wall time at capture, for capture-to-overlay latency
-    this.latencies = []; this.processed = 0; this.firstStateAt = 0;
+    this.latencies = []; this.processed = 0; this.firstStateAt = 0; this.lastT = -1;
   }
 
   async start() {
@@ -36,14 +36,15 @@ class LiveLink {
     this.ws.onclose = () => { if (!this.saved) this.onError("the connection to romcam closed", true); this.release(); };
   }
 
-  now() { return performance.now() - this.t0 - this.pausedMs; }
+  now(at) { return at - this.t0 - this.pausedMs; }
 
-  // resolves at the next new picture of the camera (never the same picture twice)
+  // resolves at the next new picture of the camera (never the same picture twice) with its capture time on the
+  // performance.now() clock: the camera's own time where the browser gives it, so the filter sees true intervals
   nextPicture() {
     if ("requestVideoFrameCallback" in this.video) {
-      return new Promise((resolve) => this.video.requestVideoFrameCallback(() => resolve()));
+      return new Promise((resolve) => this.video.requestVideoFrameCallback((now, meta) => resolve(meta.captureTime || now)));
     }
-    return new Promise((resolve) => setTimeout(resolve, 33));
+    return new Promise((resolve) => setTimeout(() => resolve(performance.now()), 33));
   }
 
   async pump() {
@@ -54,11 +55,12 @@ class LiveLink {
 
   async pumpFrames() {
     while (!this.stopped && !this.paused && this.captured.size < MAX_IN_FLIGHT && this.ws.readyState === WebSocket.OPEN) {
-      await this.nextPicture();
+      const capturedAt = await this.nextPicture();
       if (this.stopped || this.paused || this.ws.readyState !== WebSocket.OPEN) return;
-      const t = this.now();
+      const t = Math.max(this.now(capturedAt), this.lastT + 0.001, 0);
+      this.lastT = t;
       this.ctx.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
-      this.captured.set(t, performance.now());
+      this.captured.set(t, capturedAt);
       const blob = await new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
       const message = new Uint8Array(8 + blob.size);
       new DataView(message.buffer).setFloat64(0, t, true);
@@ -73,11 +75,9 @@ class LiveLink {
       this.processed += 1;
       if (!this.firstStateAt) this.firstStateAt = performance.now();
       const at = this.captured.get(message.t_ms);
-      if (at !== undefined) {
-        this.latencies.push(performance.now() - at);
-        for (const t of this.captured.keys()) if (t <= message.t_ms) this.captured.delete(t);
-      }
-      this.onState(message);
+      for (const t of this.captured.keys()) if (t <= message.t_ms) this.captured.delete(t);
+      this.onState(message);  // the overlay is drawn here: latency is capture to drawn overlay
+      if (at !== undefined) this.latencies.push(performance.now() - at);
       this.pump();
     } else if (message.type === "saved") {
       this.saved = true; this.onSaved(message.record); this.release();

@@ -1,0 +1,259 @@
+"""The browser app's server through Starlette's ASGI test client: the token gate, the host check, every
+endpoint with good and bad input, and live sessions over the WebSocket with real frames and real inference."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette", reason="the browser app needs pip install '.[web]'")
+
+from conftest import SAMPLES, read_frames, require  # noqa: E402
+from starlette.testclient import TestClient, WebSocketDenialResponse  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
+from romcam.history import History, MeasurementRow  # noqa: E402
+from romcam.web import api  # noqa: E402
+from romcam.web.server import ServeSettings, create_app  # noqa: E402
+
+TOKEN = "test-token-0123456789"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_path: Path) -> ServeSettings:
+    return ServeSettings(
+        data_dir=tmp_path / "data",
+        db=tmp_path / "history.sqlite",
+        token=TOKEN,
+        model=str(model_path),
+        hosts=("testserver",),
+    )
+
+
+@pytest.fixture
+def client(settings: ServeSettings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), base_url="http://testserver") as c:
+        yield c
+
+
+def _authorised(client: TestClient) -> TestClient:
+    assert client.get(f"/?token={TOKEN}").status_code == 200  # sets the cookie
+    return client
+
+
+def _store(db: Path, patient: str, protocol: str, side: str, peak: float, started_at: str) -> None:
+    with History.open(db) as history:
+        row = MeasurementRow(protocol, side, peak, peak - 1.0, 1.0, 3)
+        history.add_session(patient, "measure", f"clip-{started_at}", {"started_at": started_at}, [row])
+
+
+# --- the token and the host ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/exercise", "/static/style.css", "/api/catalog", "/api/patients"])
+def test_every_request_without_the_token_is_refused(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 403
+    assert client.get(f"{path}?token=wrong").status_code == 403
+    assert client.get(path, headers={"X-Romcam-Token": "wrong"}).status_code == 403
+
+
+def test_the_token_opens_the_page_and_its_cookie_carries_it(client: TestClient) -> None:
+    first = client.get(f"/?token={TOKEN}")
+    assert first.status_code == 200 and "romcam" in first.text
+    assert "HttpOnly" in first.headers["set-cookie"] and "SameSite=Strict" in first.headers["set-cookie"]
+    assert client.get("/static/common.js").status_code == 200  # the cookie now
+    fresh = TestClient(client.app, base_url="http://testserver")
+    assert fresh.get("/api/catalog", headers={"X-Romcam-Token": TOKEN}).status_code == 200
+
+
+def test_a_websocket_without_the_token_is_refused(client: TestClient) -> None:
+    with (
+        pytest.raises((WebSocketDenialResponse, WebSocketDisconnect)),
+        client.websocket_connect("/ws/exercise?exercise=squat") as ws,
+    ):
+        ws.receive_text()
+
+
+def test_another_host_name_is_refused(client: TestClient) -> None:
+    response = client.get(f"/?token={TOKEN}", headers={"host": "attacker.example"})
+    assert response.status_code == 400
+
+
+# --- catalog, patients, history ------------------------------------------------------------------------------
+
+
+def test_catalog_lists_the_shipped_exercises_and_protocols(client: TestClient) -> None:
+    from romcam.exercises import builtin_exercises
+    from romcam.protocols import builtin_protocols
+
+    data = _authorised(client).get("/api/catalog").json()
+    assert [e["name"] for e in data["exercises"]] == list(builtin_exercises())
+    assert [p["name"] for p in data["protocols"]] == list(builtin_protocols())
+
+
+def test_patients_search_and_history_from_a_real_history_file(client: TestClient, settings: ServeSettings) -> None:
+    assert settings.db is not None
+    _store(settings.db, "P-001", "shoulder_abduction", "left", 120.0, "2026-01-05T09:00:00+00:00")
+    _store(settings.db, "P-001", "knee_flexion", "left", 100.0, "2026-02-05T09:00:00+00:00")
+    _store(settings.db, "Q-7", "knee_flexion", "right", 90.0, "2026-03-05T09:00:00+00:00")
+    c = _authorised(client)
+    assert [p["patient_id"] for p in c.get("/api/patients").json()["patients"]] == ["Q-7", "P-001"]
+    found = c.get("/api/patients?q=p-0").json()["patients"]
+    assert [(p["patient_id"], p["sessions"]) for p in found] == [("P-001", 2)]
+    assert c.get("/api/patients?q=%25").json()["patients"] == []  # a LIKE wildcard is a character, not a pattern
+    history = c.get("/api/patients/P-001/history").json()
+    assert [(p["protocol"], p["peak_deg"]) for p in history["points"]] == [
+        ("shoulder_abduction", 120.0),
+        ("knee_flexion", 100.0),
+    ]
+    assert history["protocols"]["knee_flexion"]["change_deg"] > 0  # the MDC band the page and plot draw
+    png = c.get("/api/patients/P-001/trend.png")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    image = cv2.imdecode(np.frombuffer(png.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[0] > 400  # two protocols: two panels stacked
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/patients/NOBODY/history", 404),
+        ("/api/patients/NOBODY/trend.png", 404),
+        ("/api/patients/%3Cscript%3E/history", 400),  # an ID that could carry markup is refused, not echoed
+        ("/api/patients/a%2F..%2Fb/history", 404),
+        ("/api/jobs/0123", 404),
+        ("/results/x/../../history.sqlite", 404),
+        ("/results/..%2F..%2Fhistory.sqlite/x", 404),
+        ("/static/..%2Fserver.py", 404),
+    ],
+)
+def test_unknown_or_malformed_requests(client: TestClient, settings: ServeSettings, path: str, status: int) -> None:
+    assert settings.db is not None
+    _store(settings.db, "P-001", "knee_flexion", "left", 100.0, "2026-02-05T09:00:00+00:00")
+    response = _authorised(client).get(path)
+    assert response.status_code == status, response.text
+    assert "<script>" not in response.text
+
+
+def test_result_files_are_served_but_never_an_uploaded_video(client: TestClient, settings: ServeSettings) -> None:
+    folder = settings.data_dir / "results" / "20260101-000000_measure_P_abc123"
+    (folder / "input").mkdir(parents=True)
+    (folder / "report.html").write_text("<html>report</html>")
+    (folder / "input" / "clip.mp4").write_bytes(b"video")
+    c = _authorised(client)
+    assert c.get(f"/results/{folder.name}/report.html").text == "<html>report</html>"
+    assert c.get(f"/results/{folder.name}/input/clip.mp4").status_code == 404
+    listed = c.get("/api/results").json()["results"]
+    assert listed == [{"folder": folder.name, "kind": "batch", "report": True}]
+
+
+# --- uploads -----------------------------------------------------------------------------------------------
+
+
+def test_uploads_are_checked_for_kind_type_and_size(
+    client: TestClient, settings: ServeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = _authorised(client)
+    files = {"video": ("notes.txt", b"not a video", "text/plain")}
+    assert c.post("/api/jobs?kind=measure", files=files, data={"protocol": "knee_flexion"}).status_code == 415
+    assert c.post("/api/jobs?kind=delete", files=files).status_code == 400
+    assert c.post("/api/jobs?kind=measure&patient=%3Cb%3E", files=files).status_code == 400
+    monkeypatch.setattr(api, "MAX_UPLOAD_BYTES", 1000)
+    big = {"video": ("clip.mp4", b"\0" * 5000, "video/mp4")}
+    assert c.post("/api/jobs?kind=batch", files=big).status_code == 413
+    assert not any((settings.data_dir / "results").glob("*/input/*"))  # refused uploads are not kept
+
+
+# --- live sessions over the WebSocket ---------------------------------------------------------------------
+
+
+def _frame_message(bgr: np.ndarray, t_ms: float) -> bytes:
+    return struct.pack("<d", t_ms) + cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def _until(ws: Any, kind: str) -> dict[str, Any]:
+    while True:
+        message = json.loads(ws.receive_text())
+        if message["type"] == kind:
+            return message
+
+
+def test_live_session_set_up_errors_are_clear(client: TestClient) -> None:
+    c = _authorised(client)
+    for query, start, words in [
+        ("exercise=no_such_exercise", {"type": "start", "width": 640, "height": 480}, "unknown exercise"),
+        ("exercise=squat&patient=%3Cx%3E", {"type": "start", "width": 640, "height": 480}, "patient ID"),
+        ("exercise=squat", {"type": "start", "width": 99999, "height": 480}, "whole numbers"),
+        ("exercise=squat", {"type": "hello"}, "first message"),
+        ("protocol=no_such&side=left", {"type": "start", "width": 640, "height": 480}, "unknown protocol"),
+    ]:
+        path = "/ws/measure" if query.startswith("protocol") else "/ws/exercise"
+        with c.websocket_connect(f"{path}?{query}") as ws:
+            ws.send_text(json.dumps(start))
+            message = json.loads(ws.receive_text())
+            assert message["type"] == "error" and message["fatal"] and words in message["message"], message
+
+
+def test_bad_frames_are_answered_and_the_session_goes_on(client: TestClient) -> None:
+    frames = read_frames(require(SAMPLES / "rendered_knee_trials_side_left.mp4"), limit=3)
+    h, w = frames[0].shape[:2]
+    with _authorised(client).websocket_connect("/ws/exercise?exercise=squat") as ws:
+        ws.send_text(json.dumps({"type": "start", "width": w, "height": h}))
+        ws.send_bytes(_frame_message(frames[0], 0.0))
+        assert _until(ws, "state")["reps_total"] == 0
+        for bad, words in [
+            (b"\x00" * 20, "JPEG"),
+            (struct.pack("<d", 10.0) + b"\xff\xd8" + b"\0" * (2_000_001), "larger than"),
+            (_frame_message(frames[1], 0.0), "not after"),
+            (struct.pack("<d", float("nan")) + b"\xff\xd8\xff", "not a time"),
+        ]:
+            ws.send_bytes(bad)
+            message = _until(ws, "error")
+            assert not message["fatal"] and words in message["message"], message
+        ws.send_text("{not json")
+        assert "JSON" in _until(ws, "error")["message"]
+        ws.send_bytes(_frame_message(frames[2], 66.7))
+        assert _until(ws, "state")["t_ms"] == pytest.approx(66.7)
+        ws.send_text(json.dumps({"type": "stop"}))
+        saved = _until(ws, "saved")
+    assert saved["record"]["frames"]["count"] == 2
+
+
+@pytest.mark.slow
+def test_live_exercise_over_the_websocket_counts_as_romcam_exercise(
+    client: TestClient, settings: ServeSettings, tmp_path: Path
+) -> None:
+    from romcam.app.exercise import ExerciseConfig, run_exercise
+    from romcam.exercises import single_exercise_program
+
+    clip = require(SAMPLES / "rendered_knee_trials_side_left.mp4")
+    frames = read_frames(clip)
+    h, w = frames[0].shape[:2]
+    with _authorised(client).websocket_connect("/ws/exercise?exercise=squat&patient=P-web") as ws:
+        ws.send_text(json.dumps({"type": "start", "width": w, "height": h}))
+        for i, bgr in enumerate(frames):
+            ws.send_bytes(_frame_message(bgr, i * 1000 / 30))
+            state = _until(ws, "state")
+            assert state["t_ms"] == pytest.approx(i * 1000 / 30)  # one frame in flight: none dropped
+        ws.send_text(json.dumps({"type": "stop"}))
+        saved = _until(ws, "saved")["record"]
+    cli = run_exercise(
+        ExerciseConfig(
+            program=single_exercise_program("squat"), out_dir=tmp_path / "cli", source=str(clip), headless=True
+        )
+    )
+    web_peaks = [r["peak_deg"] for r in saved["exercises"][0]["rep_details"]]
+    cli_peaks = [r["peak_deg"] for r in cli["exercises"][0]["rep_details"]]
+    assert len(web_peaks) == len(cli_peaks) == 3
+    assert np.allclose(web_peaks, cli_peaks, atol=1.5)  # JPEG frames against the decoded video
+    stored = settings.data_dir / "results" / saved["folder"] / "session.json"
+    assert json.loads(stored.read_text())["exercises"][0]["reps"] == 3  # saved exactly as romcam exercise saves it
+    assert settings.db is not None
+    with History.open(settings.db) as history:
+        assert [p.patient_id for p in history.patients()] == ["P-web"]
