@@ -6,7 +6,7 @@ import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -125,7 +125,7 @@ def history_png(points: Sequence[TrendPoint], references: dict[str, TrendReferen
             by_protocol.setdefault(p.protocol, []).append(p)
     if not by_protocol:
         return None
-    fig = Figure(figsize=(7.5, 2.7 * len(by_protocol) + 0.4), dpi=90, layout="constrained")
+    fig = Figure(figsize=(9.0, 3.0 * len(by_protocol) + 0.4), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     for i, (protocol, pts) in enumerate(by_protocol.items()):
         ax = fig.add_subplot(len(by_protocol), 1, i + 1)
@@ -147,6 +147,9 @@ def _trend_panel(ax: Any, points: list[TrendPoint], ref: TrendReference) -> None
         if ref.change_deg:
             first = float(pts[0].peak_deg or 0.0)
             ax.axhspan(first - ref.change_deg, first + ref.change_deg, color=color, alpha=0.12, lw=0)
+    dates = sorted(local_time(p.started_at) for p in points)
+    if (dates[-1] - dates[0]).total_seconds() < 86400:  # one day of values: a week around it, not matplotlib's years
+        ax.set_xlim(dates[0] - timedelta(days=3), dates[-1] + timedelta(days=3))
     if ref.normal_deg is not None:
         ax.axhline(ref.normal_deg, color="0.3", ls="--", lw=1, label=f"normal {ref.normal_deg:.0f}°")
     band = f"; shaded: first value ± {ref.change_deg:.0f}° (no real change inside)" if ref.change_deg else ""

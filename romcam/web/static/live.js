@@ -73,6 +73,7 @@ class LiveLink {
   receive(message) {
     if (message.type === "state") {
       this.processed += 1;
+      this.serverSkipped = message.dropped || 0;
       if (!this.firstStateAt) this.firstStateAt = performance.now();
       const at = this.captured.get(message.t_ms);
       for (const t of this.captured.keys()) if (t <= message.t_ms) this.captured.delete(t);
@@ -109,6 +110,7 @@ class LiveLink {
     const seconds = this.firstStateAt ? (performance.now() - this.firstStateAt) / 1000 : 0;
     return {
       processed: this.processed,
+      server_skipped: this.serverSkipped || 0,
       fps: seconds > 0 ? (this.processed - 1) / seconds : 0,
       latency_ms_median: sorted.length ? sorted[Math.floor(sorted.length / 2)] : null,
       latency_ms_p95: sorted.length ? sorted[Math.floor(sorted.length * 0.95)] : null,
