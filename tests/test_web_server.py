@@ -257,3 +257,81 @@ def test_live_exercise_over_the_websocket_counts_as_romcam_exercise(
     assert settings.db is not None
     with History.open(settings.db) as history:
         assert [p.patient_id for p in history.patients()] == ["P-web"]
+
+
+# --- romcam serve as a user starts it ----------------------------------------------------------------------
+
+
+def test_serve_refuses_a_bad_or_busy_port_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    from conftest import run_cli
+
+    bad = run_cli("serve", "--no-browser", "--port", "70000", "--data", str(tmp_path))
+    assert bad.returncode == 2 and "--port" in bad.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = run_cli("serve", "--no-browser", "--port", str(port), "--data", str(tmp_path))
+    assert taken.returncode == 1
+    assert taken.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+
+
+def test_serve_warns_when_it_listens_beyond_this_machine(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import OUTSIDE
+
+    from romcam.web.serve import allowed_hosts, is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")
+    assert allowed_hosts("127.0.0.1") == ("127.0.0.1", "localhost", "::1")
+    assert allowed_hosts("192.168.1.20")[-1] == "192.168.1.20"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "romcam", "serve", "--no-browser", "--host", "0.0.0.0", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--data", str(tmp_path)], cwd=OUTSIDE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/?token=" in url
+    assert "warning: serving on 0.0.0.0: other machines on the network can reach this server" in err
+
+
+@pytest.mark.slow
+def test_a_batch_of_uploaded_videos_gives_the_summary_table_and_exports(
+    client: TestClient, settings: ServeSettings
+) -> None:
+    import time
+
+    clip = require(SAMPLES / "rendered_front.mp4")
+    c = _authorised(client)
+    files = [
+        ("videos", ("front one.mp4", clip.read_bytes(), "video/mp4")),
+        ("videos", ("b.mp4", b"\0" * 100, "video/mp4")),
+    ]
+    job = c.post("/api/jobs?kind=batch", files=files).json()
+    deadline = time.monotonic() + 300
+    while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = c.get(f"/api/jobs/{job['job_id']}").json()
+    assert job["state"] == "done", job
+    assert job["message"] == "1 done, 1 failed"  # the broken file fails alone, with its reason in failures.csv
+    assert "summary.csv" in job["files"] and "failures.csv" in job["files"]
+    assert any(f.endswith(".mot") for f in job["files"]) and any(f.endswith(".trc") for f in job["files"])
+    assert not any(f.startswith("input/") for f in job["files"])  # uploads deleted when the job ends
+    summary = c.get(f"/results/{job['folder']}/summary.csv").text.splitlines()
+    assert summary[0].startswith("video,output,angle,min_deg,max_deg")
+    assert any(",left_shoulder_abduction," in row for row in summary[1:])

@@ -19,6 +19,7 @@ from romcam.errors import RomcamError
 from romcam.exercises import builtin_exercises, load_program, single_exercise_program
 from romcam.history import History
 from romcam.protocols import builtin_protocols, get_protocol
+from romcam.rules.accuracy import GRADE_P95_DEG
 from romcam.web.camera import MAX_FRAME_SIDE_PX, BrowserCamera
 from romcam.web.jobs import batch_config, job_folder_name, measure_config
 
@@ -82,7 +83,8 @@ async def catalog(settings: ServeSettings, request: Request) -> dict[str, Any]:
         {"name": n, "title": p.title, "view": p.view, "trials": p.trials, "normal_deg": p.normal_deg}
         for n, p in builtin_protocols().items()
     ]
-    return {"exercises": exercises, "programs": programs, "protocols": protocols}
+    grades = {grade: p95 for p95, grade in GRADE_P95_DEG}
+    return {"exercises": exercises, "programs": programs, "protocols": protocols, "grade_p95_deg": grades}
 
 
 def _history(settings: ServeSettings) -> History:

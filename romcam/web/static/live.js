@@ -18,6 +18,7 @@ class LiveLink {
     this.video.srcObject = this.stream;
     await this.video.play();
     const w = this.video.videoWidth, h = this.video.videoHeight;
+    this.video.parentElement.style.setProperty("--aspect", String(w / h));
     this.canvas = document.createElement("canvas");
     this.canvas.width = w; this.canvas.height = h;
     this.ctx = this.canvas.getContext("2d");

@@ -2,10 +2,11 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-let link = null, speech = true, lastInstruction = "";
+let link = null, speech = true, lastInstruction = "", gradeP95 = {};
 
 async function loadProtocols() {
   const catalog = await romcam.api("/api/catalog");
+  gradeP95 = catalog.grade_p95_deg;
   for (const p of catalog.protocols) $("protocol").append(romcam.el("option", { value: p.name, text: `${p.title} (${p.view} view)` }));
   const q = romcam.query;
   if (q.get("protocol")) $("protocol").value = q.get("protocol");
@@ -33,6 +34,12 @@ function showState(s) {
   $("normal").textContent = `normal: ${s.normal_deg.toFixed(0)}°`;
 }
 
+function trustWords(grade) {
+  const p95 = gradeP95[grade];
+  return p95 === undefined ? `grade ${grade}: error may exceed 20°, not a value to record`
+    : `grade ${grade}: within ${p95}° on 95 % of frames in tests against known angles`;
+}
+
 function showResult(m) {
   $("session").classList.add("hidden");
   $("result").classList.remove("hidden");
@@ -42,7 +49,7 @@ function showResult(m) {
     romcam.el("td", { class: "num", text: r.peak_deg === null ? "not measured" : romcam.deg(r.peak_deg, 1) }),
     romcam.el("td", { class: "num", text: romcam.deg(r.normal_deg) }),
     romcam.el("td", { text: `${r.trials.filter((t) => t.used).length} used of ${r.trials.length}` }),
-    romcam.el("td", { text: r.note || (r.confidence ? `grade ${r.confidence.grade}` : "") })));
+    romcam.el("td", { text: r.note || trustWords(r.confidence.grade) })));
   $("result-rows").replaceChildren(...rows);
   $("history-error").textContent = m.history_error || "";
   $("report-link").href = `/results/${encodeURIComponent(m.folder)}/report.html`;
