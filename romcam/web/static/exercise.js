@@ -27,8 +27,9 @@ function showState(s) {
   $("reps-of").textContent = s.reps_per_set ? `of ${s.reps_per_set} reps` : "reps";
   $("set-line").textContent = s.sets > 1 ? `set ${s.set} of ${s.sets}` : "";
   romcam.drawGauge($("gauge"), s.value, s.gauge, s.doubt);
-  $("angle").textContent = s.angle_deg === null ? "no angle – step into view" : `${s.angle_deg.toFixed(0)}° (target ${s.target_deg.toFixed(0)}°)`;
-  $("angle").className = s.doubt ? "status-line doubt" : "status-line";
+  $("angle").textContent = s.angle_deg === null ? "step into view" : `${s.angle_deg.toFixed(0)}°${s.doubt ? "?" : ""}`;
+  $("angle").className = s.doubt ? "angle-now doubt" : "angle-now";
+  $("target").textContent = `target ${s.target_deg.toFixed(0)}°`;
   $("doubt").textContent = s.doubt ? `? ${s.doubt}` : "";
   $("last-peak").textContent = s.last_peak_deg === null ? "" : `last rep: ${s.last_peak_deg.toFixed(0)}°`;
   $("hold").textContent = s.hold_s === null ? "" : `hold ${s.hold_s.toFixed(1)} / ${s.hold_target_s.toFixed(0)} s`;
