@@ -117,7 +117,7 @@ def test_patients_search_and_history_from_a_real_history_file(client: TestClient
     png = c.get("/api/patients/P-001/trend.png")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     image = cv2.imdecode(np.frombuffer(png.content, np.uint8), cv2.IMREAD_COLOR)
-    assert image.shape[0] > 400  # two protocols: two panels stacked
+    assert image is not None and image.shape[0] > 400  # two protocols: two panels stacked
 
 
 @pytest.mark.parametrize(
