@@ -137,16 +137,19 @@ def history_png(points: Sequence[TrendPoint], references: dict[str, TrendReferen
     return buf.getvalue()
 
 
+def _trend_side(ax: Any, points: list[TrendPoint], color: str, label: str, change_deg: float | None) -> None:
+    """One side's peaks over time and, around its first value, the band of ± ``change_deg``."""
+    ax.plot([local_time(p.started_at) for p in points], [p.peak_deg for p in points], "o-", color=color, label=label)
+    if change_deg:
+        first = float(points[0].peak_deg or 0.0)
+        ax.axhspan(first - change_deg, first + change_deg, color=color, alpha=0.12, lw=0)
+
+
 def _trend_panel(ax: Any, points: list[TrendPoint], ref: TrendReference) -> None:
     for side, color in (("left", "tab:blue"), ("right", "tab:orange")):
         pts = [p for p in points if p.side == side]
-        if not pts:
-            continue
-        dates = [local_time(p.started_at) for p in pts]
-        ax.plot(dates, [p.peak_deg for p in pts], "o-", color=color, label=side)
-        if ref.change_deg:
-            first = float(pts[0].peak_deg or 0.0)
-            ax.axhspan(first - ref.change_deg, first + ref.change_deg, color=color, alpha=0.12, lw=0)
+        if pts:
+            _trend_side(ax, pts, color, side, ref.change_deg)
     dates = sorted(local_time(p.started_at) for p in points)
     if (dates[-1] - dates[0]).total_seconds() < 86400:  # one day of values: a week around it, not matplotlib's years
         ax.set_xlim(dates[0] - timedelta(days=3), dates[-1] + timedelta(days=3))

@@ -206,6 +206,21 @@ def browser_camera(start: dict[str, Any]) -> BrowserCamera:
     return BrowserCamera(int(width), int(height))  # type: ignore[arg-type]
 
 
+async def _save_upload(upload: Any, folder: Path, total_bytes: int) -> tuple[Path, int]:
+    """One uploaded video saved into ``folder``; returns its path and the request's bytes so far."""
+    name = Path(upload.filename or "").name
+    if Path(name).suffix.lower() not in VIDEO_SUFFIXES:
+        raise ApiError(f"{name or 'the file'}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))})", 415)
+    target = folder / "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    with target.open("wb") as out:
+        while chunk := await upload.read(1 << 20):
+            total_bytes += len(chunk)
+            if total_bytes > MAX_UPLOAD_BYTES:
+                raise ApiError(f"upload larger than {MAX_UPLOAD_BYTES} bytes", 413)
+            out.write(chunk)
+    return target, total_bytes
+
+
 async def _save_uploads(request: Request, folder: Path) -> tuple[list[Path], dict[str, str]]:
     """The uploaded videos (saved into ``folder``) and the form's text fields; size and type checked."""
     declared = int(request.headers.get("content-length") or 0)
@@ -216,18 +231,9 @@ async def _save_uploads(request: Request, folder: Path) -> tuple[list[Path], dic
     for key, value in form.multi_items():
         if isinstance(value, str):
             fields[key] = value
-            continue
-        name = Path(value.filename or "").name
-        if Path(name).suffix.lower() not in VIDEO_SUFFIXES:
-            raise ApiError(f"{name or 'the file'}: not a video ({', '.join(sorted(VIDEO_SUFFIXES))})", 415)
-        target = folder / "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        with target.open("wb") as out:
-            while chunk := await value.read(1 << 20):
-                total += len(chunk)
-                if total > MAX_UPLOAD_BYTES:
-                    raise ApiError(f"upload larger than {MAX_UPLOAD_BYTES} bytes", 413)
-                out.write(chunk)
-        saved.append(target)
+        else:
+            path, total = await _save_upload(value, folder, total)
+            saved.append(path)
     if not saved:
         raise ApiError("no video in the upload")
     return saved, fields
