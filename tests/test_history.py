@@ -150,3 +150,30 @@ def test_a_process_killed_mid_write_leaves_only_whole_sessions(tmp_path: Path) -
         rows = h.conn.execute("SELECT COUNT(*) FROM measurements").fetchone()[0]
         assert (sessions, rows) == (1, 2)  # the killed session left nothing behind
         h.add_session("P9", "measure", "again.mp4", {}, [_row(93.0, "left", "knee_flexion")])  # still writable
+
+
+def test_the_trend_plot_has_one_panel_per_protocol_with_its_normal_value_and_mdc_band() -> None:
+    from romcam.history import HistoryPoint
+    from romcam.output.plot import history_figure, local_time, protocol_references
+
+    points = [
+        HistoryPoint(1, "2026-01-05T09:00:00+00:00", "shoulder_abduction", "left", 117.0, 115.0, ""),
+        HistoryPoint(2, "2026-02-05T09:00:00+00:00", "knee_flexion", "left", 97.5, 96.0, ""),
+        HistoryPoint(3, "2026-03-05T09:00:00+00:00", "shoulder_abduction", "left", 125.0, 121.0, ""),
+        HistoryPoint(3, "2026-03-05T09:00:00+00:00", "shoulder_abduction", "right", None, None, "view"),
+    ]
+    refs = protocol_references()
+    fig = history_figure(points, refs, "patient P")
+    assert fig is not None
+    shoulder, knee = fig.axes
+    assert shoulder.get_title().startswith(refs["shoulder_abduction"].title)
+    assert knee.get_title().startswith(refs["knee_flexion"].title)
+    [shoulder_line, normal_line] = shoulder.get_lines()
+    assert list(shoulder_line.get_ydata()) == [117.0, 125.0]  # one protocol's values only; the unmeasured side absent
+    assert set(normal_line.get_ydata()) == {refs["shoulder_abduction"].normal_deg}
+    [band] = shoulder.patches
+    low, high = band.get_extents().transformed(shoulder.transData.inverted()).intervaly
+    mdc = refs["shoulder_abduction"].change_deg
+    assert (low, high) == pytest.approx((117.0 - mdc, 117.0 + mdc), abs=0.5)
+    assert local_time("2026-01-05T09:00:00+00:00").tzinfo is None
+    assert history_figure(points[3:], refs, "nothing measured") is None

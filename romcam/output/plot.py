@@ -114,7 +114,7 @@ def local_time(started_at_utc: str) -> datetime:
     return moment.astimezone().replace(tzinfo=None)
 
 
-def history_png(points: Sequence[TrendPoint], references: dict[str, TrendReference], title: str) -> bytes | None:
+def history_figure(points: Sequence[TrendPoint], references: dict[str, TrendReference], title: str) -> Figure | None:
     """The trend of a patient's peaks: one panel per protocol (never one line through different movements), left
     and right, the normal value as a dashed line and, around each side's first value, the band of ± the minimal
     detectable change: a later value inside it is not a measured change. Dates in local time. None without a
@@ -132,6 +132,14 @@ def history_png(points: Sequence[TrendPoint], references: dict[str, TrendReferen
         ref = references.get(protocol, TrendReference(protocol.replace("_", " "), None, None))
         _trend_panel(ax, pts, ref)
     fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def history_png(points: Sequence[TrendPoint], references: dict[str, TrendReference], title: str) -> bytes | None:
+    """``history_figure`` as PNG bytes (None without a value to draw)."""
+    fig = history_figure(points, references, title)
+    if fig is None:
+        return None
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
