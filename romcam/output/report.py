@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from romcam.fileio import write_text_atomic
 
@@ -34,24 +31,14 @@ def _png_data_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _trend_png(points: list[dict[str, Any]], title: str) -> bytes | None:
-    if not points:
-        return None
-    fig = Figure(figsize=(6.5, 3.0), dpi=90, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for side, color in (("left", "tab:blue"), ("right", "tab:orange")):
-        pts = [p for p in points if p["side"] == side and p["peak_deg"] is not None]
-        if pts:
-            ax.plot([p["started_at"][:16] for p in pts], [p["peak_deg"] for p in pts], "o-", color=color, label=side)
-    ax.set_ylabel("peak (deg)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.tick_params(axis="x", labelrotation=20, labelsize=7)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+def _trend_png(m: dict[str, Any]) -> bytes | None:
+    """This protocol's trend over the patient's sessions, with its normal value and minimal-detectable-change band."""
+    from romcam.output.plot import TrendReference, history_png
+
+    protocol = m["protocol"]
+    points = [SimpleNamespace(**p) for p in m.get("history", [])]
+    reference = TrendReference(protocol["title"], protocol.get("normal_deg"), protocol.get("change_deg"))
+    return history_png(points, {protocol["name"]: reference}, f"{protocol['title']}: this patient's sessions")
 
 
 def _side_rows(results: list[dict[str, Any]]) -> str:
@@ -87,7 +74,7 @@ def render_report(m: dict[str, Any], out_dir: Path) -> str:
                     f'src="{_png_data_uri(path.read_bytes())}"><figcaption class="muted">{_e(name)}'
                     "</figcaption></figure>"
                 )
-    trend = _trend_png(m.get("history", []), f"{protocol['title']}: this patient's sessions")
+    trend = _trend_png(m)
     asym = m.get("asymmetry")
     asym_html = (
         ""
