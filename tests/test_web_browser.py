@@ -126,12 +126,16 @@ def test_exercise_page_counts_the_reps_romcam_exercise_counts(server: Server, tm
     assert cli.returncode == 0, cli.stderr
     expected = json.loads((tmp_path / "cli" / "session.json").read_text())["exercises"][0]
     with browser_page(y4m) as page:
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
         page.goto(server.url)
         page.goto(f"{server.base}/exercise?exercise=squat&patient=P-browser")
         page.wait_for_selector("#choice option", state="attached")
         run = _run_live_page(page, y4m, tmp_path / "exercise_page.png", "#stop")
         shown_reps = page.inner_text("#summary-rows td:nth-child(2)")
     got = run["record"]["exercises"][0]
+    outside = [u for u in requested if not u.startswith((server.base, "data:", "blob:"))]
+    assert requested and not outside  # nothing is fetched from outside this machine
     print("browser:", run["stats"], [r["peak_deg"] for r in got["rep_details"]])
     assert got["reps"] == expected["reps"] == 3
     assert int(shown_reps) == 3

@@ -81,6 +81,16 @@ def test_a_websocket_without_the_token_is_refused(client: TestClient) -> None:
         ws.receive_text()
 
 
+def test_a_page_of_another_origin_is_refused_even_with_the_token(client: TestClient) -> None:
+    assert client.get(f"/api/catalog?token={TOKEN}", headers={"origin": "http://testserver"}).status_code == 200
+    assert client.get(f"/api/catalog?token={TOKEN}", headers={"origin": "http://evil.example"}).status_code == 403
+    with (
+        pytest.raises((WebSocketDenialResponse, WebSocketDisconnect)),
+        client.websocket_connect(f"/ws/exercise?token={TOKEN}", headers={"origin": "http://evil.example"}) as ws,
+    ):
+        ws.receive_text()
+
+
 def test_another_host_name_is_refused(client: TestClient) -> None:
     response = client.get(f"/?token={TOKEN}", headers={"host": "attacker.example"})
     assert response.status_code == 400

@@ -71,8 +71,19 @@ def _token_of(scope: Scope) -> str:
     return cookie[COOKIE].value if COOKIE in cookie else ""
 
 
+def _same_origin(scope: Scope) -> bool:
+    """Whether a request's ``Origin`` (sent by browsers with WebSockets and POSTs) names the host it was sent to;
+    a page of another site cannot drive a patient's session even if it learnt the token."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1] == headers.get("host", "")
+
+
 class TokenGate:
-    """ASGI middleware: 403 for any HTTP request or WebSocket without the session token; a page opened with
+    """ASGI middleware: 403 for any HTTP request or WebSocket without the session token (or from a page of another
+    origin); a page opened with
     ``?token=`` gets it as a same-site, HTTP-only cookie so its assets and calls carry it."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
@@ -82,7 +93,7 @@ class TokenGate:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if not secrets.compare_digest(_token_of(scope).encode(), self.token.encode()):
+        if not secrets.compare_digest(_token_of(scope).encode(), self.token.encode()) or not _same_origin(scope):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:
