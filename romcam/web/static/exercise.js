@@ -65,22 +65,13 @@ function showSummary(record) {
   romcam.speak("Well done", speech);
 }
 
-async function start() {
+function start() {
   const [kind, name] = $("choice").value.split(":");
   const params = new URLSearchParams({ [kind]: name });
   if ($("side").value) params.set("side", $("side").value);
-  if ($("patient").value.trim()) params.set("patient", $("patient").value.trim());
   speech = $("speech").value === "1";
   $("speak").textContent = `Speech: ${speech ? "on" : "off"}`;
-  $("patient-line").textContent = $("patient").value.trim() ? `patient ${$("patient").value.trim()}` : "";
-  $("setup").classList.add("hidden");
-  $("session").classList.remove("hidden");
-  link = new LiveLink({
-    path: "/ws/exercise", params, video: $("video"), onState: showState, onSaved: showSummary,
-    onError: (text, fatal) => { $("session-error").textContent = text; if (fatal) $("setup-error").textContent = text; },
-  });
-  window.romcamLink = link;
-  try { await link.start(); } catch (err) { $("session-error").textContent = `camera: ${err.message}`; }
+  link = startLivePage("/ws/exercise", params, showState, showSummary);
 }
 
 $("start").addEventListener("click", start);

@@ -118,3 +118,20 @@ class LiveLink {
     };
   }
 }
+
+// Starts a live page's session from its set-up form (the elements both live pages share by id) and returns the link.
+function startLivePage(path, params, onState, onSaved) {
+  const byId = (id) => document.getElementById(id);
+  const patient = byId("patient").value.trim();
+  if (patient) params.set("patient", patient);
+  byId("patient-line").textContent = patient ? `patient ${patient}` : "";
+  byId("setup").classList.add("hidden");
+  byId("session").classList.remove("hidden");
+  const link = new LiveLink({
+    path, params, video: byId("video"), onState, onSaved,
+    onError: (text) => { byId("session-error").textContent = text; },
+  });
+  window.romcamLink = link;
+  link.start().catch((err) => { byId("session-error").textContent = `camera: ${err.message}`; });
+  return link;
+}

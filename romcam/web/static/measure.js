@@ -56,20 +56,11 @@ function showResult(m) {
   window.romcamResult = m;
 }
 
-async function start() {
+function start() {
   const params = new URLSearchParams({ protocol: $("protocol").value, side: $("side").value });
-  if ($("patient").value.trim()) params.set("patient", $("patient").value.trim());
   speech = $("speech").value === "1";
   $("speak").textContent = `Speech: ${speech ? "on" : "off"}`;
-  $("patient-line").textContent = $("patient").value.trim() ? `patient ${$("patient").value.trim()}` : "";
-  $("setup").classList.add("hidden");
-  $("session").classList.remove("hidden");
-  link = new LiveLink({
-    path: "/ws/measure", params, video: $("video"), onState: showState, onSaved: showResult,
-    onError: (text) => { $("session-error").textContent = text; },
-  });
-  window.romcamLink = link;
-  try { await link.start(); } catch (err) { $("session-error").textContent = `camera: ${err.message}`; }
+  link = startLivePage("/ws/measure", params, showState, showResult);
 }
 
 $("start").addEventListener("click", start);
