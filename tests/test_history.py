@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import OUTSIDE
 
@@ -169,11 +170,15 @@ def test_the_trend_plot_has_one_panel_per_protocol_with_its_normal_value_and_mdc
     assert shoulder.get_title().startswith(refs["shoulder_abduction"].title)
     assert knee.get_title().startswith(refs["knee_flexion"].title)
     [shoulder_line, normal_line] = shoulder.get_lines()
-    assert list(shoulder_line.get_ydata()) == [117.0, 125.0]  # one protocol's values only; the unmeasured side absent
-    assert set(normal_line.get_ydata()) == {refs["shoulder_abduction"].normal_deg}
+    assert np.asarray(shoulder_line.get_ydata(), float).tolist() == [
+        117.0,
+        125.0,
+    ]  # one protocol's values only; the unmeasured side absent
+    assert set(np.asarray(normal_line.get_ydata(), float).tolist()) == {refs["shoulder_abduction"].normal_deg}
     [band] = shoulder.patches
     low, high = band.get_extents().transformed(shoulder.transData.inverted()).intervaly
     mdc = refs["shoulder_abduction"].change_deg
+    assert mdc is not None
     assert (low, high) == pytest.approx((117.0 - mdc, 117.0 + mdc), abs=0.5)
     assert local_time("2026-01-05T09:00:00+00:00").tzinfo is None
     assert history_figure(points[3:], refs, "nothing measured") is None

@@ -223,3 +223,32 @@ def test_live_sessions_apply_the_neutral_capture(command: list[str], tmp_path: P
     clip = str(require(SAMPLES / "rendered_knee_trials_side_left.mp4"))
     result = run_cli(*command, "--source", clip, "--headless", "--out", str(tmp_path / "o"), "--neutral", str(neutral))
     assert result.returncode == 1 and "the neutral capture was 100x100, this video is 480x640" in _one_line(result)
+
+
+def test_angles_plot_draws_only_measurable_angles_and_flagged_frames_never_as_data() -> None:
+    from romcam.output.plot import MIN_SPAN_DEG, angles_figure
+
+    t = np.arange(300) / 30.0
+    knee = 45 + 40 * np.sin(t)
+    flagged_half = np.zeros(300, bool)
+    flagged_half[100:150] = True
+    angles = {
+        "left_knee_flexion": knee,
+        "right_knee_flexion": knee + 5,
+        "left_knee_valgus": 20 * np.sin(3 * t),  # every frame flagged: the view cannot measure it
+        "left_hip_abduction": np.full(300, np.nan),  # never seen
+        "trunk_flexion": 2 * np.sin(t),  # +-2 deg of noise
+    }
+    flagged = {"right_knee_flexion": flagged_half, "left_knee_valgus": np.ones(300, bool)}
+    fig = angles_figure(t, angles, flagged)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["knee flexion", "trunk flexion"]  # valgus and hip abduction are not drawn as data
+    knee_ax, trunk_ax = fig.axes
+    colored = [line for line in knee_ax.get_lines() if line.get_color() != "0.72"]
+    right = next(line for line in colored if line.get_color() == "tab:orange")
+    assert np.isnan(np.asarray(right.get_ydata(), float)[100:150]).all()  # flagged frames are a gap in the data line
+    assert any(line.get_color() == "0.72" for line in knee_ax.get_lines())  # and drawn apart, grey
+    low, high = trunk_ax.get_ylim()
+    assert high - low >= MIN_SPAN_DEG  # 2 deg of noise does not fill the panel
+    legend = fig.legends[0]
+    assert "left_knee_valgus" in legend.get_title().get_text() and "left_hip_abduction" in legend.get_title().get_text()

@@ -188,7 +188,10 @@ def _write_tables(
     for path in write_exports(out, config.exports, sequence.t_s, angles, sequence.world_m):
         files[path.suffix.lstrip(".")] = path
     files["plot"] = out / "angles.png"
-    plot_angles(files["plot"], sequence.t_s, angles, title=Path(str(config.source or config.from_landmarks)).name)
+    flagged = {name: flagged_any(flags[name]) for name in angles}
+    plot_angles(
+        files["plot"], sequence.t_s, angles, flagged, title=Path(str(config.source or config.from_landmarks)).name
+    )
     return files
 
 

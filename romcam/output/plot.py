@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,37 +48,112 @@ def decimated(t_s: np.ndarray, values: np.ndarray, max_points: int = MAX_POINTS)
     return np.column_stack([t[:, 0], np.nanmax(t, axis=1)]).ravel(), np.column_stack([low, high]).ravel()
 
 
-def plot_angles(path: Path, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], title: str = "") -> None:
-    """One panel per movement (left and right together), degrees against seconds."""
+MIN_SPAN_DEG = 40.0
+"""The smallest y-range of a joint's panels: a few degrees of noise never fill a panel as if they were movement."""
+SIDE_COLORS = {"left": "tab:blue", "right": "tab:orange"}
+
+
+def _joint(name: str) -> str:
+    return _panel_key(name).split("_")[0]
+
+
+def _clean(values: np.ndarray, flagged: np.ndarray | None) -> np.ndarray:
+    """``values`` with the flagged frames blanked (they are drawn apart, in grey)."""
+    return values if flagged is None else np.where(flagged, np.nan, values)
+
+
+def _joint_limits(angles_deg: dict[str, np.ndarray]) -> tuple[float, float]:
+    """Shared y-limits of a joint's panels: its values' range, at least ``MIN_SPAN_DEG`` wide."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in angles_deg.values()] or [np.zeros(0)])
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    pad = max(0.0, MIN_SPAN_DEG - (high - low)) / 2 + 3.0
+    return low - pad, high + pad
+
+
+def measurable_panels(angles_deg: dict[str, np.ndarray], flagged: dict[str, np.ndarray]) -> dict[str, list[str]]:
+    """The angles worth a curve, by movement (left and right together): those with at least one frame that has a
+    value and no flag. An angle this view cannot measure (every frame flagged) gets no curve."""
     panels: dict[str, list[str]] = {}
-    for name in angles_deg:
-        panels.setdefault(_panel_key(name), []).append(name)
-    n = len(panels)
-    cols = 3 if n > 4 else max(n, 1)
-    rows = max(1, -(-n // cols))
-    fig = Figure(figsize=(5 * cols, 2.6 * rows), dpi=90, layout="constrained")
-    FigureCanvasAgg(fig)
-    for i, (key, names) in enumerate(panels.items()):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        for name in names:
-            color = "tab:blue" if name.startswith("left_") else "tab:orange" if name.startswith("right_") else "k"
-            ax.plot(
-                *decimated(t_s, angles_deg[name]),
-                color=color,
-                lw=1.2,
-                label=name.split("_")[0] if color != "k" else None,
-            )
-        ax.set_title(key.replace("_", " "), fontsize=10)
-        ax.set_ylabel("deg")
-        ax.grid(alpha=0.3)
-        if any(n.startswith(("left_", "right_")) for n in names):
-            ax.legend(fontsize=7, loc="upper right")
-    for ax in fig.axes[-cols:]:
-        ax.set_xlabel("time (s)")
-    if title:
-        fig.suptitle(title, fontsize=11)
+    for name, values in angles_deg.items():
+        if (np.isfinite(values) & ~flagged.get(name, np.zeros(len(values), bool))).any():
+            panels.setdefault(_panel_key(name), []).append(name)
+    return panels
+
+
+def plot_angles(
+    path: Path,
+    t_s: np.ndarray,
+    angles_deg: dict[str, np.ndarray],
+    flagged: dict[str, np.ndarray] | None = None,
+    title: str = "",
+) -> None:
+    """Write ``angles_figure`` to ``path`` (angles.png)."""
+    fig = angles_figure(t_s, angles_deg, flagged, title)
     with atomic_path(path) as tmp:
         fig.savefig(tmp)
+
+
+def angles_figure(
+    t_s: np.ndarray, angles_deg: dict[str, np.ndarray], flagged: dict[str, np.ndarray] | None = None, title: str = ""
+) -> Figure:
+    """angles.png: one panel per movement (left and right together), ordered by joint, the panels of a joint on
+    one y-scale at least ``MIN_SPAN_DEG`` wide. Frames with a flag (``flagged``: name -> (T,) bool) are drawn as a
+    thin grey line, never as data; angles without an unflagged frame are only named, under the plot. One legend,
+    outside the panels."""
+    flagged = flagged or {}
+    panels = measurable_panels(angles_deg, flagged)
+    keys = sorted(panels, key=lambda k: list(dict.fromkeys(map(_joint, panels))).index(_joint(k)))
+    cols = min(3, max(len(keys), 1))
+    rows = max(1, -(-len(keys) // cols))
+    fig = Figure(figsize=(5 * cols, 2.5 * rows + 1.0), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    limits = {
+        joint: _joint_limits(
+            {n: _clean(angles_deg[n], flagged.get(n)) for k in keys if _joint(k) == joint for n in panels[k]}
+        )
+        for joint in {_joint(k) for k in keys}
+    }
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        _angle_panel(ax, t_s, {n: angles_deg[n] for n in panels[key]}, flagged, key)
+        ax.set_ylim(*limits[_joint(key)])
+    for ax in fig.axes:
+        ax.set_xlabel("time (s)", fontsize=8)
+    _legend_and_notes(fig, angles_deg, panels, title, width_chars=int(cols * 5 * 90 / 6.5))
+    return fig
+
+
+def _angle_panel(
+    ax: Any, t_s: np.ndarray, angles_deg: dict[str, np.ndarray], flagged: dict[str, np.ndarray], key: str
+) -> None:
+    for name, values in angles_deg.items():
+        color = SIDE_COLORS.get(name.split("_")[0], "k")
+        if name in flagged and flagged[name].any():
+            ax.plot(*decimated(t_s, values), color="0.72", lw=0.8, zorder=1)
+        ax.plot(*decimated(t_s, _clean(values, flagged.get(name))), color=color, lw=1.3, zorder=2)
+    ax.set_title(key.replace("_", " "), fontsize=10)
+    ax.set_ylabel("deg")
+    ax.grid(alpha=0.3)
+
+
+def _legend_and_notes(
+    fig: Any, angles_deg: dict[str, np.ndarray], panels: dict[str, list[str]], title: str, width_chars: int
+) -> None:
+    """The one legend (below the panels) and the names of the angles this clip could not measure."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, lw=1.5, label=side) for side, c in SIDE_COLORS.items()]
+    handles += [
+        Line2D([], [], color="k", lw=1.5, label="trunk"),
+        Line2D([], [], color="0.72", lw=1, label="flagged frames (not data)"),
+    ]
+    plotted = {n for names in panels.values() for n in names}
+    missing = [n for n in angles_deg if n not in plotted]
+    note = f"not measurable in this clip (every frame flagged or unseen): {', '.join(missing)}" if missing else ""
+    wrapped = textwrap.fill(note, width_chars) if note else None
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, title=wrapped, title_fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
 
 
 class TrendPoint(Protocol):
