@@ -252,3 +252,28 @@ def test_angles_plot_draws_only_measurable_angles_and_flagged_frames_never_as_da
     assert high - low >= MIN_SPAN_DEG  # 2 deg of noise does not fill the panel
     legend = fig.legends[0]
     assert "left_knee_valgus" in legend.get_title().get_text() and "left_hip_abduction" in legend.get_title().get_text()
+
+
+def test_overlay_writes_the_angles_of_the_frames_view_without_overlapping_labels() -> None:
+    from romcam.output import overlay
+
+    flags = {
+        "left_knee_flexion": {"view": np.array([False, True, False]), "jump": np.array([False, False, True])},
+        "left_knee_valgus": {"view": np.array([True, False, False])},
+        "trunk_flexion": {},
+    }
+    assert overlay.frame_labels(flags, 0) == {"left_knee_flexion": "", "trunk_flexion": ""}
+    assert overlay.frame_labels(flags, 1) == {"left_knee_valgus": "", "trunk_flexion": ""}
+    assert overlay.frame_labels(flags, 2) == {"left_knee_flexion": "jump", "left_knee_valgus": "", "trunk_flexion": ""}
+    placed: list[tuple[int, int, int, int]] = []
+    for _ in range(6):  # six labels wanting the same spot
+        _, dy = overlay._free_spot((100, 100, 180, 120), placed, 22)
+        box = (100, 100 + dy, 180, 120 + dy)
+        assert not any(box[1] < t[3] and t[1] < box[3] for t in placed)
+        placed.append(box)
+    image = np.zeros((480, 640, 3), np.uint8)
+    xy = np.full((33, 2), np.nan)
+    xy[25] = (300, 300)  # left knee
+    overlay.draw_angles(image, xy, {"left_knee_flexion": 42.0, "left_knee_valgus": 7.0}, {"left_knee_flexion": "fs"})
+    assert image[280:310, 310:470].max() > 0  # the knee's label was written beside it
+    assert image[:60, 560:].max() == 0  # no trunk angle was asked for: the corner stays empty

@@ -17,7 +17,7 @@ from romcam.fileio import check_output_dir, remove_outputs
 from romcam.kinematics.angles import resolve_angle_names
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.exports import write_exports
-from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skeleton, put_label
+from romcam.output.overlay import AnnotatedVideoWriter, draw_angles, draw_skeleton, frame_labels, put_label
 from romcam.output.plot import plot_angles
 from romcam.output.tables import to_json, write_angles_csv, write_json
 from romcam.output.words import summary_record
@@ -121,7 +121,6 @@ def _write_annotated_video(
 ) -> None:
     assert config.source is not None
     writer = AnnotatedVideoWriter(path, info.fps / config.stride, info.width_px, info.height_px)
-    flagged = {name: flagged_any(f) for name, f in flags.items()}
     try:
         with FrameSource(config.source, mirror=config.mirror, stride=config.stride) as source:
             for i, frame in enumerate(source):
@@ -129,8 +128,7 @@ def _write_annotated_video(
                     break
                 bgr = frame.bgr.copy()
                 draw_skeleton(bgr, xy[i])
-                doubtful = {n for n, mask in flagged.items() if mask[i]}
-                draw_angles(bgr, xy[i], {n: float(v[i]) for n, v in angles.items()}, doubtful)
+                draw_angles(bgr, xy[i], {n: float(v[i]) for n, v in angles.items()}, frame_labels(flags, i))
                 put_label(bgr, f"t = {frame.t_s:5.2f} s", (10, 30))
                 writer.write(bgr)
     except BaseException:

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import Collection
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,30 @@ from romcam.landmarks import SKELETON
 LEFT_BGR = (255, 160, 40)
 RIGHT_BGR = (40, 140, 255)
 CENTER_BGR = (230, 230, 230)
-MAIN_ANGLES = {
-    "left_shoulder_flexion": "sh",
-    "right_shoulder_flexion": "sh",
-    "left_elbow_flexion": "elb",
-    "right_elbow_flexion": "elb",
-    "left_hip_flexion": "hip",
-    "right_hip_flexion": "hip",
-    "left_knee_flexion": "knee",
-    "right_knee_flexion": "knee",
+SHORT_LABELS = {
+    "shoulder_flexion": "sh flex",
+    "shoulder_abduction": "sh abd",
+    "elbow_flexion": "elbow",
+    "hip_flexion": "hip flex",
+    "hip_abduction": "hip abd",
+    "knee_flexion": "knee",
+    "knee_valgus": "valgus",
+    "ankle_dorsiflexion": "ankle",
+    "trunk_flexion": "trunk flex",
+    "trunk_lateral_lean": "trunk lean",
 }
-"""Angles written on the video, with their short labels (the box edge colour gives the side)."""
+"""Short labels of the angles written on the video, by movement (the box edge colour gives the side)."""
+
+FLAG_SHORT = {
+    "far_side": "far",
+    "foreshortened": "fs",
+    "repaired": "swap",
+    "interpolated": "interp",
+    "jump": "jump",
+    "out_of_range": "range",
+    "bent": "bent",
+}
+"""The reason codes written beside a grey (flagged) value; the legend says what they stand for."""
 
 log = logging.getLogger(__name__)
 
@@ -79,25 +91,80 @@ FLAGGED_BGR = (150, 150, 150)
 """Grey: the colour of a value that carries a per-frame flag (``rules.frame_flags``)."""
 
 
-def draw_angles(
-    bgr: np.ndarray, xy_px: np.ndarray, angles_deg: dict[str, float], flagged: Collection[str] = ()
-) -> None:
-    """Write each main angle (joint name and whole degrees) beside its joint, edged in the side's colour.
+def frame_labels(flags: dict[str, dict[str, np.ndarray]], i: int) -> dict[str, str]:
+    """The angles to write on frame ``i`` and each one's doubt: "" (trusted) or its reason codes ("fs,jump").
+    An angle whose plane this frame's view does not show (flag ``view``) is not written at all."""
+    out = {}
+    for name, codes in flags.items():
+        if codes.get("view", np.zeros(i + 1, bool))[i]:
+            continue
+        out[name] = ",".join(FLAG_SHORT.get(c, c) for c, mask in codes.items() if mask[i])
+    return out
 
-    A value named in ``flagged`` is written in grey with a trailing "?": it is shown, not trusted.
-    """
-    scale = max(0.45, max(bgr.shape[:2]) / 1500)
-    for name, short in MAIN_ANGLES.items():
+
+def _free_spot(box: tuple[int, int, int, int], taken: list[tuple[int, int, int, int]], step: int) -> tuple[int, int]:
+    """The (dx, dy) that moves ``box`` (x0, y0, x1, y1) clear of every box in ``taken``: down, then up, in steps."""
+
+    def hits(b: tuple[int, int, int, int]) -> bool:
+        return any(b[0] < t[2] and t[0] < b[2] and b[1] < t[3] and t[1] < b[3] for t in taken)
+
+    for k in range(12):
+        for dy in (k * step, -k * step) if k else (0,):
+            moved = (box[0], box[1] + dy, box[2], box[3] + dy)
+            if not hits(moved):
+                return 0, dy
+    return 0, 0
+
+
+def draw_angles(
+    bgr: np.ndarray, xy_px: np.ndarray, angles_deg: dict[str, float], labels: dict[str, str] | None = None
+) -> None:
+    """Write each angle named in ``labels`` (name -> doubt, see ``frame_labels``) beside its joint, edged in the
+    side's colour; a doubted value grey with "?" and its reason codes. Labels never overlap one another (a label
+    that would is moved down or up), trunk angles go in the top-right corner, and a small legend sits bottom left."""
+    labels = labels if labels is not None else {n: "" for n in angles_deg}
+    h, w = bgr.shape[:2]
+    scale = max(0.45, max(h, w) / 1500)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    line_px = int(26 * scale / 0.6)
+    taken: list[tuple[int, int, int, int]] = []
+    trunk_y = 30
+    for name, doubt in labels.items():
         value = angles_deg.get(name, np.nan)
-        vertex = xy_px[int(REGISTRY[name].vertex)]
-        if np.isfinite(value) and np.isfinite(vertex).all():
-            left = name.startswith("left_")
-            doubt = name in flagged
-            text = f"{short} {value:.0f}" + ("?" if doubt else "")
-            width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
-            dx = 12 if left else -12 - width
-            colour = FLAGGED_BGR if doubt else LEFT_BGR if left else RIGHT_BGR
-            put_label(bgr, text, (int(vertex[0]) + dx, int(vertex[1])), scale, colour)
+        d = REGISTRY.get(name)
+        if d is None or not np.isfinite(value):
+            continue
+        text = f"{SHORT_LABELS.get(name.removeprefix('left_').removeprefix('right_'), name)} {value:.0f}"
+        text += f"? {doubt}" if doubt else ""
+        (tw, th), _ = cv2.getTextSize(text, font, scale, max(1, int(round(scale * 2))))
+        colour = (
+            FLAGGED_BGR if doubt else LEFT_BGR if d.side == "left" else RIGHT_BGR if d.side == "right" else CENTER_BGR
+        )
+        if not d.side:  # the trunk: a corner, not the body
+            origin = (w - tw - 12, trunk_y + th)
+            trunk_y += line_px
+        else:
+            vertex = xy_px[int(d.vertex)]
+            if not np.isfinite(vertex).all():
+                continue
+            x = int(vertex[0]) + (12 if d.side == "left" else -12 - tw)
+            y = int(vertex[1])
+            _, dy = _free_spot((x - 3, y - th - 5, x + tw + 3, y + 6), taken, line_px)
+            origin = (x, y + dy)
+        taken.append((origin[0] - 3, origin[1] - th - 5, origin[0] + tw + 3, origin[1] + 6))
+        put_label(bgr, text, origin, scale, colour)
+    _legend(bgr, scale)
+
+
+def _legend(bgr: np.ndarray, scale: float) -> None:
+    """Bottom-left key: the side colours and what a grey value with "?" means."""
+    h = bgr.shape[0]
+    s = scale * 0.8
+    y = h - 12
+    put_label(bgr, "grey ? = flagged: fs foreshortened, far far side, interp filled gap, jump, range, bent", (10, y), s)
+    left_w = cv2.getTextSize("left", cv2.FONT_HERSHEY_SIMPLEX, s, max(1, int(round(s * 2))))[0][0]
+    put_label(bgr, "left", (10, y - int(24 * s / 0.5)), s, LEFT_BGR)
+    put_label(bgr, "right", (10 + left_w + 16, y - int(24 * s / 0.5)), s, RIGHT_BGR)
 
 
 class _OpenCVEncoder:
