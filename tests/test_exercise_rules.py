@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -236,3 +237,38 @@ def test_a_long_gap_at_the_peak_keeps_the_rep_with_a_doubt_and_a_very_long_one_v
     lost = np.concatenate([values[: first_peak + 5], np.full(120, np.nan), values[first_peak + 5 :]])
     counter = _count(RepCounter(60.0, 30.0), lost)  # 4 s unseen at the first peak: what was seen before is void,
     assert [r.doubts for r in counter.reps] == [("start_unseen",), ()]  # what follows counts, its start unseen
+
+
+def test_targets_of_exercises_measured_on_the_negative_angle_are_on_the_value() -> None:
+    """direction = -1: the TOML's target is on the value (-15 on knee flexion = within 15 deg of straight), so a
+    stand to 5 deg reaches it, a knee held at 8 deg holds at a -10 target, and 14 deg of plantarflexion does not
+    reach a 20 deg heel raise."""
+    from romcam.app.exercise import _new_state
+    from romcam.exercises import ProgramItem, get_exercise
+
+    def run(name: str, angles: np.ndarray) -> tuple[list[Any], Any]:
+        e = get_exercise(name)
+        state = _new_state(ProgramItem(e))
+        for i, a in enumerate(angles):
+            state.counter.step(e.direction * a, i / 30)
+        state.counter.finish(len(angles) / 30)
+        return state.counter.reps, e
+
+    down, up = np.linspace(90, 5, 40), np.linspace(5, 90, 40)
+    stands, e = run(
+        "sit_to_stand", np.r_[np.full(30, 90.0), down, np.full(30, 5.0), up, np.full(30, 90.0), down, np.full(20, 5.0)]
+    )
+    assert len(stands) == 2  # the last stand, ending the recording standing, counts (count_at = "target")
+    assert e.target_angle_deg == 15.0
+    held, _ = run(
+        "seated_knee_extension",
+        np.r_[np.full(30, 90.0), np.linspace(90, 8, 40), np.full(90, 8.0), np.linspace(8, 90, 40), np.full(30, 90.0)],
+    )
+    assert len(held) == 1 and held[0].hold_s >= 2.9
+    low, e = run(
+        "heel_raise",
+        np.r_[np.full(30, 0.0), np.linspace(0, -14, 20), np.full(30, -14.0), np.linspace(-14, 0, 20), np.full(30, 0.0)],
+    )
+    assert len(low) == 1 and low[0].hold_s == 0.0 and not e.direction * low[0].peak_deg >= e.target_deg
+    bottom, top = e.gauge_range()
+    assert bottom <= e.rest_below_deg < e.active_above_deg < e.target_deg < top

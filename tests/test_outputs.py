@@ -277,3 +277,37 @@ def test_overlay_writes_the_angles_of_the_frames_view_without_overlapping_labels
     overlay.draw_angles(image, xy, {"left_knee_flexion": 42.0, "left_knee_valgus": 7.0}, {"left_knee_flexion": "fs"})
     assert image[280:310, 310:470].max() > 0  # the knee's label was written beside it
     assert image[:60, 560:].max() == 0  # no trunk angle was asked for: the corner stays empty
+
+
+def test_live_panels_draw_beside_the_picture_and_grow_with_the_window() -> None:
+    from romcam.app.exercise import _new_state
+    from romcam.exercises import ProgramItem, get_exercise
+    from romcam.output.panel import Pen, draw_exercise_panel, draw_measure_panel, panel_width_px, with_panel
+    from romcam.protocols import get_protocol
+    from romcam.rules.trials import TrialDetector
+
+    state = _new_state(ProgramItem(get_exercise("squat"), sets=2, reps=5))
+    shown = {"value": 73.0, "name": "left_knee_flexion", "cue": "Keep your chest up.", "t_s": 1.0}
+    bottoms = []
+    for height in (720, 1440):
+        picture = np.random.default_rng(0).integers(0, 255, (height, height * 3 // 4, 3), dtype=np.uint8)
+        canvas = with_panel(picture)
+        assert canvas.shape[1] == picture.shape[1] + panel_width_px(height)
+        draw_exercise_panel(canvas, picture.shape[1], state, shown, done=False)
+        assert np.array_equal(canvas[:, : picture.shape[1]], picture)  # nothing drawn over the body
+        panel = canvas[:, picture.shape[1] :]
+        rows = np.flatnonzero((panel != panel[0, -1]).any(axis=(1, 2)))
+        bottoms.append(rows.max())
+        pen = Pen(canvas, picture.shape[1])
+        pen.line("reps", 3.2)
+        assert pen.y >= 70 * height / 720  # the rep count: capitals about 70 px tall on a 720-px window
+    assert bottoms[1] == pytest.approx(2 * bottoms[0], rel=0.03)  # the cue box reaches the bottom at both sizes
+    protocol = get_protocol("knee_flexion")
+
+    class Track:
+        detector = TrialDetector(protocol.start_excursion_deg, protocol.hold_tolerance_deg, protocol.hold_min_s)
+
+    picture = np.zeros((720, 540, 3), np.uint8)
+    canvas = with_panel(picture)
+    draw_measure_panel(canvas, 540, protocol, {"left_knee_flexion": 92.0}, {"left": Track()}, [], {})
+    assert not canvas[:, :540].any() and canvas[:, 540:].std() > 5

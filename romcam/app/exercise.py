@@ -128,7 +128,7 @@ def _new_state(item: ProgramItem) -> ItemState:
     counter = RepCounter(
         e.active_above_deg,
         e.rest_below_deg,
-        e.direction * e.target_deg,
+        e.target_deg,
         e.hold_tolerance_deg,
         e.direction,
         count_open_at_end=e.count_at == "target",
@@ -233,7 +233,7 @@ class ExerciseSession:
                     title=e.title,
                     prescribed=Prescription(item.sets, item.reps, e.target_deg, e.hold_s, item.rest_s),
                     reps=tuple(
-                        RepResult(r, s, e.direction * r.peak_deg >= e.direction * e.target_deg)
+                        RepResult(r, s, e.direction * r.peak_deg >= e.target_deg)
                         for r, s in zip(reps, state.rep_sets, strict=True)
                     ),
                     holds_achieved=holds,
@@ -356,7 +356,9 @@ def _finish(
 
 
 def _compose(bgr: np.ndarray, session: ExerciseSession, shown: dict[str, Any], mirror_display: bool) -> np.ndarray:
-    from romcam.output.overlay import draw_exercise_panel, draw_skeleton
+    """The picture (at least 720 px tall, mirrored for a webcam) with the skeleton, and the panel beside it."""
+    from romcam.output.overlay import draw_skeleton
+    from romcam.output.panel import draw_exercise_panel, with_panel
 
     scale = max(1.0, 720 / bgr.shape[0])
     image = cv2.resize(bgr, None, fx=scale, fy=scale) if scale > 1 else bgr.copy()
@@ -366,21 +368,20 @@ def _compose(bgr: np.ndarray, session: ExerciseSession, shown: dict[str, Any], m
         xy = xy.copy()
         xy[:, 0] = image.shape[1] - xy[:, 0]
     draw_skeleton(image, xy)
+    canvas = with_panel(image)
     state = session.states[min(session.current, len(session.states) - 1)]
-    draw_exercise_panel(image, state, shown, session.done)
-    return image
+    draw_exercise_panel(canvas, image.shape[1], state, shown, session.done)
+    return canvas
 
 
 def _headless_writer(config: ExerciseConfig, info: Any) -> Any:
     from romcam.output.overlay import AnnotatedVideoWriter
+    from romcam.output.panel import panel_width_px
 
     scale = max(1.0, 720 / info.height_px)
-    return AnnotatedVideoWriter(
-        config.out_dir / "annotated.mp4",
-        info.fps or 30.0,
-        int(round(info.width_px * scale)),
-        int(round(info.height_px * scale)),
-    )
+    height = int(round(info.height_px * scale))
+    width = int(round(info.width_px * scale)) + panel_width_px(height)
+    return AnnotatedVideoWriter(config.out_dir / "annotated.mp4", info.fps or 30.0, width, height)
 
 
 class _Display:

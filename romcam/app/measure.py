@@ -584,15 +584,17 @@ class _Window:
         tracks: dict[str, SideTrack],
         events: list[tuple[str, str]],
     ) -> bool:
-        from romcam.output.overlay import draw_measure_panel, draw_skeleton
+        from romcam.output.overlay import draw_skeleton
+        from romcam.output.panel import draw_measure_panel, with_panel
 
         scale = max(1.0, self.min_height_px / bgr.shape[0])
         image = cv2.resize(bgr, None, fx=scale, fy=scale) if scale > 1 else bgr.copy()
         draw_skeleton(image, xy * scale)
         p = self.config.protocol
         doubts = {side: live_doubt_words(p.angle_name(side), live_doubt(p.angle_name(side), xy)) for side in tracks}
-        draw_measure_panel(image, p, metrics, tracks, events, doubts)
-        cv2.imshow(self.name, image)
+        canvas = with_panel(image)
+        draw_measure_panel(canvas, image.shape[1], p, metrics, tracks, events, doubts)
+        cv2.imshow(self.name, canvas)
         key = cv2.waitKey(1) & 0xFF
         return key not in (ord("q"), 27)
 

@@ -32,7 +32,10 @@ class FormRule:
 class Exercise:
     """One exercise. Reps are counted on ``direction * angle`` (the 'value'): a rep starts when the
     value rises above ``active_above_deg`` and is complete when it falls below ``rest_below_deg``
-    (hysteresis: the gap between the two stops jitter from double-counting). ``count_at = "target"``: the rep is
+    (hysteresis: the gap between the two stops jitter from double-counting). ``active_above_deg``,
+    ``rest_below_deg`` and ``target_deg`` are all on the value: for ``direction = -1`` a target of -15 on knee
+    flexion is a knee within 15 deg of straight (``target_angle_deg`` gives it as the angle).
+    ``count_at = "target"``: the rep is
     the rise to the target itself, so one still open when the recording ends counts once it reached the target
     zone (a chair stand counts each full stand); "rest" (default): a rep needs the return to rest."""
 
@@ -49,6 +52,18 @@ class Exercise:
     hold_tolerance_deg: float = 5.0
     count_at: str = "rest"
     form: tuple[FormRule, ...] = ()
+
+    @property
+    def target_angle_deg(self) -> float:
+        """The target as the joint angle (``direction * target_deg``)."""
+        return self.direction * self.target_deg
+
+    def gauge_range(self) -> tuple[float, float]:
+        """(bottom, top) of a gauge of the value: from rest (or 0) to beyond the target, so the target zone
+        [``target_deg``, top] is the upper part of the gauge for either direction."""
+        span = self.active_above_deg - self.rest_below_deg
+        bottom = min(0.0, self.rest_below_deg - 0.5 * span)
+        return bottom, self.target_deg + 0.4 * (self.target_deg - bottom)
 
     def sides(self) -> tuple[str, ...]:
         return ("left", "right") if self.side == "both" else (self.side,)

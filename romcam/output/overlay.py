@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -336,142 +334,20 @@ def draw_goniometer(bgr: np.ndarray, xy_px: np.ndarray, angle_name: str, value_d
     put_label(bgr, caption, (10, int(35 * scale)), scale)
 
 
-def _check_mark(bgr: np.ndarray, center: tuple[int, int], size: int) -> None:
+def draw_check_mark(bgr: np.ndarray, center: tuple[int, int], size: int) -> None:
     cv2.circle(bgr, center, size, (60, 200, 60), -1, cv2.LINE_AA)
     x, y = center
     pts = np.array([[x - size // 2, y], [x - size // 8, y + size // 2], [x + size // 2, y - size // 2]])
     cv2.polylines(bgr, [pts.astype(np.int32)], False, (255, 255, 255), max(2, size // 5), cv2.LINE_AA)
 
 
-def draw_measure_panel(
-    bgr: np.ndarray,
-    protocol: object,
-    metrics: dict[str, float],
-    tracks: dict,
-    events: list,
-    doubts: dict[str, str] | None = None,
-) -> None:
-    """The guidance panel of ``romcam measure``: a dark band with the instruction, then per side the
-    trial count, the live angle and a check mark once the end-range hold is captured. A side with a
-    ``doubts`` reason (``output.words.live_doubt_words``) shows its value grey with a "?" and the reason."""
-    p: Any = protocol
-    h, w = bgr.shape[:2]
-    scale = max(0.55, w / 950)
-    line_px = int(30 * scale)
-    sides = list(tracks)
-    hint = (
-        side_view_hint(sides, [len(t.detector.trials) for t in tracks.values()], p.trials) if p.view == "side" else ""
-    )
-    hint = hint or "Face the camera."
-    text_lines = [p.title.upper(), *_wrap(f"{hint} {p.instruction_for(' or '.join(sides))}", int(w / (12 * scale)))]
-    band_px = line_px * (len(text_lines) + len(sides)) + int(20 * scale)
-    overlay = bgr.copy()
-    cv2.rectangle(overlay, (0, 0), (w, band_px), (25, 25, 25), -1)
-    cv2.addWeighted(overlay, 0.75, bgr, 0.25, 0, dst=bgr)
-    font, y = cv2.FONT_HERSHEY_SIMPLEX, line_px
-    for text in text_lines:
-        cv2.putText(bgr, text, (12, y), font, 0.75 * scale, (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
-        y += line_px
-    for side, track in tracks.items():
-        value = p.direction * metrics.get(p.angle_name(side), float("nan"))
-        held = track.detector.hold_captured or any(s == side and k == "hold" for s, k in events)
-        _measure_side_line(bgr, p, side, track.detector, value, (doubts or {}).get(side, ""), held, (y, scale))
-        y += line_px
+def current_side(sides: list[str], trials_done: list[int], trials_needed: int) -> str:
+    """The side being measured now: the first without its trials (the last once all have them)."""
+    return next((s for s, done in zip(sides, trials_done, strict=True) if done < trials_needed), sides[-1])
 
 
 def side_view_hint(sides: list[str], trials_done: list[int], trials_needed: int) -> str:
     """Which side a side-view protocol needs toward the camera now: the first side until it has its trials,
     then the next one ("Now turn round: ..."), so ``--side both`` measures each side from its own side."""
-    for i, (side, done) in enumerate(zip(sides, trials_done, strict=True)):
-        if done < trials_needed or i == len(sides) - 1:
-            return f"{'Now turn round: t' if i > 0 else 'T'}urn your {side} side to the camera."
-    return ""
-
-
-def _measure_side_line(
-    bgr: np.ndarray, p: Any, side: str, det: Any, value: float, doubt: str, held: bool, at: tuple[int, float]
-) -> None:
-    """One side's line of the measure panel at baseline ``at[0]``, text scale ``at[1]``: trial count, live
-    value (grey with "?" and the reason when in doubt), and a check mark once the hold is captured."""
-    y, scale = at
-    font, weight = cv2.FONT_HERSHEY_SIMPLEX, max(2, round(2 * scale))
-    trial_no = min(len(det.trials) + (1 if det.in_trial else 0), p.trials) or 1
-    shown = "--" if not np.isfinite(value) else f"{value:.0f} deg" + ("?" if doubt else "")
-    text = f"{side}: trial {trial_no} of {p.trials}   {shown}" + (f"  ({doubt})" if doubt else "")
-    color = FLAGGED_BGR if doubt else LEFT_BGR if side == "left" else RIGHT_BGR
-    cv2.putText(bgr, text, (12, y + int(6 * scale)), font, 0.95 * scale, color, weight, cv2.LINE_AA)
-    if held:
-        (tw, _), _ = cv2.getTextSize(text, font, 0.95 * scale, weight)
-        _check_mark(bgr, (int(30 + tw + 14 * scale), y - int(4 * scale)), int(14 * scale))
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if len(line) + len(word) + 1 > width and line:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return [*lines, line] if line else lines
-
-
-def _text(
-    bgr: np.ndarray, text: str, org: tuple[int, int], scale: float, color: tuple[int, int, int], weight: int = 2
-) -> None:
-    cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), weight + 3, cv2.LINE_8)
-    cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, weight, cv2.LINE_AA)
-
-
-def draw_gauge(bgr: np.ndarray, value: float, target: float, top: float, box: tuple[int, int, int, int]) -> None:
-    """A vertical gauge from 0 to ``top`` with the target zone (target and above) in green."""
-    x, y, w, h = box
-    cv2.rectangle(bgr, (x, y), (x + w, y + h), (40, 40, 40), -1)
-
-    def level(v: float) -> int:
-        return int(y + h - h * float(np.clip(v / top, 0, 1)))
-
-    cv2.rectangle(bgr, (x, y), (x + w, level(target)), (40, 120, 40), -1)
-    if np.isfinite(value):
-        cv2.rectangle(bgr, (x + 4, level(value)), (x + w - 4, y + h), (255, 190, 60), -1)
-    cv2.rectangle(bgr, (x, y), (x + w, y + h), (230, 230, 230), 2)
-
-
-def _exercise_gauge(bgr: np.ndarray, e: Any, value: float, raw_value: float, s: float) -> None:
-    """The exercise's gauge at the right edge: the angle against the target zone; for an exercise measured
-    on the negative angle (``direction`` -1) how close the value is to the target, growing upward."""
-    h, w = bgr.shape[:2]
-    top = max(abs(e.target_deg) * 1.4, abs(e.active_above_deg) * 1.6, 30.0)
-    box = (w - int(60 * s), int(80 * s), int(36 * s), h - int(200 * s))
-    if e.direction < 0:
-        draw_gauge(bgr, top - (e.target_deg - value) if np.isfinite(value) else value, top, top, box)
-    else:
-        draw_gauge(bgr, raw_value, e.target_deg, top, box)
-
-
-def draw_exercise_panel(bgr: np.ndarray, state: Any, shown: dict[str, Any], done: bool) -> None:
-    """Exercise name, set and rep counters, gauge with target zone, hold timer, one cue, rest countdown."""
-    h, w = bgr.shape[:2]
-    s = max(0.8, w / 800)
-    item, e = state.item, state.item.exercise
-    reps_text = f"{state.reps_in_set}/{item.reps}" if item.reps else f"{len(state.counter.reps)}"
-    _text(bgr, e.title, (14, int(36 * s)), 0.9 * s, (255, 255, 255))
-    _text(bgr, f"set {state.set_index}/{item.sets}   reps {reps_text}", (14, int(72 * s)), 0.9 * s, (255, 220, 120))
-    value = e.direction * shown.get("value", float("nan"))
-    if np.isfinite(value):
-        doubt = shown.get("doubt", "")
-        text = f"{value:.0f} deg (target {e.target_deg:.0f})" + (f"?  {doubt}" if doubt else "")
-        _text(bgr, text, (14, int(106 * s)), 0.75 * s, FLAGGED_BGR if doubt else (230, 230, 230))
-    _exercise_gauge(bgr, e, value, shown.get("value", float("nan")), s)
-    t_s = shown.get("t_s", 0.0)
-    if e.hold_s > 0 and state.counter.active:
-        held = min(state.counter.current_hold_s(t_s), e.hold_s)
-        _text(bgr, f"hold {held:.1f} / {e.hold_s:.0f} s", (14, int(140 * s)), 0.85 * s, (120, 255, 120))
-    if shown.get("cue"):
-        cv2.rectangle(bgr, (0, h - int(70 * s)), (w, h), (20, 20, 120), -1)
-        _text(bgr, shown["cue"], (14, h - int(25 * s)), 0.85 * s, (255, 255, 255))
-    rest = shown.get("rest_left_s", 0.0)
-    if done and rest <= 0:
-        _text(bgr, "Well done!", (w // 2 - int(120 * s), h // 2), 1.5 * s, (120, 255, 120), 3)
-    elif rest > 0:
-        _text(bgr, f"Rest {math.ceil(rest)} s", (w // 2 - int(110 * s), h // 2), 1.6 * s, (255, 255, 255), 3)
+    side = current_side(sides, trials_done, trials_needed)
+    return f"{'Now turn round: t' if side != sides[0] else 'T'}urn your {side} side to the camera."

@@ -16,7 +16,7 @@ from romcam.app.exercise import ExerciseConfig, ExerciseSession, exercise_over
 from romcam.app.measure import MeasureConfig, SideTrack, measure_over
 from romcam.app.session import live_model
 from romcam.errors import RomcamError
-from romcam.output.overlay import side_view_hint
+from romcam.output.panel import measure_guidance
 from romcam.output.words import live_doubt_words
 from romcam.pipeline.stream import PoseEstimator
 from romcam.rules.frame_flags import live_doubt
@@ -41,16 +41,12 @@ def landmarks_01(xy_px: np.ndarray, width_px: int, height_px: int) -> list[list[
     return out
 
 
-def gauge_top(target_value: float, active_value: float) -> float:
-    """The top of the page's gauge for an exercise, in the units of its value (the same scale as the window's)."""
-    return max(abs(target_value) * 1.4, abs(active_value) * 1.6, 30.0)
-
-
 def exercise_state(session: ExerciseSession, shown: dict[str, Any], t_ms: float) -> dict[str, Any]:
     """What the exercise page shows for one processed frame: skeleton, the primary angle and its gauge, the side
     worked, set and rep counters, hold time, rest countdown, the one current cue, and whether the program is done.
 
-    ``value`` is ``direction * angle`` (rises toward the target); ``angle_deg`` is the joint angle itself.
+    ``value`` is ``direction * angle`` (rises toward the target) and the gauge is in its units (its tick labels are
+    angles); ``angle_deg`` and ``target_deg`` are the joint angle itself.
     """
     state = session.states[min(session.current, len(session.states) - 1)]
     item, e, counter = state.item, state.item.exercise, state.counter
@@ -58,7 +54,7 @@ def exercise_state(session: ExerciseSession, shown: dict[str, Any], t_ms: float)
     value = float(shown.get("value", math.nan))
     angle_name = str(shown.get("name", ""))
     t_s = float(shown.get("t_s", 0.0))
-    target_value = e.direction * e.target_deg
+    bottom, top = e.gauge_range()
     return {
         "type": "state",
         "t_ms": t_ms,
@@ -71,13 +67,8 @@ def exercise_state(session: ExerciseSession, shown: dict[str, Any], t_ms: float)
         "value": _finite(value),
         "angle_deg": _finite(e.direction * value),
         "doubt": shown.get("doubt", ""),
-        "gauge": {
-            "top": gauge_top(target_value, e.active_above_deg),
-            "target": target_value,
-            "rest": e.rest_below_deg,
-            "unit": "deg",
-        },
-        "target_deg": e.target_deg,
+        "gauge": {"bottom": bottom, "top": top, "target": e.target_deg, "direction": e.direction},
+        "target_deg": e.target_angle_deg,
         "set": state.set_index,
         "sets": item.sets,
         "reps_in_set": state.reps_in_set,
@@ -106,9 +97,8 @@ def measure_state(
     """
     p = config.protocol
     t_ms, width, height = frame
-    sides = list(tracks)
     done = [len(t.detector.trials) for t in tracks.values()]
-    hint = side_view_hint(sides, done, p.trials) if p.view == "side" else "Face the camera."
+    hint, instruction = measure_guidance(p, tracks)
     side_rows = []
     for side, track in tracks.items():
         name = p.angle_name(side)
@@ -129,7 +119,7 @@ def measure_state(
         "t_ms": t_ms,
         "landmarks": landmarks_01(xy, width, height),
         "protocol": p.title,
-        "instruction": f"{hint or 'Face the camera.'} {p.instruction_for(' or '.join(sides))}",
+        "instruction": f"{hint} {instruction}",
         "trials_needed": p.trials,
         "normal_deg": p.normal_deg,
         "sides": side_rows,

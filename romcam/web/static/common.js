@@ -65,17 +65,19 @@ const romcam = {
     }
   },
 
-  // A vertical gauge with a scale (ticks every `step` degrees), the target zone and the current value.
+  // A vertical gauge of the exercise's value (direction × angle) from gauge.bottom to gauge.top, the target zone
+  // (gauge.target and above) in green, tick labels as joint angles (direction × value).
   drawGauge(svg, value, gauge, doubt) {
     const H = 440, W = 200, x = 96, top = 20, bottom = H - 20, barW = 50;
-    const y = (v) => bottom - (bottom - top) * Math.max(0, Math.min(1, v / gauge.top));
-    const step = gauge.top > 120 ? 30 : gauge.top > 50 ? 15 : 10;
+    const span = gauge.top - gauge.bottom;
+    const y = (v) => bottom - (bottom - top) * Math.max(0, Math.min(1, (v - gauge.bottom) / span));
+    const step = span > 120 ? 30 : span > 50 ? 15 : 10;
     const parts = [`<rect x="${x}" y="${top}" width="${barW}" height="${bottom - top}" fill="#262f37" stroke="#dde3e8" stroke-width="2"/>`,
       `<rect x="${x}" y="${y(gauge.top)}" width="${barW}" height="${y(gauge.target) - y(gauge.top)}" fill="#2f7a46"/>`,
       `<text x="${x + barW + 6}" y="${y(gauge.target) + 10}" fill="#5bd47a" font-size="30" font-weight="700">goal</text>`];
-    for (let v = 0; v <= gauge.top + 0.1; v += step) {
+    for (let v = Math.ceil(gauge.bottom / step) * step; v <= gauge.top + 0.1; v += step) {
       parts.push(`<line x1="${x - 10}" x2="${x}" y1="${y(v)}" y2="${y(v)}" stroke="#dde3e8" stroke-width="2"/>`,
-        `<text x="${x - 14}" y="${y(v) + 10}" fill="#dde3e8" font-size="30" text-anchor="end">${Math.abs(v).toFixed(0)}°</text>`);
+        `<text x="${x - 14}" y="${y(v) + 10}" fill="#dde3e8" font-size="30" text-anchor="end">${(gauge.direction * v + 0).toFixed(0)}°</text>`);
     }
     if (value !== null && value !== undefined) {
       parts.push(`<rect x="${x + 6}" y="${y(value)}" width="${barW - 12}" height="${bottom - y(value)}" fill="${doubt ? "#8a949c" : "#ffd166"}"/>`,
