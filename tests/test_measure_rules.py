@@ -183,3 +183,20 @@ def test_side_view_hint_turns_the_patient_round_once_the_first_side_is_done() ->
     assert side_view_hint(["left", "right"], [1, 0], 3) == "Turn your left side to the camera."
     assert side_view_hint(["left", "right"], [3, 0], 3) == "Now turn round: turn your right side to the camera."
     assert side_view_hint(["right"], [3], 3) == "Turn your right side to the camera."
+
+
+def test_report_words_say_how_far_to_trust_a_value_and_each_flags_threshold() -> None:
+    from romcam.output.report import _flag_legend, local_time_words
+    from romcam.output.words import trust_words
+    from romcam.rules.accuracy import END_RANGE_LOW_DEG
+
+    knee = {"peak_deg": 96.3, "angle": "left_knee_flexion", "direction": 1, "confidence": {"grade": "B"}}
+    words = trust_words(knee)
+    low = END_RANGE_LOW_DEG["knee_flexion"]
+    assert "within 10° on 95 %" in words and f"{low[0]:.0f}–{low[1]:.0f}° low" in words
+    assert "not a value to record" in trust_words({**knee, "confidence": {"grade": "D"}})
+    assert trust_words({**knee, "peak_deg": None}) == "no value reported"
+    legend = _flag_legend([{"trials": [{"flag_codes": ["foreshortened", "jump"]}]}])
+    assert "80%" in legend and "10°" in legend  # FORESHORTENED_RATIO and JUMP_DEG
+    assert local_time_words("2026-01-05T09:00:00+00:00").startswith("05 Jan 2026")  # from UTC-9 to UTC+14
+    assert local_time_words("2026-01-05T09:00:00") == local_time_words("2026-01-05T09:00:00+00:00")  # stored as UTC

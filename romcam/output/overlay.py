@@ -306,7 +306,8 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def draw_goniometer(bgr: np.ndarray, xy_px: np.ndarray, angle_name: str, value_deg: float, caption: str) -> None:
-    """Draw the goniometer's axis, stationary arm (blue) and moving arm (green) for one angle, with its value."""
+    """Draw the goniometer's axis, stationary arm (blue) and moving arm (green) for one angle, with this frame's
+    value (labelled as such: a trial's reported value is its hold mean) and ``caption`` along the bottom."""
     d = REGISTRY[angle_name]
     vertex, distal = xy_px[int(d.vertex)], xy_px[int(d.distal)]
     if not (np.isfinite(vertex).all() and np.isfinite(distal).all()):
@@ -327,11 +328,13 @@ def draw_goniometer(bgr: np.ndarray, xy_px: np.ndarray, angle_name: str, value_d
     scale = max(0.6, max(bgr.shape[:2]) / 1100)
     # the value goes on the far side of the vertex from both arms, where it hides neither
     away = -_unit(stationary + _unit(distal - vertex))
-    text = f"{value_deg:.0f} deg"
+    text = f"this frame {value_deg:.0f} deg"
     (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale * 1.2, 2)
     anchor = vertex + away * (30 + tw / 2) - np.array([tw / 2, -th / 2])
+    h, w = bgr.shape[:2]
+    anchor = np.clip(anchor, [8, th + 8], [w - tw - 8, h - int(60 * scale)])  # inside the picture
     put_label(bgr, text, (int(anchor[0]), int(anchor[1])), scale * 1.2, (60, 220, 60))
-    put_label(bgr, caption, (10, int(35 * scale)), scale)
+    put_label(bgr, caption, (10, h - int(15 * scale)), scale)  # at the bottom: clear of the face
 
 
 def draw_check_mark(bgr: np.ndarray, center: tuple[int, int], size: int) -> None:

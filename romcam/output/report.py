@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import html
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from romcam.fileio import write_text_atomic
+from romcam.output.words import FLAG_MEANINGS, flag_thresholds, trust_words
+from romcam.results import FlagCode
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -52,12 +55,32 @@ def _side_rows(results: list[dict[str, Any]]) -> str:
             f"<td>{_e(r['side'])}</td>"
             f"<td>{', '.join(_deg(t) for t in r['trials_deg']) or '–'}</td>"
             f"<td><b>{_deg(r['peak_deg'])}</b></td><td>{_deg(r['mean_deg'])}</td>"
-            f"<td>{_deg(r['hold_sd_deg'])}</td><td>{_e((r.get('confidence') or {}).get('grade', '–'))}</td>"
+            f"<td>{_deg(r['hold_sd_deg'])}</td><td>{_e(trust_words(r))}</td>"
             f"<td>{pct} of {_deg(r['normal_deg'])}</td>"
             f"<td>{_e(change.get('interpretation', 'first measurement'))}</td><td>{flags}</td>"
             "</tr>"
         )
     return "\n".join(rows)
+
+
+def local_time_words(started_at_utc: str) -> str:
+    """A stored UTC ISO time as this machine's local date and time."""
+    moment = datetime.fromisoformat(started_at_utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%d %b %Y, %H:%M (%Z)")
+
+
+def _flag_legend(results: list[dict[str, Any]]) -> str:
+    """Each per-frame flag code that kept a trial out, with its meaning and threshold."""
+    codes = {c for r in results for t in r.get("trials", []) for c in t.get("flag_codes", [])}
+    if not codes:
+        return ""
+    thresholds = flag_thresholds()
+    items = "".join(
+        f"<li><b>{_e(code)}</b>: {_e(FLAG_MEANINGS[FlagCode(code)])} ({_e(thresholds[FlagCode(code)])})</li>"
+        for code in sorted(codes)
+    )
+    return f'<p class="muted">Flags that kept a trial out:</p><ul class="muted">{items}</ul>'
 
 
 def render_report(m: dict[str, Any], out_dir: Path) -> str:
@@ -87,11 +110,11 @@ def render_report(m: dict[str, Any], out_dir: Path) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>romcam report: {_e(protocol["title"])}</title>
 <style>{CSS}</style></head><body>
 <h1>{_e(protocol["title"])}</h1>
-<p>Patient <b>{_e(m.get("patient") or "not recorded")}</b> · {_e(m["started_at"])} ·
+<p>Patient <b>{_e(m.get("patient") or "not recorded")}</b> · {_e(local_time_words(m["started_at"]))} ·
 source <code>{_e(Path(str(m["source"]["source"])).name)}</code> · camera view needed: {_e(protocol["view"])}</p>
 <h2>Results</h2>
-<table><tr><th>side</th><th>trials</th><th>reported (max)</th><th>mean</th><th>hold SD</th>
-<th>confidence</th><th>normal (AAOS)</th><th>change since last time</th><th>flags</th></tr>
+<table><tr><th>side</th><th>trials (each its hold mean)</th><th>reported (best trial)</th><th>mean</th>
+<th>hold SD</th><th>how far to trust it</th><th>normal (AAOS)</th><th>change since last time</th><th>flags</th></tr>
 {_side_rows(results)}
 </table>
 {asym_html}
@@ -100,7 +123,9 @@ source <code>{_e(Path(str(m["source"]["source"])).name)}</code> · camera view n
 end-range hold (angle within ±{_e(protocol["hold_tolerance_deg"])}° for ≥ {_e(protocol["hold_min_s"])} s), or its
 maximum where no hold was captured. Confidence grades the weakest of landmark visibility, camera view, jitter
 during the hold and (with a neutral capture) foreshortening of the moving segment: A trust it, B usable, C read
-with care, D do not use.</p>
+with care, D do not use. Each peak frame shows that frame's angle ("this frame"); the table's trial values are
+hold means, so they can differ by a degree or two.</p>
+{_flag_legend(results)}
 <h2>Peak frames</h2>
 {"".join(images) or '<p class="muted">none</p>'}
 <h2>Trend</h2>

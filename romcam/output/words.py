@@ -38,6 +38,27 @@ FLAG_MEANINGS: dict[FlagCode, str] = {
 }
 """What each per-frame flag code means (README's table)."""
 
+
+def flag_thresholds() -> dict[FlagCode, str]:
+    """The threshold behind each per-frame flag code, in words (``romcam.thresholds``)."""
+    from romcam import thresholds as t
+
+    bends = ", ".join(f"{k.replace('_', ' ')} {v:.0f}°" for k, v in t.FRONTAL_MAX_BEND_DEG.items())
+    return {
+        FlagCode.VIEW: f"the frame is not seen from the view the plane needs; a result needs {t.MIN_VIEW_SHARE:.0%} "
+        "of its frames from that view",
+        FlagCode.FAR_SIDE: "a side view with the limb behind the body",
+        FlagCode.FORESHORTENED: f"a segment shorter than {t.FORESHORTENED_RATIO:.0%} of its length in the clip "
+        "or in the neutral capture",
+        FlagCode.REPAIRED: "the limb's left/right labels were swapped back",
+        FlagCode.INTERPOLATED: f"a landmark below visibility {t.MIN_VISIBILITY} or misplaced; gaps up to "
+        f"{t.MAX_GAP_S} s filled",
+        FlagCode.JUMP: f"more than {t.JUMP_DEG:.0f}° away from its neighbours within ±{t.JUMP_HALF_WINDOW_S} s",
+        FlagCode.OUT_OF_RANGE: "beyond the joint's normal range widened by a margin (README, Angles)",
+        FlagCode.BENT: f"a frontal-plane angle of a limb bent more than {bends} in 3D",
+    }
+
+
 PEAK_FLAG_WORDS: dict[FlagCode, str] = {
     FlagCode.FAR_SIDE: "unreliable: limb on the far side of a side view",
     FlagCode.FORESHORTENED: "unreliable: limb turned toward or away from the camera",
@@ -161,7 +182,11 @@ def _trial_words(t: TrialResult) -> str:
 def side_flag_words(r: SideResult) -> list[str]:
     """The flags a side result carries, in words: compensations seen, a wrong view, trials missing or without a
     hold, trials not used because their peak frames are flagged, a trial cut off by a stop."""
-    flags = list(dict.fromkeys(c.name for t in r.trials for c in t.compensations if c.seen))
+    seen = [c for t in r.trials for c in t.compensations if c.seen]
+    flags = [
+        f"{name}: up to {max(c.value for c in seen if c.name == name):.0f}° (threshold {c0.threshold:.0f}°)"
+        for name, c0 in {c.name: c for c in seen}.items()
+    ]
     if not r.view.ok:
         flags.append(f"unreliable: camera not {VIEW_WORDS[r.view.needed]} (saw {r.view.seen or 'no person'})")
     if len(r.trials) < r.trials_needed:
@@ -172,6 +197,21 @@ def side_flag_words(r: SideResult) -> list[str]:
     if r.cut_off is not None:
         flags.append(f"trial {r.cut_off.index} cut off by the stop (not counted)")
     return flags
+
+
+def trust_words(r: dict[str, Any]) -> str:
+    """How far to trust one side's reported value: its grade's measured meaning and, for movements measured
+    against truth at end range, how low romcam reads there (``rules.accuracy.END_RANGE_LOW_DEG``)."""
+    from romcam.rules.accuracy import END_RANGE_LOW_DEG, grade_meaning
+
+    if r.get("peak_deg") is None:
+        return "no value reported"
+    words = grade_meaning((r.get("confidence") or {}).get("grade", "D"))
+    low = END_RANGE_LOW_DEG.get(r["angle"].removeprefix("left_").removeprefix("right_"))
+    if low is not None and r.get("direction", 1) > 0:
+        words += f"; near end range romcam reads this movement {low[0]:.0f}–{low[1]:.0f}° low, so the true peak is "
+        words += "likely higher"
+    return words
 
 
 def change_words(c: Change) -> str:
