@@ -256,7 +256,12 @@ def _add_history(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", metavar="NAME", help="only this protocol")
     p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
     p.add_argument("--export", type=Path, metavar="CSV", help="write every measurement to a CSV file")
-    p.add_argument("--plot", type=Path, metavar="PNG", help="where to write the trend plot (default: ./history_ID.png)")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PNG",
+        help="where to write the trend plot (default: history_ID.png beside the history file)",
+    )
     p.set_defaults(func=_cmd_history)
 
 
@@ -570,7 +575,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
         only = f" and protocol {args.protocol}" if args.protocol else ""
         raise RomcamError(f"no measurements for patient {args.patient!r}{only}")
     _print_history(points)
-    plot = args.plot or Path(f"history_{''.join(c if c.isalnum() else '_' for c in args.patient)}.png")
+    safe_id = "".join(c if c.isalnum() else "_" for c in args.patient)
+    plot = args.plot or history.path.parent / f"history_{safe_id}.png"  # beside the history, not in the cwd
     if _write_trend(plot, points, f"patient {args.patient}"):
         print(f"wrote {plot}")
     return 0
@@ -591,11 +597,16 @@ def _history_import(args: argparse.Namespace) -> int:
 
 
 def _print_history(points: list[Any]) -> None:
-    print(f"{'date':<26}{'protocol':<22}{'side':<7}{'peak':>8}{'mean':>8}  flags")
+    """One line per measurement: local date and time, protocol (as wide as the longest), side, peak, mean, flags."""
+    from romcam.output.plot import local_time
+
+    width = max(len("protocol"), *(len(p.protocol) for p in points)) + 2
+    print(f"{'date (local)':<18}{'protocol':<{width}}{'side':<7}{'peak':>8}{'mean':>8}  flags")
     for p in points:
         peak = "-" if p.peak_deg is None else f"{p.peak_deg:.1f}"
         mean = "-" if p.mean_deg is None else f"{p.mean_deg:.1f}"
-        print(f"{p.started_at:<26}{p.protocol:<22}{p.side:<7}{peak:>8}{mean:>8}  {p.flags}")
+        when = local_time(p.started_at).strftime("%Y-%m-%d %H:%M")
+        print(f"{when:<18}{p.protocol:<{width}}{p.side:<7}{peak:>8}{mean:>8}  {p.flags}")
 
 
 def _write_trend(path: Path, points: list[Any], title: str) -> bool:
