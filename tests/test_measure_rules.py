@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fk import as_sequence, front_view, side_view
@@ -200,3 +202,35 @@ def test_report_words_say_how_far_to_trust_a_value_and_each_flags_threshold() ->
     assert "80%" in legend and "10°" in legend  # FORESHORTENED_RATIO and JUMP_DEG
     assert local_time_words("2026-01-05T09:00:00+00:00").startswith("05 Jan 2026")  # from UTC-9 to UTC+14
     assert local_time_words("2026-01-05T09:00:00") == local_time_words("2026-01-05T09:00:00+00:00")  # stored as UTC
+
+
+def test_live_measure_waits_for_the_patient_to_turn_the_other_side_to_the_camera(tmp_path: Path) -> None:
+    """A side-view protocol with both sides: while the right side faces the camera, the left knee's movements are
+    not trials (they are seen through the body); once the patient turns round, they are."""
+    from fk import side_view
+
+    from romcam.app.measure import FrameLoop, MeasureConfig
+    from romcam.protocols import get_protocol
+    from romcam.types import PoseFrame
+
+    config = MeasureConfig(protocol=get_protocol("knee_flexion"), out_dir=tmp_path, headless=True, mode="live")
+    loop = FrameLoop(config, keep_poses=False)
+
+    class Frame:
+        def __init__(self, t_s: float) -> None:
+            self.t_s, self.bgr = t_s, np.zeros((1000, 1000, 3), np.uint8)
+
+    def bends(t: float) -> float:  # three held bends to 100 deg in 12 s
+        u = t % 4.0
+        return 100.0 * float(np.clip(min(u - 0.5, 3.0 - u), 0.0, 1.0))
+
+    t = 0.0
+    for facing in (1, -1):  # right side toward the camera, then turned round: left side toward it
+        for _ in range(12 * 30):
+            xy = side_view(facing=facing, knee_flexion=(bends(t % 12.0), 0.0))
+            loop.step(Frame(t), PoseFrame(xy, np.zeros((33, 3)), np.ones(33)))
+            t += 1 / 30
+    left = loop.tracks["left"].detector.trials
+    assert len(left) == 3 and all(tr.start_s >= 12.0 for tr in left)  # only after turning round
+    assert all(tr.peak_deg == pytest.approx(100.0, abs=3.0) for tr in left)
+    assert loop.tracks["right"].detector.trials == []

@@ -159,6 +159,8 @@ class FrameLoop:
         events = []
         for track in self.tracks.values():
             value = self.config.protocol.direction * metrics[self.config.protocol.angle_name(track.side)]
+            if self._waits(track, xy):
+                value = math.nan  # the side away from the camera waits for the patient to turn round
             new = track.detector.step(value, t_s)
             events += [(track.side, e.kind) for e in new]
             if track.detector.in_trial and value > track.best_value:
@@ -169,6 +171,14 @@ class FrameLoop:
         if self.window:
             return self.window.show(bgr, xy, metrics, self.tracks, events)
         return True
+
+    def _waits(self, track: SideTrack, xy: np.ndarray) -> bool:
+        """Whether a side of a side-view protocol waits in this frame: it is on the far side of the body (its
+        values are not measurements) and no trial of it is open. Its trials start once the patient turns round."""
+        p = self.config.protocol
+        if p.view != "side" or track.detector.in_trial:
+            return False
+        return live_doubt(p.angle_name(track.side), xy) == FlagCode.FAR_SIDE
 
     @staticmethod
     def _keep_evidence(track: SideTrack) -> None:
