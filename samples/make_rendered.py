@@ -218,6 +218,19 @@ def seated_motion(t: float) -> dict[str, np.ndarray]:
     }
 
 
+def seated_extension_motion(t: float) -> dict[str, np.ndarray]:
+    """Seated (hips and knees at 90), left side to the camera: three left knee extensions to 8, 20 and 5 deg of
+    flexion, each held 2.5 s (``seated_knee_extension``: target within 10 deg of straight, hold 2 s)."""
+    knee_l = 90.0 - held_trials(t, 0.6, (82.0, 70.0, 85.0), rise_s=1.2, hold_s=2.5, rest_s=1.0)
+    return {
+        **standing(),
+        "upperleg01.L": axis_angle(X, -90.0),
+        "upperleg01.R": axis_angle(X, -90.0),
+        "lowerleg01.L": axis_angle(X, KNEE_STRAIGHT_DEG + knee_l),
+        "lowerleg01.R": axis_angle(X, KNEE_STRAIGHT_DEG + 90.0),
+    }
+
+
 def raise_motion(t: float) -> dict[str, np.ndarray]:
     """Facing the camera: abduction of the left arm to 140, the right to 100, then both to 160."""
     both = smooth_bump(t, 5.0, 7.6, 160.0)
@@ -464,9 +477,11 @@ TEST_CLIPS = {
     # name -> (view, motion, seconds, body, camera yaw in degrees, lighting)
     "rendered_lunge_oblique40": ("front", lunge_motion, 9.0, "default", 40.0, "studio"),
     "rendered_arms_toward_camera": ("front", arms_toward_camera_motion, 6.0, "default", 0.0, "studio"),
+    "rendered_seated_extension_side": ("side", seated_extension_motion, 18.8, "default", 0.0, "studio"),
 }
 """Test clips (tests/data/): situations romcam must not measure with confidence (an oblique lunge's back knee in
-the frontal plane, elbows bending along the camera axis)."""
+the frontal plane, elbows bending along the camera axis), and an exercise measured on the negative angle (seated
+knee extension, its target and holds near 0)."""
 
 
 SETS = {

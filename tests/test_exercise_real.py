@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import (
+    DATA,
     OUTSIDE,
     SAMPLES,
     clip_path,
@@ -156,3 +157,20 @@ def test_blank_frames_in_the_middle_of_a_rep_neither_merge_nor_split_reps(
     assert e["reps_trusted"] == 5 - int(doubted) - sum(
         1 for r in e["rep_details"] if r["doubts"] and "gap" not in r["doubts"]
     )
+
+
+def test_seated_knee_extension_reps_targets_and_holds_on_the_negative_angle(tmp_path: Path) -> None:
+    """seated_knee_extension counts on -knee flexion with a target of -10 (within 10 deg of straight): three
+    extensions to 8, 20 and 5 deg. The 20-deg one never reaches the target zone; the others hold in it."""
+    clip = require(DATA / "rendered_seated_extension_side.mp4")
+    session = _session(tmp_path, "--exercise", "seated_knee_extension", "--side", "left", "--source", str(clip))
+    [e] = session["exercises"]
+    truth = np.loadtxt(DATA / "rendered_seated_extension_side_truth.csv", delimiter=",", skiprows=1, usecols=4)
+    t = np.arange(len(truth)) / 30.0
+    true_peaks = [truth[(t > start) & (t < start + 5.9)].min() for start in (0.6, 6.5, 12.4)]
+    assert e["reps"] == 3
+    peaks = [r["peak_deg"] for r in e["rep_details"]]
+    assert np.all(np.abs(np.array(peaks) - true_peaks) <= 8.0), (peaks, true_peaks)  # MediaPipe reads ~4 deg bent
+    second = e["rep_details"][1]
+    assert not second["reached_target"] and second["hold_s"] == 0.0  # 20 deg: outside target and tolerance
+    assert e["rep_details"][2]["hold_s"] >= 1.0  # 5 deg: held in the target zone (truth 2.5 s)
