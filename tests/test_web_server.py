@@ -228,6 +228,8 @@ def test_bad_frames_are_answered_and_the_session_goes_on(client: TestClient) -> 
             assert not message["fatal"] and words in message["message"], message
         ws.send_text("{not json")
         assert "JSON" in _until(ws, "error")["message"]
+        ws.send_text(json.dumps({"type": "start", "width": w, "height": h}))
+        assert "unknown control message 'start'" in _until(ws, "error")["message"]
         ws.send_bytes(_frame_message(frames[2], 66.7))
         assert _until(ws, "state")["t_ms"] == pytest.approx(66.7)
         ws.send_text(json.dumps({"type": "stop"}))

@@ -221,8 +221,10 @@ async def _receive_frames(
         try:
             if message.get("bytes") is not None:
                 run.camera.put(*parse_frame_message(message["bytes"]))
-            elif _text_message(message.get("text") or "")["type"] == "stop":
+            elif (kind := _text_message(message.get("text") or "")["type"]) == "stop":
                 run.stop()
+            else:
+                raise FrameError(f"unknown control message {kind!r} (a live session takes frames and 'stop')")
         except FrameError as exc:
             queue.put_nowait({"type": "error", "message": str(exc), "fatal": False})
 

@@ -72,6 +72,9 @@ async function runJob(form, kind, box) {
   }
   box.replaceChildren(romcam.el("p", { class: job.state === "done" ? "" : "error", text: `${job.state}${job.message ? ": " + job.message : ""}` }));
   if (job.state === "done") await showJobResult(job, box);
+  else if (job.files.includes("report.html")) {  // no value, but the report says why
+    box.append(romcam.el("p", {}, romcam.el("a", { href: resultUrl(job.folder, "report.html"), target: "_blank", text: "Open the report" })));
+  }
   window.romcamJob = job;
   loadResults(); loadPatients();
 }
