@@ -4,8 +4,8 @@ Usage: python bench/web.py [VIDEO] [--seconds 20] [--fps 30 60] [--cpus 0,1]
 Starts ``romcam serve`` (the full model), opens the exercise page in Debian's chromium with its webcam faked
 from VIDEO at 640×480 and each --fps rate, and reads the page's own figures after --seconds: states drawn per
 second, the latency from the camera's capture time to the drawn overlay (median, 95th percentile), and the frames
-the server skipped because a newer one had arrived (it never queues). --cpus pins the server to those cores
-(``taskset``) to see how it behaves when it cannot keep up.
+the server skipped because a newer one had arrived (it never queues), and the server's peak memory. --cpus pins
+the server to those cores (``taskset``) to see how it behaves when it cannot keep up.
 """
 
 from __future__ import annotations
@@ -53,6 +53,17 @@ def start_server(folder: Path, cpus: str | None) -> tuple[subprocess.Popen[str],
     return proc, found.group(0)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a process (and of the server under ``taskset``, its only child)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    target = int(kids[0]) if kids else pid
+    for line in Path(f"/proc/{target}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def measure(url: str, y4m: Path, seconds: float) -> dict[str, Any]:
     base = url.split("/?")[0]
     args = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}"]
@@ -82,19 +93,23 @@ def main() -> None:
     parser.add_argument("--cpus", help="pin the server to these cores (taskset -c)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; camera 640x480 from {args.video.name}; server cores: {args.cpus or 'all'}")
-    print(f"{'camera fps':>10} {'drawn fps':>10} {'latency median':>15} {'p95':>8} {'skipped by server':>18}")
+    print(
+        f"{'camera fps':>10} {'drawn fps':>10} {'latency median':>15} {'p95':>8} {'skipped by server':>18}"
+        f" {'server peak':>12}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for fps in args.fps:
             y4m = camera_file(args.video, fps, Path(tmp))
             proc, url = start_server(Path(tmp) / f"data_{fps:g}", args.cpus)
             try:
                 s = measure(url, y4m, args.seconds)
+                memory_mb = peak_rss_mb(proc.pid)
             finally:
                 proc.terminate()
                 proc.wait()
             print(
                 f"{fps:>10.0f} {s['fps']:>10.1f} {s['latency_ms_median']:>12.0f} ms {s['latency_ms_p95']:>5.0f} ms "
-                f"{s['server_skipped']:>18}"
+                f"{s['server_skipped']:>18} {memory_mb:>9.0f} MB"
             )
 
 
