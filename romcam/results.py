@@ -48,6 +48,14 @@ class AngleStatus(StrEnum):
     NOT_SEEN = "not_seen"  # the angle's landmarks were never found
 
 
+OUT_OF_PLANE_CODES = (FlagCode.VIEW, FlagCode.FAR_SIDE, FlagCode.FORESHORTENED, FlagCode.BENT)
+"""Flags that say the limb is out of the plane the camera measures (not a landmark glitch)."""
+OUT_OF_PLANE_EXCESS_DEG = 5.0
+"""How far frames out of the plane may reach beyond the clean extremes before the clean range counts as a lower
+bound: the error bound of grade A (``rules.accuracy.GRADE_P95_DEG``); a smaller excess is within measurement
+error."""
+
+
 @dataclass(frozen=True)
 class AngleResult:
     """One angle over a clip: its extremes, how it was checked, and why it may not be trusted.
@@ -75,16 +83,27 @@ class AngleResult:
     status: AngleStatus = AngleStatus.MEASURED
     all_frames_min_deg: float | None = None
     all_frames_max_deg: float | None = None
+    out_of_plane_min_deg: float | None = None
+    out_of_plane_max_deg: float | None = None
 
     @property
     def extremes_flagged(self) -> bool:
-        """True when the flagged frames reach more than ``JUMP_DEG`` beyond the clean extremes: the movement's
-        end range may lie in frames romcam could not trust, so the clean range may understate it."""
+        """True when the movement's end range may lie in frames romcam could not trust, so the clean range may
+        understate it: the flagged frames reach more than ``JUMP_DEG`` beyond the clean extremes, or frames where
+        the limb left the measured plane (``OUT_OF_PLANE_CODES``; ``out_of_plane_*``) reach more than
+        ``OUT_OF_PLANE_EXCESS_DEG`` beyond them: the limb went on where the camera cannot measure it."""
         if self.max_deg is None or self.min_deg is None:
             return False
-        above = (self.all_frames_max_deg or self.max_deg) - self.max_deg
-        below = self.min_deg - (self.all_frames_min_deg or self.min_deg)
-        return max(above, below) > JUMP_DEG
+
+        top, bottom = self.max_deg, self.min_deg
+
+        def excess(low: float | None, high: float | None) -> float:
+            return max((top if high is None else high) - top, bottom - (bottom if low is None else low))
+
+        return (
+            excess(self.all_frames_min_deg, self.all_frames_max_deg) > JUMP_DEG
+            or excess(self.out_of_plane_min_deg, self.out_of_plane_max_deg) > OUT_OF_PLANE_EXCESS_DEG
+        )
 
 
 @dataclass(frozen=True)

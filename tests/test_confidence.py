@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -21,3 +22,21 @@ def test_the_weakest_component_sets_the_grade() -> None:
     assert c.score == 0.55 and c.grade == "C" and "foreshortening" not in c.components
     assert confidence({"visibility": 0.9, "view": 0.85}).grade == "A"
     assert confidence({}).grade == "D"
+
+
+def test_a_clean_extreme_is_a_lower_bound_when_the_limb_went_on_out_of_the_plane() -> None:
+    from dataclasses import replace
+
+    from romcam.results import OUT_OF_PLANE_EXCESS_DEG, AngleResult, Confidence
+    from romcam.thresholds import JUMP_DEG
+
+    def result(**extremes: Any) -> AngleResult:
+        clean = AngleResult(3.0, 93.0, 90.0, 1.0, 1.0, "sagittal", "", "", 1.0, (), Confidence(0.6, "B"))
+        return replace(clean, **extremes)
+
+    assert not result().extremes_flagged
+    assert result(out_of_plane_max_deg=93.0 + OUT_OF_PLANE_EXCESS_DEG + 1).extremes_flagged  # the curl went on
+    assert not result(out_of_plane_max_deg=93.0 + OUT_OF_PLANE_EXCESS_DEG - 1).extremes_flagged  # within error
+    assert not result(all_frames_max_deg=93.0 + JUMP_DEG - 1).extremes_flagged  # a glitch, not the limb leaving
+    assert result(all_frames_min_deg=3.0 - JUMP_DEG - 1).extremes_flagged
+    assert result(out_of_plane_min_deg=3.0 - OUT_OF_PLANE_EXCESS_DEG - 1).extremes_flagged

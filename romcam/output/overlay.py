@@ -114,6 +114,15 @@ def _free_spot(box: tuple[int, int, int, int], taken: list[tuple[int, int, int, 
     return 0, 0
 
 
+def _label_text(name: str, value: float, doubt: str) -> str:
+    short = SHORT_LABELS.get(name.removeprefix("left_").removeprefix("right_"), name)
+    return f"{short} {value:.0f}" + (f"? {doubt}" if doubt else "")
+
+
+def _label_colour(side: str, doubt: str) -> tuple[int, int, int]:
+    return FLAGGED_BGR if doubt else {"left": LEFT_BGR, "right": RIGHT_BGR}.get(side, CENTER_BGR)
+
+
 def draw_angles(
     bgr: np.ndarray, xy_px: np.ndarray, angles_deg: dict[str, float], labels: dict[str, str] | None = None
 ) -> None:
@@ -121,36 +130,27 @@ def draw_angles(
     side's colour; a doubted value grey with "?" and its reason codes. Labels never overlap one another (a label
     that would is moved down or up), trunk angles go in the top-right corner, and a small legend sits bottom left."""
     labels = labels if labels is not None else {n: "" for n in angles_deg}
-    h, w = bgr.shape[:2]
-    scale = max(0.45, max(h, w) / 1500)
-    font = cv2.FONT_HERSHEY_SIMPLEX
+    w = bgr.shape[1]
+    scale = max(0.45, max(bgr.shape[:2]) / 1500)
     line_px = int(26 * scale / 0.6)
     taken: list[tuple[int, int, int, int]] = []
     trunk_y = 30
     for name, doubt in labels.items():
-        value = angles_deg.get(name, np.nan)
-        d = REGISTRY.get(name)
-        if d is None or not np.isfinite(value):
+        value, d = angles_deg.get(name, np.nan), REGISTRY.get(name)
+        vertex = xy_px[int(d.vertex)] if d is not None else np.full(2, np.nan)
+        if d is None or not np.isfinite(value) or (d.side and not np.isfinite(vertex).all()):
             continue
-        text = f"{SHORT_LABELS.get(name.removeprefix('left_').removeprefix('right_'), name)} {value:.0f}"
-        text += f"? {doubt}" if doubt else ""
-        (tw, th), _ = cv2.getTextSize(text, font, scale, max(1, int(round(scale * 2))))
-        colour = (
-            FLAGGED_BGR if doubt else LEFT_BGR if d.side == "left" else RIGHT_BGR if d.side == "right" else CENTER_BGR
-        )
+        text = _label_text(name, value, doubt)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, int(round(scale * 2))))
         if not d.side:  # the trunk: a corner, not the body
             origin = (w - tw - 12, trunk_y + th)
             trunk_y += line_px
         else:
-            vertex = xy_px[int(d.vertex)]
-            if not np.isfinite(vertex).all():
-                continue
-            x = int(vertex[0]) + (12 if d.side == "left" else -12 - tw)
-            y = int(vertex[1])
+            x, y = int(vertex[0]) + (12 if d.side == "left" else -12 - tw), int(vertex[1])
             _, dy = _free_spot((x - 3, y - th - 5, x + tw + 3, y + 6), taken, line_px)
             origin = (x, y + dy)
         taken.append((origin[0] - 3, origin[1] - th - 5, origin[0] + tw + 3, origin[1] + 6))
-        put_label(bgr, text, origin, scale, colour)
+        put_label(bgr, text, origin, scale, _label_colour(d.side, doubt))
     _legend(bgr, scale)
 
 

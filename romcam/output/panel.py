@@ -140,25 +140,26 @@ def draw_exercise_panel(canvas: np.ndarray, x0: int, state: Any, shown: dict[str
     side = name.split("_", 1)[0] if name else e.side
     pen.line("both sides" if side == "both" else f"{side.upper()} side", 1.05, SIDE_BGR.get(side, MUTED_BGR))
     pen.gap(6)
-    reps = state.reps_in_set if item.reps else len(counter.reps)
-    width = pen.line(str(reps), 3.2)
+    width = pen.line(str(state.reps_in_set if item.reps else len(counter.reps)), 3.2)
     pen.beside(f"of {item.reps} reps" if item.reps else "reps", 1.0, MUTED_BGR, width + int(16 * pen.u))
     if item.sets > 1:
         pen.line(f"set {state.set_index} of {item.sets}", 1.0, MUTED_BGR)
     _angle_and_gauge(pen, e, shown)
+    _status_line(pen, e, counter, shown, done)
+    if shown.get("cue"):
+        _cue(canvas, x0, str(shown["cue"]))
+
+
+def _status_line(pen: Pen, e: Any, counter: Any, shown: dict[str, Any], done: bool) -> None:
+    """ "Well done!", the rest countdown, or the hold timer of an open rep."""
     rest = float(shown.get("rest_left_s", 0.0))
     if done and rest <= 0:
         pen.line("Well done!", 1.6, (120, 255, 120))
     elif rest > 0:
         pen.line(f"Rest {math.ceil(rest)} s", 1.6, (120, 220, 255))
     elif e.hold_s > 0 and counter.active:
-        pen.line(
-            f"hold {min(counter.current_hold_s(shown.get('t_s', 0.0)), e.hold_s):.1f} / {e.hold_s:.0f} s",
-            1.1,
-            (120, 255, 120),
-        )
-    if shown.get("cue"):
-        _cue(canvas, x0, str(shown["cue"]))
+        held = min(counter.current_hold_s(shown.get("t_s", 0.0)), e.hold_s)
+        pen.line(f"hold {held:.1f} / {e.hold_s:.0f} s", 1.1, (120, 255, 120))
 
 
 def _angle_and_gauge(pen: Pen, e: Any, shown: dict[str, Any]) -> None:

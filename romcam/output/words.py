@@ -179,14 +179,20 @@ def _trial_words(t: TrialResult) -> str:
     return f"trial {t.trial.index} not used: {why}"
 
 
+def _compensation_words(r: SideResult) -> list[str]:
+    """Each compensation seen in a trial, with the largest value it reached and its threshold."""
+    seen = [c for t in r.trials for c in t.compensations if c.seen]
+    largest: dict[str, float] = {}
+    for c in seen:
+        largest[c.name] = max(largest.get(c.name, c.value), c.value)
+    thresholds = {c.name: c.threshold for c in seen}
+    return [f"{n}: up to {v:.0f}° (threshold {thresholds[n]:.0f}°)" for n, v in largest.items()]
+
+
 def side_flag_words(r: SideResult) -> list[str]:
     """The flags a side result carries, in words: compensations seen, a wrong view, trials missing or without a
     hold, trials not used because their peak frames are flagged, a trial cut off by a stop."""
-    seen = [c for t in r.trials for c in t.compensations if c.seen]
-    flags = [
-        f"{name}: up to {max(c.value for c in seen if c.name == name):.0f}° (threshold {c0.threshold:.0f}°)"
-        for name, c0 in {c.name: c for c in seen}.items()
-    ]
+    flags = _compensation_words(r)
     if not r.view.ok:
         flags.append(f"unreliable: camera not {VIEW_WORDS[r.view.needed]} (saw {r.view.seen or 'no person'})")
     if len(r.trials) < r.trials_needed:

@@ -12,7 +12,15 @@ from romcam.kinematics.angles import REGISTRY, JointAngle
 from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.summary import summarize_angle
 from romcam.pipeline.offline import Measured
-from romcam.results import AngleResult, AngleStatus, ClipSummary, Confidence, FlagCode, FrameCounts
+from romcam.results import (
+    OUT_OF_PLANE_CODES,
+    AngleResult,
+    AngleStatus,
+    ClipSummary,
+    Confidence,
+    FlagCode,
+    FrameCounts,
+)
 from romcam.rules.accuracy import accuracy_score, size_score
 from romcam.rules.confidence import confidence, view_score, visibility_score
 from romcam.rules.frame_flags import flag_text, flagged_any, trunk_length_px, window_flag_codes
@@ -69,6 +77,10 @@ def angle_result(
     clean = measured & ~flagged_any(flags)
     stats = summarize_angle(name, np.where(clean, values, np.nan), sequence.t_s)
     every = summarize_angle(name, values, sequence.t_s)
+    out_of_plane = np.zeros(len(values), bool)
+    for code in OUT_OF_PLANE_CODES:
+        out_of_plane |= np.asarray(flags.get(str(code), out_of_plane), bool)
+    beyond = summarize_angle(name, np.where(out_of_plane, values, np.nan), sequence.t_s)
     share = view_share(d.plane, views, measured)
     codes = [FlagCode.VIEW] if share is not None and share < MIN_VIEW_SHARE else []
     codes += window_flag_codes(flags, measured)
@@ -93,6 +105,8 @@ def angle_result(
         status,
         every.min_deg,
         every.max_deg,
+        beyond.min_deg,
+        beyond.max_deg,
     )
     if result.extremes_flagged:  # the headline range may miss the end range: never better than C
         capped = confidence({**result.confidence.components, "end_range": END_RANGE_FLAGGED_SCORE})
