@@ -20,7 +20,8 @@ in pixels), which no method here was tuned on.
 ``--follow-everyone`` measures landmarks from MediaPipe following everyone on every frame (``num_poses=2``, the
 detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one_pose``, the default).
 
-Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout] [--follow-everyone] [NAME_SUBSTRING ...]
+Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout] [--follow-everyone] [--model TASK]
+       [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from romcam.types import PoseSequence
 ROOT = Path(__file__).resolve().parents[1]
 BAD_DEG = 10.0
 GROSS_DEG = 20.0
+END_RANGE_DEG = 15.0
+"""The end range: the top of a movement's true range, where the value a therapist records lies."""
 
 
 def clips(heldout: bool = False) -> list[Path]:
@@ -164,6 +167,8 @@ class Pool:
         self.unflagged: dict[str, list[np.ndarray]] = {}
         self.bad: dict[str, int] = {}
         self.caught: dict[str, int] = {}
+        self.end_raw: dict[str, list[np.ndarray]] = {}
+        self.end_ours: dict[str, list[np.ndarray]] = {}
 
     @staticmethod
     def group(clip: Path) -> str:
@@ -183,6 +188,18 @@ class Pool:
             self.errors.setdefault(key, []).append(err[sel])
             self.unflagged.setdefault(key, []).append(np.where(flagged, np.nan, err)[sel])
 
+    def add_end_range(self, clip: Path, name: str, true: np.ndarray, raw_err: np.ndarray, err: np.ndarray) -> None:
+        """The errors in the top ``END_RANGE_DEG`` of the movement (the value a therapist records), raw and
+        romcam, pooled per view group and in-plane angle kind."""
+        view = "front" if "front" in clip.stem else "side"
+        kind = name.split("_", 1)[1]
+        if kind not in IN_PLANE[view]:
+            return
+        sel = true >= np.nanmax(true) - END_RANGE_DEG
+        key = f"{self.group(clip)}: {kind}"
+        self.end_raw.setdefault(key, []).append(raw_err[sel])
+        self.end_ours.setdefault(key, []).append(err[sel])
+
     def count(self, clip: Path, bad: np.ndarray, caught: np.ndarray) -> None:
         g = self.group(clip)
         self.bad[g] = self.bad.get(g, 0) + int(bad.sum())
@@ -193,6 +210,11 @@ class Pool:
         for key in sorted(self.errors):
             print(
                 row(f"  {key}", np.concatenate(self.errors[key])) + "   " + stats(np.concatenate(self.unflagged[key]))
+            )
+        print(f"\nend range (the top {END_RANGE_DEG:.0f} deg of each movement), raw MediaPipe then romcam")
+        for key in sorted(self.end_raw):
+            print(
+                row(f"  {key}", np.concatenate(self.end_raw[key])) + "   " + stats(np.concatenate(self.end_ours[key]))
             )
         print(f"bad frames (|error| > {BAD_DEG:.0f} deg) withheld or flagged, all angles:")
         for g in sorted(self.bad):
@@ -217,6 +239,7 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
         print(row(f"{clip.stem} {name} raw", raw_err))
         print(row(f"{clip.stem} {name} romcam", err, flagged))
         pool.add(clip, name, true, err, flagged)
+        pool.add_end_range(clip, name, true, raw_err, err)
         size = f"x{clip.stem.rsplit('_x', 1)[1]}" if "_x" in clip.stem else "full size"
         GRADES.add(f"{summary.angles[name].confidence.grade} ({size})", np.where(flagged, np.nan, err))
         if "_x" not in clip.stem:
@@ -246,11 +269,12 @@ def main() -> None:
     parser.add_argument(
         "--follow-everyone", action="store_true", help="MediaPipe following everyone on every frame (own cache)"
     )
+    parser.add_argument("--model", help="a .task model file (default: the full model romcam resolves)")
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
     cache.mkdir(parents=True, exist_ok=True)
-    model = LoadedModel.load(None, "full")
+    model = LoadedModel.load(args.model, "full")  # give each model its own --cache
     pool = Pool()
     head = f"{'MAE':>7}{'max':>7}{'bias':>7}{'n':>6}"
     print(f"{'clip / angle / variant':<50}{head}   {head}  (unflagged values only)")
