@@ -195,15 +195,16 @@ def test_wrong_view_gives_no_number_and_says_how_to_turn(tmp_path: Path) -> None
     assert " deg " not in result.stdout  # no headline number anywhere
 
 
-def _instruction_band_shown(shot: Path) -> bool:
-    """The window's instruction band at the screen's top left: a dark band with white text on it."""
+def _guidance_panel_shown(shot: Path) -> bool:
+    """The window's guidance panel beside the picture (the 480x640 clip is shown 540 px wide, 720 tall, at the
+    screen's top left): a dark panel with white text on it, and the picture left of it untouched by text."""
     import cv2
 
     image = cv2.imread(str(shot))
     if image is None:
         return False
-    band = image[:60, :400]
-    return bool(band.mean() < 90 and (band > 200).mean() > 0.01)
+    panel = image[:150, 560:950]
+    return bool(panel.mean() < 90 and (panel > 200).mean() > 0.01 and image[:720, :540].mean() > 60)
 
 
 def test_live_window_under_xvfb(tmp_path: Path) -> None:
@@ -235,8 +236,8 @@ def test_live_window_under_xvfb(tmp_path: Path) -> None:
         while proc.poll() is None and not shown:  # look at the screen while measure runs, until the window shows
             time.sleep(1.0)
             grab_screen(display, shot)
-            shown = _instruction_band_shown(shot)
+            shown = _guidance_panel_shown(shot)
         _, stderr = proc.communicate(timeout=180)
         assert proc.returncode == 0, stderr
-    assert shown, "the live window never showed its instruction band"
+    assert shown, "the live window never showed its guidance panel"
     assert json.loads((tmp_path / "o" / "measurement.json").read_text())["results"][0]["peak_deg"] > 80
