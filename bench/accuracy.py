@@ -47,6 +47,15 @@ END_RANGE_DEG = 15.0
 """The end range: the top of a movement's true range, where the value a therapist records lies."""
 
 
+def bench_model(path: str) -> LoadedModel:
+    """Any .task file, unverified (romcam itself only runs the published models): for comparing model bundles,
+    e.g. the heavy landmark network of the ``@mediapipe/pose`` npm package with the full bundle's detector."""
+    from romcam.pose.models import ResolvedModel, sha256_of
+
+    file = Path(path)
+    return LoadedModel(ResolvedModel(file, file.stem, sha256_of(file), "bench file"), file.read_bytes())
+
+
 def clips(heldout: bool = False) -> list[Path]:
     """Every rendered clip of the development set that has a truth file, or (``heldout``) of the held-out set
     (bench/heldout/: bodies, motions and cameras made after the method, never tuned on)."""
@@ -274,7 +283,7 @@ def main() -> None:
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
     cache.mkdir(parents=True, exist_ok=True)
-    model = LoadedModel.load(args.model, "full")  # give each model its own --cache
+    model = bench_model(args.model) if args.model else LoadedModel.load(None, "full")  # each model: its own --cache
     pool = Pool()
     head = f"{'MAE':>7}{'max':>7}{'bias':>7}{'n':>6}"
     print(f"{'clip / angle / variant':<50}{head}   {head}  (unflagged values only)")
