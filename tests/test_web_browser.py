@@ -196,4 +196,6 @@ def test_therapist_pages_show_history_and_measure_an_uploaded_video(server: Serv
         page.wait_for_function("document.querySelectorAll('#rows tr').length > 0")
         page.wait_for_function("document.getElementById('trend').naturalWidth > 0")
         assert "Knee flexion" in page.inner_text("#rows")
+        page.wait_for_function("document.querySelectorAll('#results a').length > 0")
+        assert page.get_attribute("#results a", "href") == f"/results/{job['folder']}/report.html"
         page.screenshot(path=str(tmp_path / "patient_page.png"), full_page=True)

@@ -160,7 +160,13 @@ def test_result_files_are_served_but_never_an_uploaded_video(client: TestClient,
     assert c.get(f"/results/{folder.name}/report.html").text == "<html>report</html>"
     assert c.get(f"/results/{folder.name}/input/clip.mp4").status_code == 404
     listed = c.get("/api/results").json()["results"]
-    assert listed == [{"folder": folder.name, "kind": "batch", "report": True}]
+    assert listed == [{"folder": folder.name, "kind": "batch", "report": True, "patient": None, "started_at": None}]
+    other = settings.data_dir / "results" / "20260102-000000_measure_Q_def456"
+    other.mkdir()
+    (other / "measurement.json").write_text(json.dumps({"patient": "Q-7", "started_at": "2026-01-02T00:00:00+00:00"}))
+    mine = c.get("/api/results?patient=Q-7").json()["results"]
+    assert [(r["folder"], r["kind"], r["patient"]) for r in mine] == [(other.name, "measurement", "Q-7")]
+    assert c.get("/api/results?patient=%3Cx%3E").status_code == 400
 
 
 # --- uploads -----------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ history. Every handler is ``async (settings, request) -> data``; blocking work r
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -149,15 +150,32 @@ def _results_root(settings: ServeSettings) -> Path:
     return settings.data_dir / "results"
 
 
+def _result_entry(folder: Path) -> dict[str, Any]:
+    """One saved result: its kind, whether it has a report, and its patient and start (from its JSON)."""
+    files = {p.name for p in folder.iterdir() if p.is_file()}
+    kind = "measurement" if "measurement.json" in files else "session" if "session.json" in files else "batch"
+    record: dict[str, Any] = {}
+    if kind != "batch":
+        try:
+            record = json.loads((folder / f"{kind if kind == 'session' else 'measurement'}.json").read_text())
+        except (OSError, ValueError):
+            record = {}
+    return {
+        "folder": folder.name,
+        "kind": kind,
+        "report": "report.html" in files,
+        "patient": record.get("patient"),
+        "started_at": record.get("started_at"),
+    }
+
+
 async def results(settings: ServeSettings, request: Request) -> dict[str, Any]:
-    """The saved result folders (newest first) with what each holds."""
+    """The saved result folders (newest first) with what each holds; ``?patient=ID`` keeps that patient's."""
     root = _results_root(settings)
-    out = []
-    for folder in sorted(root.iterdir(), reverse=True) if root.is_dir() else []:
-        files = {p.name for p in folder.iterdir() if p.is_file()}
-        kind = "measurement" if "measurement.json" in files else "session" if "session.json" in files else "batch"
-        out.append({"folder": folder.name, "kind": kind, "report": "report.html" in files})
-    return {"results": out}
+    wanted = patient_id(request.query_params.get("patient"))
+    folders = sorted((f for f in root.iterdir() if f.is_dir()), reverse=True) if root.is_dir() else []
+    entries = await run_in_threadpool(lambda: [_result_entry(f) for f in folders])
+    return {"results": [e for e in entries if wanted is None or e["patient"] == wanted]}
 
 
 async def result_file(settings: ServeSettings, request: Request) -> Response:

@@ -28,6 +28,12 @@ async function init() {
       romcam.el("td", { text: p.flags || "" }));
   });
   $("rows").replaceChildren(...rows);
+  const saved = await romcam.api(`/api/results?patient=${encodeURIComponent(id)}`);
+  $("results").replaceChildren(...saved.results.map((r) => {
+    const name = r.report ? "report.html" : r.kind === "session" ? "session.json" : "measurement.json";
+    const link = romcam.el("a", { href: `/results/${encodeURIComponent(r.folder)}/${name}`, target: "_blank", text: r.report ? "report" : "data" });
+    return romcam.el("tr", {}, romcam.el("td", { text: romcam.localTime(r.started_at) }), romcam.el("td", { text: r.kind }), romcam.el("td", {}, link));
+  }));
   $("legend").textContent = "A change within the protocol's minimal detectable change (the shaded band in the trend) is not a measured change.";
 }
 init().catch((err) => { $("error").textContent = err.message; });
