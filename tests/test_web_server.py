@@ -353,3 +353,30 @@ def test_a_batch_of_uploaded_videos_gives_the_summary_table_and_exports(
     summary = c.get(f"/results/{job['folder']}/summary.csv").text.splitlines()
     assert summary[0].startswith("video,output,angle,min_deg,max_deg")
     assert any(",left_shoulder_abduction," in row for row in summary[1:])
+
+
+def test_the_exercise_state_speaks_in_angles_for_an_exercise_on_the_negative_angle(tmp_path: Path) -> None:
+    """Seated knee extension counts on -knee flexion: the page still shows the knee's own angles (peak 8, target
+    10) and a gauge whose goal zone starts at the target value."""
+    from fk import side_view
+
+    from romcam.app.exercise import ExerciseConfig, ExerciseSession
+    from romcam.exercises import single_exercise_program
+    from romcam.types import PoseFrame
+    from romcam.web.live import exercise_state
+
+    program = single_exercise_program("seated_knee_extension", "right")
+    session = ExerciseSession(ExerciseConfig(program=program, out_dir=tmp_path, headless=True))
+    session.frame_size_px = (1000, 1000)
+    knee = np.r_[np.full(30, 90.0), np.linspace(90, 8, 30), np.full(60, 8.0), np.linspace(8, 90, 30), np.full(30, 90.0)]
+    shown: dict[str, Any] = {}
+    for i, k in enumerate(knee):
+        xy = side_view(facing=1, hip_flexion=(90.0, 90.0), knee_flexion=(90.0, float(k)))
+        shown = session.step(PoseFrame(xy, np.zeros((33, 3)), np.ones(33)), i / 30)
+    state = exercise_state(session, shown, 1234.0)
+    assert state["reps_total"] == 1 and state["side"] == "right"
+    assert state["last_peak_deg"] == pytest.approx(8.0, abs=2.0)  # the knee's angle, not its negative
+    assert state["target_deg"] == 10.0 and state["angle_deg"] == pytest.approx(90.0, abs=2.0)
+    gauge = state["gauge"]
+    assert gauge["bottom"] < -60 < gauge["target"] == -10 < gauge["top"] and gauge["direction"] == -1
+    assert state["landmarks"][26] == [pytest.approx(v, abs=1e-3) for v in xy[26] / 1000]  # right knee, as fractions

@@ -74,7 +74,7 @@ def exercise_state(session: ExerciseSession, shown: dict[str, Any], t_ms: float)
         "reps_in_set": state.reps_in_set,
         "reps_per_set": item.reps,
         "reps_total": len(counter.reps),
-        "last_peak_deg": _finite(e.direction * counter.reps[-1].peak_deg) if counter.reps else None,
+        "last_peak_deg": _finite(counter.reps[-1].peak_deg) if counter.reps else None,  # reps keep angles
         "active": counter.active,
         "hold_s": _finite(min(counter.current_hold_s(t_s), e.hold_s), 1) if e.hold_s > 0 and counter.active else None,
         "hold_target_s": e.hold_s,
