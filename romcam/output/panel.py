@@ -75,18 +75,27 @@ class Pen:
             self.canvas, text, (self.x0 + int(18 * self.u) + x_px, self.y), FONT, scale, colour, weight, cv2.LINE_AA
         )
 
-    def wrapped(self, text: str, size: float, colour: tuple[int, int, int] = TEXT_BGR) -> None:
-        """``text`` over as many lines as the panel's width needs."""
-        room = self.width - int(36 * self.u)
-        line = ""
+    def lines_of(self, text: str, size: float) -> list[str]:
+        """``text`` broken into lines that fit the panel's width at scale ``size * u``."""
+        room, weight = self.width - int(36 * self.u), max(1, round(2.2 * size * self.u))
+        lines, line = [], ""
         for word in text.split():
             trial = f"{line} {word}".strip()
-            if line and cv2.getTextSize(trial, FONT, size * self.u, max(1, round(2.2 * size * self.u)))[0][0] > room:
-                self.line(line, size, colour)
+            if line and cv2.getTextSize(trial, FONT, size * self.u, weight)[0][0] > room:
+                lines.append(line)
                 line = word
             else:
                 line = trial
-        if line:
+        return [*lines, line] if line else lines
+
+    def line_height(self, size: float) -> int:
+        """How far ``line`` moves down for one line at ``size``."""
+        (_, h), _ = cv2.getTextSize("Ag", FONT, size * self.u, max(1, round(2.2 * size * self.u)))
+        return h + int(12 * self.u)
+
+    def wrapped(self, text: str, size: float, colour: tuple[int, int, int] = TEXT_BGR) -> None:
+        """``text`` over as many lines as the panel's width needs."""
+        for line in self.lines_of(text, size):
             self.line(line, size, colour)
 
     def gap(self, px: float) -> None:
@@ -184,11 +193,10 @@ def _angle_and_gauge(pen: Pen, e: Any, shown: dict[str, Any]) -> None:
 def _cue(canvas: np.ndarray, x0: int, cue: str) -> None:
     """The current cue in a red box at the bottom of the panel."""
     h = canvas.shape[0]
-    probe = Pen(np.zeros_like(canvas[:, x0:]), 0)
-    probe.wrapped(cue, 1.0)
-    box_h = probe.y + int(24 * probe.u)
+    pen = Pen(canvas, x0)
+    box_h = len(pen.lines_of(cue, 1.0)) * pen.line_height(1.0) + int(24 * pen.u)
     cv2.rectangle(canvas, (x0, h - box_h), (canvas.shape[1], h), CUE_BGR, -1)
-    pen = Pen(canvas, x0, h - box_h + int(4 * probe.u))
+    pen.y = h - box_h + int(4 * pen.u)
     pen.wrapped(cue, 1.0)
 
 
