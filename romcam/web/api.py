@@ -34,6 +34,8 @@ NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 MAX_UPLOAD_BYTES = 2_000_000_000
 """The largest upload accepted (all files of one request together)."""
 MAX_UPLOAD_FILES = 50
+BROWSER_SOURCE = "the browser's camera"
+"""How a live page's source is named in messages and saved records."""
 
 
 class ApiError(RomcamError):
@@ -202,7 +204,9 @@ def live_config(settings: ServeSettings, kind: str, query: dict[str, str]) -> Ex
         protocol = get_protocol(_name(query.get("protocol"), "protocol"))
         out = _results_root(settings) / job_folder_name("measure", patient or "anonymous")
         sides = ("left", "right") if side in (None, "both") else (side,)
-        return MeasureConfig(protocol=protocol, out_dir=out, sides=sides, patient=patient, db=settings.db)
+        return MeasureConfig(
+            protocol=protocol, out_dir=out, source=BROWSER_SOURCE, sides=sides, patient=patient, db=settings.db
+        )
     if query.get("program"):
         path = programs_in(settings.data_dir).get(_name(query["program"], "program"))
         if path is None:
@@ -211,7 +215,9 @@ def live_config(settings: ServeSettings, kind: str, query: dict[str, str]) -> Ex
     else:
         program = single_exercise_program(_name(query.get("exercise"), "exercise"), side)
     out = _results_root(settings) / job_folder_name("exercise", patient or "anonymous")
-    return ExerciseConfig(program=program, out_dir=out, patient=patient, db=settings.db, headless=True)
+    return ExerciseConfig(
+        program=program, out_dir=out, source=BROWSER_SOURCE, patient=patient, db=settings.db, headless=True
+    )
 
 
 def browser_camera(start: dict[str, Any]) -> BrowserCamera:

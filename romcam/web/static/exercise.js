@@ -55,7 +55,7 @@ function showSummary(record) {
     rows.append(romcam.el("tr", {},
       romcam.el("td", { text: e.title }), romcam.el("td", { class: "num", text: e.reps }),
       romcam.el("td", { class: "num", text: reached }),
-      romcam.el("td", { class: "num", text: peaks.length ? romcam.deg(Math.max(...peaks)) : "–" }),
+      romcam.el("td", { class: "num", text: peaks.length ? peaks.map((v) => romcam.deg(v)).join(" ") : "–" }),
       romcam.el("td", { class: "num", text: e.prescribed.hold_s ? e.holds_achieved : "–" }),
       romcam.el("td", { text: faults })));
   }

@@ -34,7 +34,10 @@ class LiveLink {
       }
     }, 500);
     this.ws.onmessage = (event) => this.receive(JSON.parse(event.data));
-    this.ws.onclose = () => { if (!this.saved) this.onError("the connection to romcam closed", true); this.release(); };
+    this.ws.onclose = () => {
+      if (!this.saved && !this.failed) this.onError("the connection to romcam closed", true);
+      this.release();
+    };
   }
 
   now(at) { return at - this.t0 - this.pausedMs; }
@@ -84,7 +87,8 @@ class LiveLink {
     } else if (message.type === "saved") {
       this.saved = true; this.onSaved(message.record); this.release();
     } else if (message.type === "error") {
-      this.onError(message.message, message.fatal);
+      this.failed = this.failed || message.fatal;
+      this.onError(message.message, message.fatal, message.folder);
       if (!message.fatal) { this.captured.clear(); this.pump(); }
     }
   }
@@ -129,7 +133,14 @@ function startLivePage(path, params, onState, onSaved) {
   byId("session").classList.remove("hidden");
   const link = new LiveLink({
     path, params, video: byId("video"), onState, onSaved,
-    onError: (text) => { byId("session-error").textContent = text; },
+    onError: (text, fatal, folder) => {
+      byId("session-error").textContent = text;
+      if (fatal && folder) {  // the session ended without a value, but what was measured is saved and says why
+        const file = path.endsWith("measure") ? "report.html" : "session.json";
+        const href = `/results/${encodeURIComponent(folder)}/${file}`;
+        byId("session-error").append(" ", romcam.el("a", { href, target: "_blank", text: `Open ${file}` }));
+      }
+    },
   });
   window.romcamLink = link;
   link.start().catch((err) => { byId("session-error").textContent = `camera: ${err.message}`; });
