@@ -105,7 +105,7 @@ async def patients(settings: ServeSettings, request: Request) -> dict[str, Any]:
     return {"patients": await run_in_threadpool(read)}
 
 
-def _known_patient(settings: ServeSettings, request: Request) -> str:
+def _known_patient(request: Request) -> str:
     pid = patient_id(request.path_params["patient"], required=True)
     assert pid is not None
     return pid
@@ -114,7 +114,7 @@ def _known_patient(settings: ServeSettings, request: Request) -> str:
 async def _points(settings: ServeSettings, pid: str, protocol: str | None) -> list[Any]:
     def read() -> list[Any]:
         with _history(settings) as history:
-            if not history.patients(pid) or pid not in {p.patient_id for p in history.patients(pid)}:
+            if pid not in {p.patient_id for p in history.patients(pid)}:
                 raise ApiError(f"no patient {pid!r} in the history", 404)
             return history.points(pid, protocol)
 
@@ -123,7 +123,7 @@ async def _points(settings: ServeSettings, pid: str, protocol: str | None) -> li
 
 async def patient_history(settings: ServeSettings, request: Request) -> dict[str, Any]:
     """A patient's measurements in time order, with each protocol's normal value and minimal detectable change."""
-    pid = _known_patient(settings, request)
+    pid = _known_patient(request)
     points = await _points(settings, pid, None)
     protocols = builtin_protocols()
     used = sorted({p.protocol for p in points})
@@ -139,7 +139,7 @@ async def patient_trend(settings: ServeSettings, request: Request) -> Response:
     """The trend plot (PNG): one panel per protocol with the normal value and the minimal-detectable-change band."""
     from romcam.output.plot import history_png, protocol_references
 
-    pid = _known_patient(settings, request)
+    pid = _known_patient(request)
     protocol = request.query_params.get("protocol")
     points = await _points(settings, pid, _name(protocol, "protocol") if protocol else None)
     png = await run_in_threadpool(history_png, points, protocol_references(), f"patient {pid}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from importlib import resources
 from pathlib import Path
@@ -265,8 +265,3 @@ def create_app(settings: ServeSettings) -> Starlette:
     app.state.settings = settings
     app.state.jobs = JobRunner(settings.data_dir / "results", settings.db, settings.model, settings.model_variant)
     return app
-
-
-def settings_record(settings: ServeSettings) -> dict[str, Any]:
-    """The settings without the token (for logs)."""
-    return {k: str(v) for k, v in asdict(settings).items() if k != "token"}
