@@ -190,7 +190,7 @@ class SequenceBuilder:
         self._n += 1
 
     def build(self) -> PoseSequence:
-        """The frames collected so far as a sequence."""
+        """The frames collected so far as a sequence; the builder hands them over and is empty afterwards."""
         if not self._blocks:
             return PoseSequence(
                 np.zeros((0, N_LANDMARKS, 2)),
@@ -200,7 +200,18 @@ class SequenceBuilder:
                 self.width_px,
                 self.height_px,
             )
-        xy, world, vis, t = (np.concatenate([block[k] for block in self._blocks])[: self._n] for k in range(4))
+        n = self._n
+        xy, world = np.empty((n, N_LANDMARKS, 2)), np.empty((n, N_LANDMARKS, 3))
+        vis, t = np.empty((n, N_LANDMARKS)), np.empty(n)
+        start = 0
+        while self._blocks:  # each block is let go once copied: the frames are held once, plus one block
+            block = self._blocks.pop(0)
+            stop = min(start + self.BLOCK, n)
+            for whole, part in zip((xy, world, vis, t), block, strict=True):
+                whole[start:stop] = part[: stop - start]
+            start = stop
+            del block
+        self._n = 0
         for array in (xy, world, vis, t):
             array.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
         return PoseSequence(xy, world, vis, t, self.width_px, self.height_px)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from fk import side_view
 
 from romcam.kinematics.filters import (
     FilterSettings,
@@ -12,6 +15,7 @@ from romcam.kinematics.filters import (
     clean_trajectories,
     fill_short_gaps,
     mask_low_visibility,
+    median_exceeds,
 )
 
 FPS = 30.0
@@ -59,6 +63,65 @@ def test_butterworth_keeps_nan_and_filters_each_run() -> None:
     assert np.isnan(out[90:110]).all() and np.isfinite(out[:90]).all() and np.isfinite(out[110:]).all()
 
 
+def _gappy_columns(rng: np.random.Generator, n: int, columns: int) -> np.ndarray:
+    """(n, columns) smooth noisy signals with gaps of 1 to 40 samples at random places (some runs too short for
+    the filter's padding)."""
+    t = _t(n)
+    x = np.stack([np.sin(2 * np.pi * rng.uniform(0.2, 2.0) * t) * 50 + rng.normal(0, 2, n) for _ in range(columns)], 1)
+    for _ in range(columns * 6):
+        start = int(rng.integers(0, n))
+        x[start : start + int(rng.integers(1, 40)), int(rng.integers(0, columns))] = np.nan
+    return x
+
+
+def test_butterworth_equals_scipy_sosfiltfilt_on_every_run() -> None:
+    """The runs of all columns are filtered as rows of a few blocks; each must equal scipy's own forward-backward
+    filter (its default odd padding, 15 samples for two sections) applied to that run alone."""
+    from scipy.signal import butter, sosfiltfilt
+
+    rng = np.random.default_rng(3)
+    x = _gappy_columns(rng, 600, 8)
+    out = butterworth_zero_lag(x, _t(600), cutoff_hz=6.0)
+    sos = butter(4, 6.0, fs=FPS, output="sos")
+    checked = 0
+    for col in range(x.shape[1]):
+        finite = np.isfinite(x[:, col])
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(int), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            run = x[start:stop, col]
+            expected = sosfiltfilt(sos, run) if len(run) > 15 else run
+            np.testing.assert_allclose(out[start:stop, col], expected, atol=1e-9)
+            checked += len(run) > 15
+    assert checked > 20 and np.array_equal(np.isfinite(out), np.isfinite(x))
+
+
+def test_cleaning_reads_arrays_of_any_memory_layout() -> None:
+    """A column subset of landmarks is not C-contiguous; filling and filtering it must still change it."""
+    rng = np.random.default_rng(4)
+    x = _gappy_columns(rng, 300, 6).reshape(300, 3, 2)  # (T, K, 2) like landmarks
+    fortran = np.asfortranarray(x)
+    for clean in (
+        lambda v: fill_short_gaps(v, _t(300), 0.3),
+        lambda v: butterworth_zero_lag(v, _t(300), 6.0),
+    ):
+        contiguous = clean(x)
+        assert not np.allclose(contiguous, x, equal_nan=True)
+        np.testing.assert_array_equal(clean(fortran), contiguous)
+
+
+def test_median_exceeds_matches_nanmedian() -> None:
+    rng = np.random.default_rng(5)
+    for points in (4, 5, 17, 33):
+        values = rng.normal(size=(5000, points))
+        values[rng.random(values.shape) < 0.3] = np.nan
+        limit = rng.normal(size=5000) * 0.5
+        limit[::97] = np.nan
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN rows
+            expected = np.nanmedian(values, axis=1) > limit
+        np.testing.assert_array_equal(median_exceeds(values, limit), expected)
+
+
 def test_one_euro_converges_on_a_constant_and_lags_a_ramp_less_with_beta() -> None:
     t = _t(120)
     steady = OneEuroFilter(1.0, 0.0)
@@ -95,3 +158,33 @@ def test_filter_settings_reject_wrong_values() -> None:
         FilterSettings(kind="kalman")
     with pytest.raises(ValueError):
         FilterSettings(min_visibility=1.5)
+
+
+def test_offline_cleaning_uses_only_the_skeleton() -> None:
+    """Eyes, mouth and hand points take no part in the cleaning, the angles or the flags: a sequence with them
+    missing and one with them present give the same result, and the cleaned landmarks leave them NaN. (The
+    left/right repair, off here, does use the hand points to tell the arms apart.)"""
+    from romcam.landmarks import SKELETON_LANDMARKS
+    from romcam.pipeline.offline import clean_offline
+    from romcam.types import PoseSequence
+
+    rng = np.random.default_rng(6)
+    n = 240
+    knee = 45 + 40 * np.sin(2 * np.pi * 0.5 * _t(n))
+    xy = np.stack([side_view(1, knee_flexion=(k, 0.6 * k), hip_flexion=(k / 2, 0.0)) for k in knee])
+    xy += rng.normal(0, 1.5, xy.shape)
+    others = [k for k in range(xy.shape[1]) if k not in SKELETON_LANDMARKS]
+    xy[:, others] = xy[:, [0]] + rng.normal(0, 3, (n, len(others), 2))  # around the nose
+    visibility = np.where(rng.random(xy.shape[:2]) < 0.05, 0.1, 0.9)
+    world = np.zeros((n, xy.shape[1], 3))
+    results = []
+    for points in (xy, np.where(np.isin(np.arange(xy.shape[1]), others)[None, :, None], np.nan, xy)):
+        sequence = PoseSequence(points, world, visibility, _t(n), 1280, 720)
+        results.append(clean_offline(sequence, FilterSettings(), repair_left_right=False))
+    first, second = results
+    assert np.isfinite(first.angles["left_knee_flexion"]).sum() > 200
+    for name, values in first.angles.items():
+        np.testing.assert_array_equal(values, second.angles[name])
+        for code, mask in first.flags[name].items():
+            np.testing.assert_array_equal(mask, second.flags[name][code])
+    assert np.isnan(first.xy_px[:, others]).all() and np.isfinite(first.xy_px[:, list(SKELETON_LANDMARKS)]).any()

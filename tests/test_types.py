@@ -93,4 +93,4 @@ def test_sequence_builder_keeps_every_frame_across_blocks(n: int) -> None:
     expected = PoseSequence.from_frames(frames, np.arange(n) / 30.0, 640, 480)
     for name in ("xy_px", "world_m", "visibility", "t_s"):
         np.testing.assert_array_equal(getattr(built, name), getattr(expected, name))
-    assert not built.xy_px.flags.writeable
+    assert not built.xy_px.flags.writeable and len(builder) == 0  # handed over, not held twice

@@ -7,7 +7,6 @@ Offline: zero-lag 4th-order Butterworth at 6 Hz (Winter). Live: the causal One E
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +48,53 @@ def mask_low_visibility(xy_px: np.ndarray, visibility: np.ndarray, min_visibilit
     """Copy of ``xy_px`` (T, K, 2) with NaN where ``visibility`` (T, K) is below ``min_visibility``."""
     with np.errstate(invalid="ignore"):
         hidden = ~(visibility >= min_visibility)
-    out = np.array(xy_px, dtype=float)
+    out = np.array(xy_px, dtype=float, order="C")
     out[hidden] = np.nan
+    return out
+
+
+def _neighbours(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a (T, C) mask: the index of the last valid sample at or before each sample and of the first at or
+    after it (-1 and T where there is none)."""
+    n = valid.shape[0]
+    idx = np.arange(n)[:, None]
+    before = np.maximum.accumulate(np.where(valid, idx, -1), axis=0)
+    after = np.minimum.accumulate(np.where(valid, idx, n)[::-1], axis=0)[::-1]
+    return before, after
+
+
+def _interpolate_at(
+    flat: np.ndarray, rows: np.ndarray, cols: np.ndarray, before: np.ndarray, after: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """Values at the samples (``rows``, ``cols``) of a (T, C) array by linear interpolation in ``x`` (T,) between
+    the valid samples ``before`` and ``after`` them in the same column (as ``np.interp`` would)."""
+    x0, x1 = x[before], x[after]
+    y0, y1 = flat[before, cols], flat[after, cols]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(x1 > x0, (x[rows] - x0) / (x1 - x0), 0.0)
+    return np.asarray(y0 + w * (y1 - y0))
+
+
+def fill_short_gaps(values: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Linearly interpolate interior NaN gaps whose duration is at most ``max_gap_s``.
+
+    The duration of a gap is the time between the valid samples on either side minus one sample
+    interval, so a single missing frame at 30 fps lasts 1/30 s. Leading and trailing gaps stay NaN.
+    ``values`` has time on axis 0; every other position is filled independently.
+    """
+    out = np.array(values, dtype=float, order="C")
+    flat = out.reshape(out.shape[0], -1)
+    valid = np.isfinite(flat)
+    if valid.all() or flat.shape[0] < 3:
+        return out
+    t = np.asarray(t_s, dtype=float)
+    n = flat.shape[0]
+    before, after = _neighbours(valid)
+    rows, cols = np.nonzero(~valid & (before >= 0) & (after < n))
+    b, a = before[rows, cols], after[rows, cols]
+    short = t[a] - t[b + 1] <= max_gap_s + 1e-9
+    rows, cols, b, a = rows[short], cols[short], b[short], a[short]
+    flat[rows, cols] = _interpolate_at(flat, rows, cols, b, a, t)
     return out
 
 
@@ -61,35 +105,15 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def fill_short_gaps(values: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np.ndarray:
-    """Linearly interpolate interior NaN gaps whose duration is at most ``max_gap_s``.
-
-    The duration of a gap is the time between the valid samples on either side minus one sample
-    interval, so a single missing frame at 30 fps lasts 1/30 s. Leading and trailing gaps stay NaN.
-    ``values`` has time on axis 0; every other position is filled independently.
-    """
-    out = np.array(values, dtype=float)
-    flat = out.reshape(out.shape[0], -1)
-    for col in range(flat.shape[1]):
-        series = flat[:, col]
-        valid = np.isfinite(series)
-        for start, stop in _runs(~valid):
-            if start == 0 or stop == len(series):
-                continue
-            gap_s = t_s[stop] - t_s[start - 1] - (t_s[start] - t_s[start - 1])
-            if gap_s <= max_gap_s + 1e-9:
-                series[start:stop] = np.interp(t_s[start:stop], t_s[[start - 1, stop]], series[[start - 1, stop]])
-    return out
-
-
 def butterworth_zero_lag(values: np.ndarray, t_s: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
-    """Zero-lag low-pass: forward-backward Butterworth (``sosfiltfilt``) on each run of valid samples.
+    """Zero-lag low-pass: forward-backward Butterworth (``sosfiltfilt``, odd padding) on each run of valid
+    samples.
 
     The sampling rate is ``1 / median(diff(t_s))``. ``order`` is the order of the design; the
     forward-backward pass doubles the effective order and squares the gain. Runs too short for the
     filter's padding are left as they are; NaN stays NaN.
     """
-    out = np.array(values, dtype=float)
+    out = np.array(values, dtype=float, order="C")
     if out.shape[0] < 2:
         return out
     fs_hz = 1.0 / float(np.median(np.diff(t_s)))
@@ -98,34 +122,50 @@ def butterworth_zero_lag(values: np.ndarray, t_s: np.ndarray, cutoff_hz: float, 
     sos = butter(order, cutoff_hz, btype="low", fs=fs_hz, output="sos")
     pad = 3 * (2 * len(sos) + 1)
     flat = out.reshape(out.shape[0], -1)
-    finite = np.isfinite(flat)
-    zi = sosfilt_zi(sos)[:, None, :]
-    for cols in _same_gaps(finite):  # columns missing the same samples are filtered together
-        for start, stop in _runs(finite[:, cols[0]]):
-            if stop - start > pad:
-                flat[start:stop, cols] = _forward_backward(sos, zi, flat[start:stop, cols].T, pad).T
+    runs = _valid_runs(np.isfinite(flat), pad)
+    # runs of similar length are filtered as the rows of one block (a few calls instead of one per run)
+    bucket = np.ceil(np.log2(runs[:, 2] - runs[:, 1])).astype(int) if len(runs) else np.zeros(0, dtype=int)
+    for b in np.unique(bucket):
+        _filter_runs(flat, runs[bucket == b], sos, pad)
     return out
 
 
-def _forward_backward(sos: np.ndarray, zi: np.ndarray, rows: np.ndarray, pad: int) -> np.ndarray:
-    """``scipy.signal.sosfiltfilt(sos, rows, axis=-1, padtype="odd", padlen=pad)`` for a (C, n) block with
-    n > pad, without its per-call checks (an hour of landmarks has thousands of runs between gaps); ``zi`` is
-    ``sosfilt_zi(sos)[:, None, :]``."""
-    x = np.ascontiguousarray(rows)
-    ext = np.concatenate([2 * x[:, :1] - x[:, pad:0:-1], x, 2 * x[:, -1:] - x[:, -2 : -pad - 2 : -1]], axis=1)
-    y, _ = sosfilt(sos, ext, axis=-1, zi=zi * ext[None, :, :1])
-    y = np.ascontiguousarray(y[:, ::-1])
+def _valid_runs(finite: np.ndarray, pad: int) -> np.ndarray:
+    """(R, 3) column, start and stop of each run of finite samples longer than ``pad`` in a (T, C) mask."""
+    padded = np.zeros((finite.shape[0] + 2, finite.shape[1]), dtype=np.int8)
+    padded[1:-1] = finite
+    step = np.diff(padded, axis=0)
+    start_t, start_c = np.nonzero(step.T == 1)[::-1]
+    stop_t, _ = np.nonzero(step.T == -1)[::-1]
+    runs = np.stack([start_c, start_t, stop_t], axis=1)
+    return runs[runs[:, 2] - runs[:, 1] > pad]
+
+
+def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, pad: int) -> None:
+    """``sosfiltfilt(sos, x, padtype="odd", padlen=pad)`` of every run (column, start, stop) of ``flat``, in
+    place: each run, extended by ``pad`` odd-reflected samples at both ends, is a row of one block, left-aligned;
+    the rows' tails after their ends do not reach back in a causal filter, and the backward pass reverses each
+    row within its own length."""
+    col, start, length = runs[:, 0], runs[:, 1], runs[:, 2] - runs[:, 1]
+    width = length + 2 * pad
+    j = np.arange(int(width.max()))[None, :]
+    n = length[:, None]
+    i = j - pad  # position within the run
+    head, tail = i < 0, i >= n
+    source = np.where(head, -i, np.where(tail, 2 * (n - 1) - i, i))  # odd reflection about the end samples
+    source = np.clip(source, 0, n - 1)  # past a row's width: any value (nothing flows back)
+    x = flat[start[:, None] + source, col[:, None]]
+    first, last = flat[start, col][:, None], flat[start + length - 1, col][:, None]
+    x = np.where(head, 2 * first - x, np.where(tail, 2 * last - x, x))
+    zi = sosfilt_zi(sos)[:, None, :]
+    y, _ = sosfilt(sos, x, axis=-1, zi=zi * x[None, :, :1])
+    back = np.clip(width[:, None] - 1 - j, 0, None)  # each row reversed within its own width
+    y = np.take_along_axis(y, back, axis=1)
     y, _ = sosfilt(sos, y, axis=-1, zi=zi * y[None, :, :1])
-    return np.asarray(y[:, ::-1][:, pad:-pad])
-
-
-def _same_gaps(finite: np.ndarray) -> list[np.ndarray]:
-    """Column indices of a (T, C) finite mask grouped by identical columns."""
-    if finite.shape[1] == 0:
-        return []
-    _, group = np.unique(np.packbits(finite, axis=0).T, axis=0, return_inverse=True)
-    group = np.asarray(group).ravel()
-    return [np.flatnonzero(group == g) for g in range(int(group.max()) + 1)]
+    y = np.take_along_axis(y, back, axis=1)
+    rows = np.arange(len(runs))
+    for r in rows:  # scatter back; one slice per run
+        flat[start[r] : start[r] + length[r], col[r]] = y[r, pad : pad + length[r]]
 
 
 def _smoothing_factor(dt_s: float, cutoff_hz: float) -> float:
@@ -175,12 +215,16 @@ def one_euro_series(values: np.ndarray, t_s: np.ndarray, settings: FilterSetting
 
 def _filled(values: np.ndarray) -> np.ndarray:
     """(T, C) with each column's NaNs replaced by linear interpolation (ends held); all-NaN columns stay NaN."""
-    out = np.array(values, dtype=float)
-    idx = np.arange(out.shape[0])
-    for col in range(out.shape[1]):
-        finite = np.isfinite(out[:, col])
-        if finite.any() and not finite.all():
-            out[~finite, col] = np.interp(idx[~finite], idx[finite], out[finite, col])
+    out = np.array(values, dtype=float, order="C")
+    valid = np.isfinite(out)
+    if valid.all():
+        return out
+    n = out.shape[0]
+    before, after = _neighbours(valid)
+    rows, cols = np.nonzero(~valid & ((before >= 0) | (after < n)))  # all-NaN columns stay NaN
+    b, a = before[rows, cols], after[rows, cols]
+    b, a = np.where(b < 0, a, b), np.where(a >= n, b, a)  # leading and trailing gaps: hold the end value
+    out[rows, cols] = _interpolate_at(out, rows, cols, b, a, np.arange(n, dtype=float))
     return out
 
 
@@ -244,6 +288,8 @@ def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS
     seen = np.flatnonzero(np.isfinite(xy).all(axis=-1).sum(axis=-1) >= 4)
     if seen.size < 2:
         return np.zeros(0, dtype=int)
+    if seen.size == xy.shape[0]:  # every frame has landmarks: consecutive frames, without copying
+        return np.flatnonzero(is_cut(xy[:-1], xy[1:], trunk_lengths)) + 1
     cut = is_cut(xy[seen[:-1]], xy[seen[1:]], trunk_lengths)
     return np.asarray(seen[1:][cut], dtype=int)
 
@@ -255,14 +301,28 @@ def is_cut(before_px: np.ndarray, after_px: np.ndarray, trunk_lengths: float = S
     a, b = np.asarray(before_px, dtype=float), np.asarray(after_px, dtype=float)
     trunk_a = np.linalg.norm((a[:, 23] + a[:, 24]) / 2 - (a[:, 11] + a[:, 12]) / 2, axis=-1)
     trunk_b = np.linalg.norm((b[:, 23] + b[:, 24]) / 2 - (b[:, 11] + b[:, 12]) / 2, axis=-1)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        distance = np.linalg.norm(b - a, axis=-1)
-        complete = np.isfinite(distance).all(axis=1)  # most frames: the plain median (nanmedian is slow)
-        moved = np.empty(distance.shape[0])
-        moved[complete] = np.median(distance[complete], axis=1)
-        moved[~complete] = np.nanmedian(distance[~complete], axis=1) if (~complete).any() else 0.0
-        return np.asarray(moved > trunk_lengths * np.fmax(trunk_a, trunk_b))
+    limit = trunk_lengths * np.fmax(trunk_a, trunk_b)
+    step = b - a
+    return median_exceeds(np.sqrt(step[..., 0] ** 2 + step[..., 1] ** 2), limit)
+
+
+def median_exceeds(values: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """(N,) ``nanmedian(values, axis=1) > limit`` for (N, K) ``values`` and (N,) ``limit``, by counting instead
+    of sorting: with ``n`` finite values of which ``c`` exceed the limit, the median does iff ``2c > n``, or
+    ``2c == n`` and the mean of the two middle values (the largest below, the smallest above) does. NaN rows and
+    NaN limits give False."""
+    with np.errstate(invalid="ignore"):
+        above = values > limit[:, None]
+        n = np.isfinite(values).sum(axis=1)
+        c = above.sum(axis=1)
+        result = 2 * c > n
+        tie = (2 * c == n) & (n > 0)
+        if tie.any():
+            v, a = values[tie], above[tie]
+            lower = np.max(np.where(np.isfinite(v) & ~a, v, -np.inf), axis=1)
+            upper = np.min(np.where(a, v, np.inf), axis=1)
+            result[tie] = (lower + upper) / 2 > limit[tie]
+    return np.asarray(result)
 
 
 def clean_trajectories(
@@ -271,17 +331,28 @@ def clean_trajectories(
     t_s: np.ndarray,
     settings: FilterSettings,
     outliers: np.ndarray | None = None,
+    landmarks: tuple[int, ...] | None = None,
 ) -> np.ndarray:
-    """Mask low visibility (and the (T, K) ``outliers``, e.g. ``landmark_outliers``), fill short gaps, then
-    smooth, as ``settings`` says; each scene between ``scene_cuts`` separately, so that nothing is interpolated
-    or smoothed across a cut."""
+    """Mask low visibility (and the (T, K) ``outliers``, e.g. ``landmark_outliers``), then ``clean_masked``."""
     xy = mask_low_visibility(xy_px, visibility, settings.min_visibility)
     if outliers is not None:
         xy[outliers] = np.nan
-    bounds = [0, *scene_cuts(xy).tolist(), xy.shape[0]]
-    out = np.empty_like(xy)
+    return clean_masked(xy, t_s, settings, landmarks)
+
+
+def clean_masked(
+    xy_px: np.ndarray, t_s: np.ndarray, settings: FilterSettings, landmarks: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Fill short gaps of (T, K, 2) landmarks already masked (NaN where missing), then smooth, as ``settings``
+    says; each scene between ``scene_cuts`` separately, so that nothing is interpolated or smoothed across a cut.
+    Only the ``landmarks`` given (default: all) are cleaned; the others are NaN."""
+    bounds = [0, *scene_cuts(xy_px).tolist(), xy_px.shape[0]]
+    columns = list(range(xy_px.shape[1])) if landmarks is None else list(landmarks)
+    part = xy_px[:, columns]
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        out[start:stop] = _clean_segment(xy[start:stop], t_s[start:stop], settings)
+        part[start:stop] = _clean_segment(part[start:stop], t_s[start:stop], settings)
+    out = np.full(xy_px.shape, np.nan)
+    out[:, columns] = part
     return out
 
 

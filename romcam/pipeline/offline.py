@@ -15,8 +15,15 @@ from typing import Any
 import numpy as np
 
 from romcam.kinematics.angles import compute_angles_deg
-from romcam.kinematics.filters import FilterSettings, clean_trajectories, landmark_outliers, mask_low_visibility
+from romcam.kinematics.filters import (
+    FilterSettings,
+    clean_masked,
+    clean_trajectories,
+    landmark_outliers,
+    mask_low_visibility,
+)
 from romcam.kinematics.neutral import level_xy_px
+from romcam.landmarks import SKELETON_LANDMARKS
 from romcam.rules.frame_flags import all_angle_flags, filter_jumps, frame_evidence, trunk_length_px
 from romcam.rules.view import classify_view
 from romcam.thresholds import JUMP_HALF_WINDOW_S, OUTLIER_FLOOR_TRUNK
@@ -29,22 +36,25 @@ def angles_from_sequence(
     names: tuple[str, ...] | None = None,
     outliers: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Clean the trajectories as ``settings`` says (blanking ``outliers`` first), then compute the angles;
-    returns (xy_px, angles)."""
-    xy = clean_trajectories(sequence.xy_px, sequence.visibility, sequence.t_s, settings, outliers)
+    """Clean the trajectories of the skeleton's landmarks as ``settings`` says (blanking ``outliers`` first; the
+    other landmarks are NaN), then compute the angles; returns (xy_px, angles)."""
+    xy = clean_trajectories(sequence.xy_px, sequence.visibility, sequence.t_s, settings, outliers, SKELETON_LANDMARKS)
     return xy, compute_angles_deg(xy, names)
 
 
-def robust_outliers(sequence: PoseSequence, settings: FilterSettings) -> np.ndarray:
-    """(T, 33) momentary landmark outliers to blank before a Butterworth filter (none for other filters: a
-    live filter cannot look ahead, and "none" means the values as measured): ``landmark_outliers`` within
-    ``JUMP_HALF_WINDOW_S``, with a floor of ``OUTLIER_FLOOR_TRUNK`` trunk lengths."""
+def robust_outliers(visible_px: np.ndarray, t_s: np.ndarray, settings: FilterSettings) -> np.ndarray:
+    """(T, 33) momentary outliers among the visible landmarks ``visible_px`` (NaN where hidden), to blank before
+    a Butterworth filter (none for other filters: a live filter cannot look ahead, and "none" means the values
+    as measured): ``landmark_outliers`` within ``JUMP_HALF_WINDOW_S``, with a floor of ``OUTLIER_FLOOR_TRUNK``
+    trunk lengths; the skeleton's landmarks only."""
+    out = np.zeros(visible_px.shape[:2], dtype=bool)
     if settings.kind != "butterworth":
-        return np.zeros(sequence.visibility.shape, dtype=bool)
-    visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
-    trunk = trunk_length_px(visible)
+        return out
+    trunk = trunk_length_px(visible_px)
     floor = OUTLIER_FLOOR_TRUNK * trunk if np.isfinite(trunk) else np.inf
-    return landmark_outliers(visible, sequence.t_s, JUMP_HALF_WINDOW_S, floor)
+    columns = list(SKELETON_LANDMARKS)
+    out[:, columns] = landmark_outliers(visible_px[:, columns], t_s, JUMP_HALF_WINDOW_S, floor)
+    return out
 
 
 def mostly_front(views: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5) -> np.ndarray:
@@ -111,9 +121,13 @@ def clean_offline(
     swapped = None
     if repair_left_right:
         sequence, swapped, repair_info = repair_sequence(sequence)
-    outliers = robust_outliers(sequence, settings)
-    xy, angles = angles_from_sequence(sequence, settings, names, outliers)
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
+    outliers = robust_outliers(visible, sequence.t_s, settings)
+    masked = visible.copy()
+    masked[outliers] = np.nan
+    xy = clean_masked(masked, sequence.t_s, settings, SKELETON_LANDMARKS)
+    del masked
+    angles = compute_angles_deg(xy, names)
     blank = ~np.isfinite(visible).all(axis=-1) | outliers
     evidence = frame_evidence(xy, blank, swapped, reference_lengths_px, sequence.world_m)
     unfiltered = compute_angles_deg(visible, names)
