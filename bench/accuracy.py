@@ -20,8 +20,11 @@ in pixels), which no method here was tuned on.
 ``--follow-everyone`` measures landmarks from MediaPipe following everyone on every frame (``num_poses=2``, the
 detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one_pose``, the default).
 
+``--mirror-fuse`` measures a lever for the end range (test-time augmentation): the model also runs on each
+mirrored frame, and the two sets of landmarks (the mirrored one mirrored back) are averaged.
+
 Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout] [--follow-everyone] [--model TASK]
-       [NAME_SUBSTRING ...]
+       [--mirror-fuse] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -136,6 +139,29 @@ def landmarks(clip: Path, model: LoadedModel, cache: Path, track_one_pose: bool 
         config = AnalyzeConfig(out_dir=out, source=str(clip), write_video=False, track_one_pose=track_one_pose)
         run_analyze(config, model=model)
     return PoseSequence.load_npz(out / "landmarks.npz")
+
+
+def mirror_fused(clip: Path, seq: PoseSequence, model: LoadedModel, cache: Path) -> PoseSequence:
+    """Test-time augmentation: the model also runs on the mirrored frames; those landmarks, mirrored back
+    (x flipped, left/right labels swapped: ``PoseSequence.mirrored``), are averaged with the plain ones
+    (coordinates where both have them, else the one that has; visibility the mean)."""
+    out = cache / f"{clip.stem}_mirrored"
+    if not (out / "landmarks.npz").exists():
+        run_analyze(AnalyzeConfig(out_dir=out, source=str(clip), write_video=False, mirror=True), model=model)
+    back = PoseSequence.load_npz(out / "landmarks.npz").mirrored()
+    n = min(len(seq), len(back))
+
+    def fused(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(np.isfinite(a) & np.isfinite(b), (a + b) / 2, np.where(np.isfinite(a), a, b))
+
+    return PoseSequence(
+        fused(seq.xy_px[:n], back.xy_px[:n]),
+        fused(seq.world_m[:n], back.world_m[:n]),
+        fused(seq.visibility[:n], back.visibility[:n]),
+        seq.t_s[:n],
+        seq.width_px,
+        seq.height_px,
+    )
 
 
 def stats(err: np.ndarray) -> str:
@@ -279,6 +305,9 @@ def main() -> None:
         "--follow-everyone", action="store_true", help="MediaPipe following everyone on every frame (own cache)"
     )
     parser.add_argument("--model", help="a .task model file (default: the full model romcam resolves)")
+    parser.add_argument(
+        "--mirror-fuse", action="store_true", help="lever: average with the landmarks of the mirrored frames"
+    )
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp())
@@ -291,7 +320,10 @@ def main() -> None:
     if args.scale:
         chosen += [downscaled(c, args.scale, cache) for c in chosen]
     for clip in chosen:
-        report_clip(clip, landmarks(clip, model, cache, not args.follow_everyone), pool)
+        seq = landmarks(clip, model, cache, not args.follow_everyone)
+        if args.mirror_fuse:
+            seq = mirror_fused(clip, seq, model, cache)
+        report_clip(clip, seq, pool)
     pool.print()
     print_kinds()
     GRADES.print()

@@ -14,6 +14,7 @@ import numpy as np
 
 from romcam.kinematics.geometry import (
     component_perpendicular,
+    length_2d,
     signed_angle_deg,
     turn_sign,
     unsigned_angle_deg,
@@ -86,9 +87,9 @@ def forward_vector(
     axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
     ahead = component_perpendicular(_pt(xy_px, L.NOSE) - _mid(xy_px, L.LEFT_EAR, L.RIGHT_EAR), axis)
     across = component_perpendicular(_pt(xy_px, L.LEFT_SHOULDER) - _pt(xy_px, L.RIGHT_SHOULDER), axis)
-    ahead_len = np.linalg.norm(ahead, axis=-1)
+    ahead_len = length_2d(ahead)
     with np.errstate(invalid="ignore"):
-        known = ahead_len > side_view_ratio * np.linalg.norm(across, axis=-1)
+        known = ahead_len > side_view_ratio * length_2d(across)
     return np.where(known[:, None], ahead, np.nan)
 
 

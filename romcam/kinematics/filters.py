@@ -13,6 +13,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
+from romcam.kinematics.geometry import finite_2d, length_2d
 from romcam.thresholds import MAX_GAP_S, MIN_VISIBILITY, SCENE_CUT_TRUNK_LENGTHS
 
 
@@ -285,7 +286,7 @@ def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS
     ``xy_px`` is (T, 33, 2); frames without landmarks are skipped (a gap is not a cut by itself).
     """
     xy = np.asarray(xy_px, dtype=float)
-    seen = np.flatnonzero(np.isfinite(xy).all(axis=-1).sum(axis=-1) >= 4)
+    seen = np.flatnonzero(finite_2d(xy).sum(axis=-1) >= 4)
     if seen.size < 2:
         return np.zeros(0, dtype=int)
     if seen.size == xy.shape[0]:  # every frame has landmarks: consecutive frames, without copying
@@ -299,8 +300,8 @@ def is_cut(before_px: np.ndarray, after_px: np.ndarray, trunk_lengths: float = S
     landmark displacement exceeds ``trunk_lengths`` times the larger of the two trunk lengths (``scene_cuts``).
     The live pose adapter asks this of consecutive frames to restart MediaPipe's tracking at a cut."""
     a, b = np.asarray(before_px, dtype=float), np.asarray(after_px, dtype=float)
-    trunk_a = np.linalg.norm((a[:, 23] + a[:, 24]) / 2 - (a[:, 11] + a[:, 12]) / 2, axis=-1)
-    trunk_b = np.linalg.norm((b[:, 23] + b[:, 24]) / 2 - (b[:, 11] + b[:, 12]) / 2, axis=-1)
+    trunk_a = length_2d((a[:, 23] + a[:, 24]) / 2 - (a[:, 11] + a[:, 12]) / 2)
+    trunk_b = length_2d((b[:, 23] + b[:, 24]) / 2 - (b[:, 11] + b[:, 12]) / 2)
     limit = trunk_lengths * np.fmax(trunk_a, trunk_b)
     step = b - a
     return median_exceeds(np.sqrt(step[..., 0] ** 2 + step[..., 1] ** 2), limit)

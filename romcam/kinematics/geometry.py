@@ -5,6 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def length_2d(v: np.ndarray) -> np.ndarray:
+    """Length of 2D vectors (..., 2): ``hypot(v_x, v_y)`` (NaN where a component is NaN)."""
+    return np.asarray(np.hypot(v[..., 0], v[..., 1]))
+
+
+def finite_2d(v: np.ndarray) -> np.ndarray:
+    """(...) True where both components of the 2D vectors (..., 2) are finite."""
+    return np.asarray(np.isfinite(v[..., 0]) & np.isfinite(v[..., 1]))
+
+
 def cross_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """z component of the cross product of 2D vectors: ``a_x b_y - a_y b_x``."""
     return np.asarray(a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
@@ -19,7 +29,7 @@ def unsigned_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dot = np.sum(a * b, axis=-1)
     cross = np.abs(cross_2d(a, b))
     with np.errstate(invalid="ignore"):
-        zero = (np.linalg.norm(a, axis=-1) == 0) | (np.linalg.norm(b, axis=-1) == 0)
+        zero = (length_2d(a) == 0) | (length_2d(b) == 0)
     out = np.degrees(np.arctan2(cross, dot))
     return np.where(zero, np.nan, out)
 
@@ -48,7 +58,7 @@ def turn_sign(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def component_perpendicular(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """The part of ``v`` perpendicular to ``axis`` (both (..., 2))."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        unit = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+        unit = axis / length_2d(axis)[..., None]
     return np.asarray(v - np.sum(v * unit, axis=-1, keepdims=True) * unit)
 
 

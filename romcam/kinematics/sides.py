@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from romcam.kinematics.geometry import finite_2d, length_2d
 from romcam.landmarks import Landmark as L
 from romcam.thresholds import LIMB_GLITCH_MAX_RUN_S, LIMB_GLITCH_TOLERANCE
 
@@ -20,14 +21,14 @@ def _indices(group: tuple[str, ...]) -> tuple[list[int], list[int]]:
 
 def _cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(T,) summed distance between matching finite points of two (T, K, 2) arrays; NaN where none match."""
-    d = np.linalg.norm(a - b, axis=-1)
+    d = length_2d(a - b)
     finite = np.isfinite(d)
     return np.where(finite.any(axis=1), np.where(finite, d, 0.0).sum(axis=1), np.nan)
 
 
 def _held(points: np.ndarray) -> np.ndarray:
     """(T, K, 2) each point's last finite position up to and including each frame (NaN before the first)."""
-    finite = np.isfinite(points).all(axis=-1)
+    finite = finite_2d(points)
     idx = np.where(finite, np.arange(points.shape[0])[:, None], -1)
     last = np.maximum.accumulate(idx, axis=0)
     held = points[np.maximum(last, 0), np.arange(points.shape[1])[None, :]]
@@ -106,7 +107,7 @@ def repair_left_right(
         n = len(left)
         keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
         swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
-        seen = np.isfinite(now).all(axis=-1).any(axis=1)
+        seen = np.asarray(finite_2d(now).any(axis=1))
         states = _swap_states(
             _better(keep, swap, ratio, min_gain_px).tolist(),
             _better(swap, keep, ratio, min_gain_px).tolist(),
@@ -134,7 +135,7 @@ def segment_length_ratio(xy_px: np.ndarray, a: str, b: str, reference_px: float 
     lengths. A limb moving in the image plane keeps a ratio near 1; under about 0.8 it points toward
     or away from the camera (foreshortened) or one of its landmarks is misplaced.
     """
-    length = np.linalg.norm(xy_px[:, int(L[a])] - xy_px[:, int(L[b])], axis=-1)
+    length = length_2d(xy_px[:, int(L[a])] - xy_px[:, int(L[b])])
     if reference_px is None:
         reference_px = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
     with np.errstate(invalid="ignore", divide="ignore"):

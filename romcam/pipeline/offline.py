@@ -22,6 +22,7 @@ from romcam.kinematics.filters import (
     landmark_outliers,
     mask_low_visibility,
 )
+from romcam.kinematics.geometry import finite_2d
 from romcam.kinematics.neutral import level_xy_px
 from romcam.landmarks import SKELETON_LANDMARKS
 from romcam.rules.frame_flags import all_angle_flags, filter_jumps, frame_evidence, trunk_length_px
@@ -128,7 +129,7 @@ def clean_offline(
     xy = clean_masked(masked, sequence.t_s, settings, SKELETON_LANDMARKS)
     del masked
     angles = compute_angles_deg(xy, names)
-    blank = ~np.isfinite(visible).all(axis=-1) | outliers
+    blank = ~finite_2d(visible) | outliers
     evidence = frame_evidence(xy, blank, swapped, reference_lengths_px, sequence.world_m)
     unfiltered = compute_angles_deg(visible, names)
     jumps = {n: filter_jumps(v, angles[n], sequence.t_s) for n, v in unfiltered.items()}

@@ -28,7 +28,7 @@ import numpy as np
 
 from romcam.kinematics.angles import FORMULAS, REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.filters import hampel
-from romcam.kinematics.geometry import bend_3d_deg, body_yaw_deg
+from romcam.kinematics.geometry import bend_3d_deg, body_yaw_deg, length_2d
 from romcam.kinematics.sides import LIMB_GROUPS
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
@@ -160,7 +160,7 @@ SEGMENTS: dict[frozenset[str], str] = {
 
 def trunk_length_px(xy_px: np.ndarray) -> float:
     """The 90th percentile over frames of the trunk's image length (mid-shoulder to mid-hip); NaN if never seen."""
-    length = np.linalg.norm(trunk_down_vector(xy_px), axis=-1)
+    length = length_2d(trunk_down_vector(xy_px))
     return float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
 
 
@@ -177,7 +177,7 @@ def proportion_reference_px(a: L, b: L, trunk_px: float) -> float | None:
 def foreshortened(xy_px: np.ndarray, a: L, b: L, evidence: FrameEvidence) -> np.ndarray:
     """(T,) segment a-b shorter than ``FORESHORTENED_RATIO`` of its reference: a neutral capture's length
     when there is one, else the longer of the clip's own 90th percentile and the body-proportion length."""
-    length = np.linalg.norm(xy_px[:, int(a)] - xy_px[:, int(b)], axis=-1)
+    length = length_2d(xy_px[:, int(a)] - xy_px[:, int(b)])
     reference = evidence.reference_px.get((a.name, b.name))
     if reference is None:
         reference = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from romcam.kinematics.angles import forward_vector, trunk_down_vector
-from romcam.kinematics.geometry import component_perpendicular
+from romcam.kinematics.geometry import component_perpendicular, finite_2d, length_2d
 from romcam.landmarks import Landmark as L
 
 FRONT_MIN_RATIO = 0.45
@@ -23,13 +23,13 @@ def shoulder_width_ratio(xy_px: np.ndarray) -> np.ndarray:
     axis = trunk_down_vector(xy_px)
     across = component_perpendicular(xy_px[:, int(L.LEFT_SHOULDER)] - xy_px[:, int(L.RIGHT_SHOULDER)], axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(np.linalg.norm(across, axis=-1) / np.linalg.norm(axis, axis=-1))
+        return np.asarray(length_2d(across) / length_2d(axis))
 
 
 def classify_view(xy_px: np.ndarray) -> np.ndarray:
     """(T,) "front" (or back), "side", "oblique", or "" where the landmarks are missing."""
     ratio = shoulder_width_ratio(xy_px)
-    facing_known = np.isfinite(forward_vector(xy_px)).all(axis=-1)
+    facing_known = finite_2d(forward_vector(xy_px))
     out = np.full(ratio.shape, "oblique", dtype=object)
     out[ratio >= FRONT_MIN_RATIO] = "front"
     out[(ratio <= SIDE_MAX_RATIO) & facing_known] = "side"
@@ -55,7 +55,7 @@ def shoulder_hiking_ratio(xy_px: np.ndarray, side: str) -> np.ndarray:
     """
     s = "LEFT" if side == "left" else "RIGHT"
     axis = trunk_down_vector(xy_px)
-    length = np.linalg.norm(axis, axis=-1)
+    length = length_2d(axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         unit = axis / length[:, None]
         drop = np.sum((xy_px[:, int(L[f"{s}_SHOULDER"])] - xy_px[:, int(L[f"{s}_EAR"])]) * unit, axis=-1)
