@@ -65,6 +65,39 @@ def test_live_hold_event_fires_once_per_trial_after_the_minimum_time() -> None:
     assert 2.5 < holds[0] < 3.3
 
 
+@pytest.mark.parametrize("rise_s", [1.0, 3.0, 6.0])
+def test_a_slow_controlled_raise_is_a_trial(rise_s: float) -> None:
+    """A raise to 150 deg over 3 or 6 s (25-50 deg/s, as a therapist asks for) is one trial with its held peak;
+    the resting level must not rise along with it (before: no trial at all from 3 s on)."""
+    t = np.arange(0, 8 + 2 * rise_s, 1 / 30)
+    v = np.interp(t, [0, 2, 2 + rise_s, 4 + rise_s, 4 + 2 * rise_s, t[-1]], [0, 0, 150, 150, 0, 0])
+    v = v + np.random.default_rng(1).normal(0, 0.7, t.size)  # landmark jitter, within the hold tolerance
+    [trial] = detect_trials(v, t)
+    assert trial.hold is not None and abs(trial.peak_deg - 150) < 1.0
+    assert trial.baseline_deg == pytest.approx(0.0, abs=2.0)
+    assert 2.0 < trial.start_s < 2.0 + 0.25 * rise_s  # started at the 20 deg excursion, not later
+
+
+def test_a_limb_lost_on_the_way_down_ends_its_trial() -> None:
+    """Two raises; the arm is not seen from the way down of the first to the way up of the second (2.7 s): two
+    trials, the first ending where it was last seen (before: one trial spanning both)."""
+    t = np.arange(0, 12, 1 / 30)
+    v = 90 * np.exp(-0.5 * ((t - 3.0) / 0.8) ** 2) + 90 * np.exp(-0.5 * ((t - 8.0) / 0.8) ** 2)
+    v[(t > 3.8) & (t < 6.5)] = np.nan
+    first, second = detect_trials(v, t)
+    assert first.end_s == pytest.approx(3.8, abs=0.05) and first.max_deg == pytest.approx(90, abs=0.5)
+    assert second.start_s > 6.5 and second.max_deg == pytest.approx(90, abs=0.5)
+
+
+def test_gap_verdicts_shared_by_reps_and_trials() -> None:
+    from romcam.rules.excursions import GapVerdict, gap_verdict
+
+    assert gap_verdict(0.4, 50, 90, 10) is GapVerdict.BRIDGE
+    assert gap_verdict(1.0, 50, 90, 10) is GapVerdict.END  # last seen 40 deg below the peak
+    assert gap_verdict(1.0, 85, 90, 10) is GapVerdict.KEEP_OPEN  # lost at end range
+    assert gap_verdict(3.5, 85, 90, 10) is GapVerdict.VOID
+
+
 def test_find_best_hold_prefers_the_higher_plateau() -> None:
     t = np.arange(0, 4, 1 / FPS)
     v = np.where(t < 2, 80.0, 90.0)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-REP_MAX_GAP_S = 0.5
+from romcam.rules.excursions import MAX_GAP_S, GapVerdict, gap_verdict
+
+REP_MAX_GAP_S = MAX_GAP_S
 """Gaps (frames without the value) up to this long are bridged. A longer gap that begins on the way back down
 (the value more than twice the hold tolerance, and a quarter of the way to the active threshold, below the
-rep's peak) ends the rep where the value was last seen and
-counts as its rest, so the next excursion is a new rep instead of merging into this one; one that begins near the
-peak leaves the rep open (the limb was lost at end range), with the doubt ``gap``."""
-
-REP_VOID_GAP_S = 3.0
-"""A gap near a rep's peak longer than this voids the rep: too little of it was seen to call it one."""
+rep's peak) ends the rep where the value was last seen and counts as its rest, so the next excursion is a new rep
+instead of merging into this one; one that begins near the peak leaves the rep open (the limb was lost at end
+range), with the doubt ``gap``, and voids it after ``excursions.VOID_GAP_S`` (``excursions.gap_verdict``, which
+``measure``'s trials follow too)."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,8 @@ class RepCounter:
 
     def _gap(self, t_s: float) -> Rep | None:
         """Handle a run of missing values longer than ``max_gap_s`` (see ``REP_MAX_GAP_S``): end the open rep
-        if the gap began on its way down, void it if the gap near its peak lasts ``REP_VOID_GAP_S``, else keep
-        it open with the doubt ``gap``. The first value after a gap that ends or voids a rep starts afresh."""
+        if the gap began on its way down, void it if the gap near its peak lasts ``excursions.VOID_GAP_S``, else
+        keep it open with the doubt ``gap``. The first value after a gap that ends or voids a rep starts afresh."""
         if self._last_s is None or t_s - self._last_s <= self.max_gap_s:
             return None
         if not self._active:
@@ -133,11 +133,11 @@ class RepCounter:
             return None
         self._gap_doubts = ("gap",)
         margin = max(2 * self.hold_tolerance, 0.25 * (self._peak - self.active_above))
-        descending = self._last_value < self._peak - margin
-        if not descending and t_s - self._last_s < REP_VOID_GAP_S:
+        verdict = gap_verdict(t_s - self._last_s, self._last_value, self._peak, margin, self.max_gap_s)
+        if verdict is GapVerdict.KEEP_OPEN:
             return None
         self._active, self._armed, self._first = False, True, True
-        if not descending or self._last_s - self._start_s < self.min_rep_s:
+        if verdict is GapVerdict.VOID or self._last_s - self._start_s < self.min_rep_s:
             return None
         return self._complete(self._last_s, ())
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from romcam.rules.excursions import REST_STEADY_S, GapVerdict, gap_verdict, is_steady
+
 PEAK_HALF_WINDOW_S = 0.25
 """Without a hold, a trial's peak is judged over this many seconds either side of its largest value."""
 
@@ -93,9 +95,13 @@ class TrialDetector:
     """Finds trials in a stream of angle values: excursions of more than ``start_excursion_deg``
     above the resting level, ending when the angle falls back below half of that (hysteresis).
 
-    The resting level is the median of the last ``rest_window`` resting samples. A hold is captured
-    live as soon as the last ``hold_min_s`` seconds stay within ``hold_tolerance_deg`` of their mean;
-    the trial's final hold is the best one over the whole trial.
+    The resting level is the median of the last ``rest_window`` resting samples: values outside a trial whose
+    last ``excursions.REST_STEADY_S`` seconds stay within half the start excursion (``excursions.is_steady``;
+    a slow, controlled raise must not carry the resting level up with it). A hold is captured live as soon as
+    the last ``hold_min_s`` seconds stay within ``hold_tolerance_deg`` of their mean; the trial's final hold
+    is the best one over the whole trial. Missing values follow the rep counter's rule
+    (``excursions.gap_verdict``): a gap that begins on the way back ends the trial where the value was last
+    seen, so the next raise is a trial of its own.
     """
 
     start_excursion_deg: float = 20.0
@@ -108,9 +114,12 @@ class TrialDetector:
     _v: list[float] = field(default_factory=list)
     _in_trial: bool = False
     _hold_announced: bool = False
+    _recent: deque[tuple[float, float]] = field(default_factory=deque)
+    _last: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         self._rest = deque(self._rest, maxlen=self.rest_window)
+        self._recent = deque()
 
     @property
     def baseline_deg(self) -> float:
@@ -126,25 +135,47 @@ class TrialDetector:
         return self._in_trial and self._hold_announced
 
     def step(self, value_deg: float, t_s: float) -> list[TrialEvent]:
-        """Feed one sample; returns the events it caused. NaN samples are skipped (not evidence)."""
+        """Feed one sample; returns the events it caused. NaN samples are skipped (not evidence); the gap they
+        leave is judged at the next value (``excursions.gap_verdict``)."""
         if not math.isfinite(value_deg):
             return []
+        events = self._after_gap(t_s)
+        self._last = (t_s, value_deg)
         if not self._rest:
             self._rest.append(value_deg)
-            return []
+            return events
         excursion = value_deg - self.baseline_deg
         if not self._in_trial:
+            self._recent.append((t_s, value_deg))
+            while self._recent[0][0] < t_s - REST_STEADY_S:
+                self._recent.popleft()
             if excursion > self.start_excursion_deg:
                 self._in_trial, self._hold_announced = True, False
                 self._t, self._v = [t_s], [value_deg]
-                return [TrialEvent("start", t_s)]
-            self._rest.append(value_deg)
-            return []
+                return [*events, TrialEvent("start", t_s)]
+            if is_steady([v for _, v in self._recent], self.start_excursion_deg / 2):
+                self._rest.append(value_deg)
+            return events
         self._t.append(t_s)
         self._v.append(value_deg)
         if excursion < self.start_excursion_deg / 2:
-            return [self._finish(t_s)]
-        return self._live_hold(t_s)
+            return [*events, self._finish(t_s)]
+        return [*events, *self._live_hold(t_s)]
+
+    def _after_gap(self, t_s: float) -> list[TrialEvent]:
+        """End or void the open trial if the values missing since the last one say so."""
+        if not self._in_trial or self._last is None:
+            return []
+        last_t, last_v = self._last
+        peak = max(self._v)
+        margin = max(2 * self.hold_tolerance_deg, 0.25 * (peak - self.baseline_deg - self.start_excursion_deg))
+        verdict = gap_verdict(t_s - last_t, last_v, peak, margin)
+        if verdict is GapVerdict.END and len(self._v) > 1:
+            return [self._finish(last_t)]
+        if verdict in (GapVerdict.END, GapVerdict.VOID):
+            self._in_trial = False
+            self._recent.clear()
+        return []
 
     def _live_hold(self, t_s: float) -> list[TrialEvent]:
         if self._hold_announced or t_s - self._t[0] < self.hold_min_s:
@@ -162,6 +193,7 @@ class TrialDetector:
         trial = Trial(len(self.trials) + 1, float(t[0]), float(t_s), self.baseline_deg, float(v[i]), float(t[i]), hold)
         self.trials.append(trial)
         self._in_trial = False
+        self._recent.clear()
         return TrialEvent("end", t_s, trial)
 
     def finish(self, t_s: float) -> TrialEvent | None:
