@@ -58,10 +58,12 @@ def _neighbours(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For a (T, C) mask: the index of the last valid sample at or before each sample and of the first at or
     after it (-1 and T where there is none)."""
     n = valid.shape[0]
-    idx = np.arange(n)[:, None]
-    before = np.maximum.accumulate(np.where(valid, idx, -1), axis=0)
-    after = np.minimum.accumulate(np.where(valid, idx, n)[::-1], axis=0)[::-1]
-    return before, after
+    idx = np.arange(n, dtype=np.int32)[:, None]
+    before = np.where(valid, idx, np.int32(-1))
+    np.maximum.accumulate(before, axis=0, out=before)
+    after = np.where(valid, idx, np.int32(n))[::-1]
+    np.minimum.accumulate(after, axis=0, out=after)
+    return before, after[::-1]
 
 
 def _interpolate_at(
@@ -84,11 +86,15 @@ def fill_short_gaps(values: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np
     ``values`` has time on axis 0; every other position is filled independently.
     """
     out = np.array(values, dtype=float, order="C")
-    flat = out.reshape(out.shape[0], -1)
+    _fill_short_gaps_in_place(out.reshape(out.shape[0], -1), np.asarray(t_s, dtype=float), max_gap_s)
+    return out
+
+
+def _fill_short_gaps_in_place(flat: np.ndarray, t: np.ndarray, max_gap_s: float) -> None:
+    """``fill_short_gaps`` of a (T, C) array, in place."""
     valid = np.isfinite(flat)
     if valid.all() or flat.shape[0] < 3:
-        return out
-    t = np.asarray(t_s, dtype=float)
+        return
     n = flat.shape[0]
     before, after = _neighbours(valid)
     rows, cols = np.nonzero(~valid & (before >= 0) & (after < n))
@@ -96,14 +102,6 @@ def fill_short_gaps(values: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np
     short = t[a] - t[b + 1] <= max_gap_s + 1e-9
     rows, cols, b, a = rows[short], cols[short], b[short], a[short]
     flat[rows, cols] = _interpolate_at(flat, rows, cols, b, a, t)
-    return out
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) index pairs of the runs of True in a 1D boolean array."""
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(int)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def butterworth_zero_lag(values: np.ndarray, t_s: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
@@ -115,20 +113,31 @@ def butterworth_zero_lag(values: np.ndarray, t_s: np.ndarray, cutoff_hz: float, 
     filter's padding are left as they are; NaN stays NaN.
     """
     out = np.array(values, dtype=float, order="C")
-    if out.shape[0] < 2:
-        return out
+    _butterworth_in_place(out.reshape(out.shape[0], -1), np.asarray(t_s, dtype=float), cutoff_hz, order)
+    return out
+
+
+def _butterworth_in_place(flat: np.ndarray, t_s: np.ndarray, cutoff_hz: float, order: int) -> None:
+    """``butterworth_zero_lag`` of a (T, C) array, in place."""
+    if flat.shape[0] < 2:
+        return
     fs_hz = 1.0 / float(np.median(np.diff(t_s)))
     if cutoff_hz >= fs_hz / 2:
-        return out
+        return
     sos = butter(order, cutoff_hz, btype="low", fs=fs_hz, output="sos")
     pad = 3 * (2 * len(sos) + 1)
-    flat = out.reshape(out.shape[0], -1)
     runs = _valid_runs(np.isfinite(flat), pad)
     # runs of similar length are filtered as the rows of one block (a few calls instead of one per run)
     bucket = np.ceil(np.log2(runs[:, 2] - runs[:, 1])).astype(int) if len(runs) else np.zeros(0, dtype=int)
     for b in np.unique(bucket):
-        _filter_runs(flat, runs[bucket == b], sos, pad)
-    return out
+        same = runs[bucket == b]
+        rows = max(1, BLOCK_SAMPLES // (2**b + 2 * pad))  # blocks of about a million samples: bounded memory
+        for first in range(0, len(same), rows):
+            _filter_runs(flat, same[first : first + rows], sos, pad)
+
+
+BLOCK_SAMPLES = 1 << 20
+"""About how many samples the forward-backward filter processes at once."""
 
 
 def _valid_runs(finite: np.ndarray, pad: int) -> np.ndarray:
@@ -245,9 +254,8 @@ def hampel(values: np.ndarray, half: int, floor: float, mad_factor: float = 3.0)
         return np.zeros(v.shape, dtype=bool)
     filled = _filled(v)
     width = 2 * half + 1
-    spread = maximum_filter1d(filled, width, axis=0, mode="nearest") - minimum_filter1d(
-        filled, width, axis=0, mode="nearest"
-    )
+    spread = maximum_filter1d(filled, width, axis=0, mode="nearest")
+    spread -= minimum_filter1d(filled, width, axis=0, mode="nearest")
     with np.errstate(invalid="ignore"):
         rows, cols = np.nonzero(np.isfinite(v) & (spread > floor))
     windows = filled[np.clip(rows[:, None] + np.arange(-half, half + 1), 0, n - 1), cols[:, None]]
@@ -273,8 +281,11 @@ def landmark_outliers(
         return np.zeros(xy.shape[:2], dtype=bool)
     dt_s = float(np.median(np.diff(t_s)))
     half = max(1, int(round(half_window_s / dt_s))) if dt_s > 0 else 1
-    bad = hampel(xy.reshape(n, -1), half, floor_px, mad_factor)
-    return np.asarray(bad.reshape(xy.shape).any(axis=-1))
+    out = np.zeros(xy.shape[:2], dtype=bool)
+    for k in range(0, xy.shape[1], 4):  # four landmarks at a time: bounded memory on long recordings
+        part = np.ascontiguousarray(xy[:, k : k + 4]).reshape(n, -1)
+        out[:, k : k + 4] = hampel(part, half, floor_px, mad_factor).reshape(n, -1, 2).any(axis=-1)
+    return out
 
 
 def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS) -> np.ndarray:
@@ -289,9 +300,10 @@ def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS
     seen = np.flatnonzero(finite_2d(xy).sum(axis=-1) >= 4)
     if seen.size < 2:
         return np.zeros(0, dtype=int)
-    if seen.size == xy.shape[0]:  # every frame has landmarks: consecutive frames, without copying
-        return np.flatnonzero(is_cut(xy[:-1], xy[1:], trunk_lengths)) + 1
-    cut = is_cut(xy[seen[:-1]], xy[seen[1:]], trunk_lengths)
+    cut = np.zeros(seen.size - 1, dtype=bool)
+    for i in range(0, seen.size - 1, 8192):  # blocks of frames: bounded memory on long recordings
+        before, after = seen[i : i + 8192], seen[i + 1 : i + 8193]
+        cut[i : i + after.size] = is_cut(xy[before[: after.size]], xy[after], trunk_lengths)
     return np.asarray(seen[1:][cut], dtype=int)
 
 
@@ -349,18 +361,19 @@ def clean_masked(
     Only the ``landmarks`` given (default: all) are cleaned; the others are NaN."""
     bounds = [0, *scene_cuts(xy_px).tolist(), xy_px.shape[0]]
     columns = list(range(xy_px.shape[1])) if landmarks is None else list(landmarks)
-    part = xy_px[:, columns]
+    part = np.ascontiguousarray(xy_px[:, columns], dtype=float)
+    t = np.asarray(t_s, dtype=float)
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        part[start:stop] = _clean_segment(part[start:stop], t_s[start:stop], settings)
+        _clean_segment_in_place(part[start:stop].reshape(stop - start, -1), t[start:stop], settings)
     out = np.full(xy_px.shape, np.nan)
     out[:, columns] = part
     return out
 
 
-def _clean_segment(xy: np.ndarray, t_s: np.ndarray, settings: FilterSettings) -> np.ndarray:
-    xy = fill_short_gaps(xy, t_s, settings.max_gap_s)
+def _clean_segment_in_place(flat: np.ndarray, t_s: np.ndarray, settings: FilterSettings) -> None:
+    """Fill short gaps, then smooth, a (T, C) view of one scene, in place."""
+    _fill_short_gaps_in_place(flat, t_s, settings.max_gap_s)
     if settings.kind == "butterworth":
-        return butterworth_zero_lag(xy, t_s, settings.cutoff_hz, settings.order)
-    if settings.kind == "one_euro":
-        return one_euro_series(xy, t_s, settings)
-    return xy
+        _butterworth_in_place(flat, t_s, settings.cutoff_hz, settings.order)
+    elif settings.kind == "one_euro":
+        flat[:] = one_euro_series(flat, t_s, settings)

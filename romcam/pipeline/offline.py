@@ -53,8 +53,9 @@ def robust_outliers(visible_px: np.ndarray, t_s: np.ndarray, settings: FilterSet
         return out
     trunk = trunk_length_px(visible_px)
     floor = OUTLIER_FLOOR_TRUNK * trunk if np.isfinite(trunk) else np.inf
-    columns = list(SKELETON_LANDMARKS)
-    out[:, columns] = landmark_outliers(visible_px[:, columns], t_s, JUMP_HALF_WINDOW_S, floor)
+    for k in range(0, len(SKELETON_LANDMARKS), 4):  # a few landmarks at a time: bounded memory
+        columns = list(SKELETON_LANDMARKS[k : k + 4])
+        out[:, columns] = landmark_outliers(visible_px[:, columns], t_s, JUMP_HALF_WINDOW_S, floor)
     return out
 
 
@@ -78,6 +79,7 @@ def repair_sequence(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, d
     not_front = ~mostly_front(classify_view(sequence.xy_px), sequence.t_s)
     xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility, allowed=not_front)
     xy, glitched = remove_limb_glitches(xy, sequence.t_s, allowed=not_front)
+    xy.flags.writeable = vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     fixed = PoseSequence(xy, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
     info: dict[str, Any] = {}
     for g, group in enumerate(LIMB_GROUPS):
@@ -123,15 +125,14 @@ def clean_offline(
     if repair_left_right:
         sequence, swapped, repair_info = repair_sequence(sequence)
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
-    outliers = robust_outliers(visible, sequence.t_s, settings)
-    masked = visible.copy()
-    masked[outliers] = np.nan
-    xy = clean_masked(masked, sequence.t_s, settings, SKELETON_LANDMARKS)
-    del masked
-    angles = compute_angles_deg(xy, names)
-    blank = ~finite_2d(visible) | outliers
-    evidence = frame_evidence(xy, blank, swapped, reference_lengths_px, sequence.world_m)
     unfiltered = compute_angles_deg(visible, names)
+    outliers = robust_outliers(visible, sequence.t_s, settings)
+    visible[outliers] = np.nan  # now what the filter may use (one array of an hour's landmarks, not two)
+    blank = ~finite_2d(visible)
+    xy = clean_masked(visible, sequence.t_s, settings, SKELETON_LANDMARKS)
+    del visible
+    angles = compute_angles_deg(xy, names)
+    evidence = frame_evidence(xy, blank, swapped, reference_lengths_px, sequence.world_m)
     jumps = {n: filter_jumps(v, angles[n], sequence.t_s) for n, v in unfiltered.items()}
     evidence = replace(evidence, jumps=jumps)
     flags = all_angle_flags(angles, xy, evidence)
