@@ -23,12 +23,16 @@ def write_angles_csv(
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["time_s", *names, *extra])
-        columns = [
-            [f"{v:.6f}" for v in np.asarray(t_s, dtype=float).tolist()],
-            *([f"{v:.3f}" for v in np.asarray(angles_deg[n], dtype=float).tolist()] for n in names),
-            *extra.values(),
-        ]
-        writer.writerows(zip(*columns, strict=True))
+        t = np.asarray(t_s, dtype=float)
+        values = [np.asarray(angles_deg[n], dtype=float) for n in names]
+        for start in range(0, t.size, 4096):  # rows in blocks: the text of an hour is never held at once
+            block = slice(start, start + 4096)
+            columns = [
+                [f"{v:.6f}" for v in t[block].tolist()],
+                *([f"{v:.3f}" for v in column[block].tolist()] for column in values),
+                *(text[block] for text in extra.values()),
+            ]
+            writer.writerows(zip(*columns, strict=True))
 
 
 def read_angles_csv(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
