@@ -74,11 +74,16 @@ def _gappy_columns(rng: np.random.Generator, n: int, columns: int) -> np.ndarray
     return x
 
 
-def test_butterworth_equals_scipy_sosfiltfilt_on_every_run() -> None:
-    """The runs of all columns are filtered as rows of a few blocks; each must equal scipy's own forward-backward
-    filter (its default odd padding, 15 samples for two sections) applied to that run alone."""
+@pytest.mark.parametrize("block_samples", [1 << 20, 200])
+def test_butterworth_equals_scipy_sosfiltfilt_on_every_run(block_samples: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs of all columns are filtered as rows of a few blocks (or of many small ones); each must equal
+    scipy's own forward-backward filter (its default odd padding, 15 samples for two sections) applied to that run
+    alone."""
     from scipy.signal import butter, sosfiltfilt
 
+    from romcam.kinematics import filters
+
+    monkeypatch.setattr(filters, "BLOCK_SAMPLES", block_samples)
     rng = np.random.default_rng(3)
     x = _gappy_columns(rng, 600, 8)
     out = butterworth_zero_lag(x, _t(600), cutoff_hz=6.0)
