@@ -163,11 +163,11 @@ class FrameLoop:
                 value = math.nan  # the side away from the camera waits for the patient to turn round
             new = track.detector.step(value, t_s)
             events += [(track.side, e.kind) for e in new]
+            if any(e.kind == "end" for e in new):  # first: a gap may end a trial as the next one starts
+                self._keep_evidence(track)
             if track.detector.in_trial and value > track.best_value:
                 track.best_value, track.best_frame, track.best_xy = value, bgr.copy(), xy.copy()
                 track.best_t_s = t_s
-            if any(e.kind == "end" for e in new):
-                self._keep_evidence(track)
         if self.window:
             return self.window.show(bgr, xy, metrics, self.tracks, events)
         return True
