@@ -14,7 +14,7 @@ import numpy as np
 from romcam.errors import RomcamError
 from romcam.fileio import write_error
 from romcam.kinematics.angles import REGISTRY
-from romcam.landmarks import SKELETON
+from romcam.landmarks import SKELETON, SKELETON_LANDMARKS
 
 LEFT_BGR = (255, 160, 40)
 RIGHT_BGR = (40, 140, 255)
@@ -62,7 +62,7 @@ def draw_skeleton(bgr: np.ndarray, xy_px: np.ndarray) -> None:
         pa, pb = xy_px[int(a)], xy_px[int(b)]
         if np.isfinite(pa).all() and np.isfinite(pb).all():
             cv2.line(bgr, tuple(map(int, pa)), tuple(map(int, pb)), _color(a.name, b.name), 2 * scale, cv2.LINE_AA)
-    for p in xy_px:
+    for p in xy_px[list(SKELETON_LANDMARKS)]:  # the joined points (the face and hand points are not measured)
         if np.isfinite(p).all():
             cv2.circle(bgr, tuple(map(int, p)), 3 * scale, (255, 255, 255), -1, cv2.LINE_8)
 
