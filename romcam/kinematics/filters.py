@@ -173,8 +173,7 @@ def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, pad: int) 
     y = np.take_along_axis(y, back, axis=1)
     y, _ = sosfilt(sos, y, axis=-1, zi=zi * y[None, :, :1])
     y = np.take_along_axis(y, back, axis=1)
-    rows = np.arange(len(runs))
-    for r in rows:  # scatter back; one slice per run
+    for r in range(len(runs)):  # scatter back; one slice per run
         flat[start[r] : start[r] + length[r], col[r]] = y[r, pad : pad + length[r]]
 
 
@@ -315,8 +314,7 @@ def is_cut(before_px: np.ndarray, after_px: np.ndarray, trunk_lengths: float = S
     trunk_a = length_2d((a[:, 23] + a[:, 24]) / 2 - (a[:, 11] + a[:, 12]) / 2)
     trunk_b = length_2d((b[:, 23] + b[:, 24]) / 2 - (b[:, 11] + b[:, 12]) / 2)
     limit = trunk_lengths * np.fmax(trunk_a, trunk_b)
-    step = b - a
-    return median_exceeds(np.sqrt(step[..., 0] ** 2 + step[..., 1] ** 2), limit)
+    return median_exceeds(length_2d(b - a), limit)
 
 
 def median_exceeds(values: np.ndarray, limit: np.ndarray) -> np.ndarray:
