@@ -119,7 +119,6 @@ class TrialDetector:
 
     def __post_init__(self) -> None:
         self._rest = deque(self._rest, maxlen=self.rest_window)
-        self._recent = deque()
 
     @property
     def baseline_deg(self) -> float:
