@@ -49,8 +49,18 @@ def mask_low_visibility(xy_px: np.ndarray, visibility: np.ndarray, min_visibilit
     """Copy of ``xy_px`` (T, K, 2) with NaN where ``visibility`` (T, K) is below ``min_visibility``."""
     with np.errstate(invalid="ignore"):
         hidden = ~(visibility >= min_visibility)
-    out = np.array(xy_px, dtype=float, order="C")
+    out = landmark_major(np.shape(xy_px))
+    out[...] = xy_px
     out[hidden] = np.nan
+    return out
+
+
+def landmark_major(shape: tuple[int, ...], fill: float | None = None) -> np.ndarray:
+    """A new float array of ``shape`` (T, K, 2) stored landmark by landmark: each landmark's track ``a[:, k]`` is
+    contiguous, which the angle formulas (whole tracks of a few landmarks each) read about twice as fast."""
+    out = np.empty((shape[1], shape[0], *shape[2:])).swapaxes(0, 1)
+    if fill is not None:
+        out.fill(fill)
     return out
 
 
@@ -363,7 +373,7 @@ def clean_masked(
     t = np.asarray(t_s, dtype=float)
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
         _clean_segment_in_place(part[start:stop].reshape(stop - start, -1), t[start:stop], settings)
-    out = np.full(xy_px.shape, np.nan)
+    out = landmark_major(xy_px.shape, np.nan)
     out[:, columns] = part
     return out
 
