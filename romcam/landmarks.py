@@ -86,5 +86,5 @@ SKELETON: tuple[tuple[Landmark, Landmark], ...] = (
 """Segments drawn for the skeleton overlay."""
 
 SKELETON_LANDMARKS: tuple[int, ...] = tuple(sorted({int(point) for edge in SKELETON for point in edge}))
-"""The 17 landmarks the skeleton joins (nose, ears and the limbs without the hand points). Every angle, view and
+"""The 19 landmarks the skeleton joins (nose, ears and the limbs without the hand points). Every angle, view and
 flag uses only these, so the offline cleaning cleans only these."""
