@@ -92,10 +92,11 @@ def test_a_limb_lost_on_the_way_down_ends_its_trial() -> None:
 def test_gap_verdicts_shared_by_reps_and_trials() -> None:
     from romcam.rules.excursions import GapVerdict, gap_verdict
 
-    assert gap_verdict(0.4, 50, 90, 10) is GapVerdict.BRIDGE
-    assert gap_verdict(1.0, 50, 90, 10) is GapVerdict.END  # last seen 40 deg below the peak
-    assert gap_verdict(1.0, 85, 90, 10) is GapVerdict.KEEP_OPEN  # lost at end range
-    assert gap_verdict(3.5, 85, 90, 10) is GapVerdict.VOID
+    # active above 50 deg, hold tolerance 3 deg: the way back starts max(6, (90 - 50) / 4) = 10 deg below the peak
+    assert gap_verdict(0.4, 60, 90, 50, 3) is GapVerdict.BRIDGE
+    assert gap_verdict(1.0, 79, 90, 50, 3) is GapVerdict.END  # last seen 11 deg below the peak
+    assert gap_verdict(1.0, 81, 90, 50, 3) is GapVerdict.KEEP_OPEN  # lost at end range
+    assert gap_verdict(3.5, 81, 90, 50, 3) is GapVerdict.VOID
 
 
 def test_find_best_hold_prefers_the_higher_plateau() -> None:

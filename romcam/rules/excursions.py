@@ -26,13 +26,20 @@ class GapVerdict(StrEnum):
 
 
 def gap_verdict(
-    gap_s: float, last_deg: float, peak_deg: float, margin_deg: float, max_gap_s: float = MAX_GAP_S
+    gap_s: float,
+    last_deg: float,
+    peak_deg: float,
+    active_above_deg: float,
+    tolerance_deg: float,
+    max_gap_s: float = MAX_GAP_S,
 ) -> GapVerdict:
-    """The verdict on a gap of ``gap_s`` seconds in an open excursion whose last value seen was ``last_deg`` and
-    largest ``peak_deg``: ``BRIDGE`` up to ``max_gap_s``; then ``END`` if the value was last seen more than
-    ``margin_deg`` below the peak (on its way back), else ``KEEP_OPEN``, or ``VOID`` from ``VOID_GAP_S`` on."""
+    """The verdict on a gap of ``gap_s`` seconds in an open excursion (active above ``active_above_deg``) whose
+    last value seen was ``last_deg`` and largest ``peak_deg``: ``BRIDGE`` up to ``max_gap_s``; then ``END`` if
+    the value was last seen on its way back, more than ``max(2 tolerance, (peak - active_above) / 4)`` below the
+    peak; else ``KEEP_OPEN``, or ``VOID`` from ``VOID_GAP_S`` on (``tolerance_deg``: the hold tolerance)."""
     if gap_s <= max_gap_s:
         return GapVerdict.BRIDGE
+    margin_deg = max(2 * tolerance_deg, 0.25 * (peak_deg - active_above_deg))
     if last_deg < peak_deg - margin_deg:
         return GapVerdict.END
     return GapVerdict.KEEP_OPEN if gap_s < VOID_GAP_S else GapVerdict.VOID

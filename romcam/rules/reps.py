@@ -132,8 +132,9 @@ class RepCounter:
             self._armed, self._first = True, True
             return None
         self._gap_doubts = ("gap",)
-        margin = max(2 * self.hold_tolerance, 0.25 * (self._peak - self.active_above))
-        verdict = gap_verdict(t_s - self._last_s, self._last_value, self._peak, margin, self.max_gap_s)
+        verdict = gap_verdict(
+            t_s - self._last_s, self._last_value, self._peak, self.active_above, self.hold_tolerance, self.max_gap_s
+        )
         if verdict is GapVerdict.KEEP_OPEN:
             return None
         self._active, self._armed, self._first = False, True, True

@@ -167,8 +167,8 @@ class TrialDetector:
             return []
         last_t, last_v = self._last
         peak = max(self._v)
-        margin = max(2 * self.hold_tolerance_deg, 0.25 * (peak - self.baseline_deg - self.start_excursion_deg))
-        verdict = gap_verdict(t_s - last_t, last_v, peak, margin)
+        active_above = self.baseline_deg + self.start_excursion_deg
+        verdict = gap_verdict(t_s - last_t, last_v, peak, active_above, self.hold_tolerance_deg)
         if verdict is GapVerdict.END and len(self._v) > 1:
             return [self._finish(last_t)]
         if verdict in (GapVerdict.END, GapVerdict.VOID):
