@@ -310,9 +310,13 @@ def scene_cuts(xy_px: np.ndarray, trunk_lengths: float = SCENE_CUT_TRUNK_LENGTHS
     if seen.size < 2:
         return np.zeros(0, dtype=int)
     cut = np.zeros(seen.size - 1, dtype=bool)
+    every_frame = seen.size == xy.shape[0]  # then consecutive frames are slices, not copies
     for i in range(0, seen.size - 1, 8192):  # blocks of frames: bounded memory on long recordings
         before, after = seen[i : i + 8192], seen[i + 1 : i + 8193]
-        cut[i : i + after.size] = is_cut(xy[before[: after.size]], xy[after], trunk_lengths)
+        if every_frame:
+            cut[i : i + after.size] = is_cut(xy[i : i + after.size], xy[i + 1 : i + 1 + after.size], trunk_lengths)
+        else:
+            cut[i : i + after.size] = is_cut(xy[before[: after.size]], xy[after], trunk_lengths)
     return np.asarray(seen[1:][cut], dtype=int)
 
 
@@ -369,12 +373,16 @@ def clean_masked(
     Only the ``landmarks`` given (default: all) are cleaned; the others are NaN."""
     bounds = [0, *scene_cuts(xy_px).tolist(), xy_px.shape[0]]
     columns = list(range(xy_px.shape[1])) if landmarks is None else list(landmarks)
-    part = np.ascontiguousarray(xy_px[:, columns], dtype=float)
+    # one row per coordinate track (landmark, x or y), contiguous in time; ``flat`` is its (T, 2K) view
+    tracks = np.stack([np.asarray(xy_px[:, k], dtype=float).T for k in columns])
+    tracks = tracks.reshape(2 * len(columns), xy_px.shape[0])
+    flat = tracks.T
     t = np.asarray(t_s, dtype=float)
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        _clean_segment_in_place(part[start:stop].reshape(stop - start, -1), t[start:stop], settings)
+        _clean_segment_in_place(flat[start:stop], t[start:stop], settings)
     out = landmark_major(xy_px.shape, np.nan)
-    out[:, columns] = part
+    for i, k in enumerate(columns):
+        out[:, k] = tracks[2 * i : 2 * i + 2].T
     return out
 
 
