@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from romcam.rules.excursions import REST_STEADY_S, GapVerdict, gap_verdict, is_steady
+from romcam.rules.excursions import MAX_GAP_S, REST_STEADY_S, GapVerdict, gap_verdict, is_steady
 
 PEAK_HALF_WINDOW_S = 0.25
 """Without a hold, a trial's peak is judged over this many seconds either side of its largest value."""
@@ -163,8 +163,8 @@ class TrialDetector:
 
     def _after_gap(self, t_s: float) -> list[TrialEvent]:
         """End or void the open trial if the values missing since the last one say so."""
-        if not self._in_trial or self._last is None:
-            return []
+        if not self._in_trial or self._last is None or t_s - self._last[0] <= MAX_GAP_S:
+            return []  # the usual case, every frame: no gap to judge
         last_t, last_v = self._last
         peak = max(self._v)
         active_above = self.baseline_deg + self.start_excursion_deg
