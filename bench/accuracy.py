@@ -40,6 +40,7 @@ from romcam.app.analyze import AnalyzeConfig, LoadedModel, measure_sequence, run
 from romcam.kinematics.filters import FilterSettings
 from romcam.output.tables import read_angles_csv
 from romcam.pipeline.evaluate import build_summary
+from romcam.pose.models import bench_model
 from romcam.rules.frame_flags import flagged_any
 from romcam.types import PoseSequence
 
@@ -48,15 +49,6 @@ BAD_DEG = 10.0
 GROSS_DEG = 20.0
 END_RANGE_DEG = 15.0
 """The end range: the top of a movement's true range, where the value a therapist records lies."""
-
-
-def bench_model(path: str) -> LoadedModel:
-    """Any .task file, unverified (romcam itself only runs the published models): for comparing model bundles,
-    e.g. the heavy landmark network of the ``@mediapipe/pose`` npm package with the full bundle's detector."""
-    from romcam.pose.models import ResolvedModel, sha256_of
-
-    file = Path(path)
-    return LoadedModel(ResolvedModel(file, file.stem, sha256_of(file), "bench file"), file.read_bytes())
 
 
 def clips(heldout: bool = False) -> list[Path]:

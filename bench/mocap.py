@@ -11,9 +11,10 @@ Conventions compared (both sides use romcam's own formulas, ``compute_angles_deg
 - "3D": the mocap joints' own 3D angle (a goniometer's reading), for knee and elbow flexion: the difference adds
   the camera's view of the limb.
 Printed per angle (knee, hip and elbow flexion, shoulder abduction of both sides): MAE and bias over the stills,
-raw MediaPipe (full model) and with the mirrored frame fused (``bench/accuracy.py --mirror-fuse``'s lever).
+raw MediaPipe (full model, or ``--model TASK``) and with the mirrored frame fused (``bench/accuracy.py
+--mirror-fuse``'s lever).
 
-Usage: python bench/mocap.py DIR   (DIR holds the four .jpg files and test_h36m.npz)
+Usage: python bench/mocap.py [--model TASK] DIR   (DIR holds the four .jpg files and test_h36m.npz)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from romcam.kinematics.geometry import bend_3d_deg
 from romcam.landmarks import N_LANDMARKS
 from romcam.landmarks import Landmark as L
 from romcam.pose.mediapipe_pose import MediaPipePose
-from romcam.pose.models import LoadedModel
+from romcam.pose.models import LoadedModel, bench_model
 from romcam.thresholds import MIN_VISIBILITY
 from romcam.types import PoseFrame, PoseSequence
 
@@ -96,10 +97,11 @@ def fused(plain: PoseFrame | None, mirrored: PoseFrame | None, width: int, heigh
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a .task model file (default: the full model romcam resolves)")
     parser.add_argument("folder", type=Path)
     args = parser.parse_args()
     data = np.load(args.folder / "test_h36m.npz")
-    model = LoadedModel.load(None, "full")
+    model = bench_model(args.model) if args.model else LoadedModel.load(None, "full")
     errors: dict[str, dict[str, list[float]]] = {"raw 2D": {}, "mirror-fused 2D": {}, "raw vs 3D": {}}
     for i, name in enumerate(data["imgname"]):
         image = cv2.imread(str(args.folder / Path(str(name)).name))

@@ -1,6 +1,6 @@
 """Frames per second of a bare decode + MediaPipe loop versus ``romcam analyze --no-video``.
 
-Usage: python bench/throughput.py [VIDEO] [--model PATH]
+Usage: python bench/throughput.py [VIDEO] [--model TASK]   (TASK: any .task file, e.g. a heavy bundle)
 The bare loop tracks one person (VIDEO mode, ``num_poses=1``), the fastest MediaPipe can go; it also runs
 with ``num_poses=2`` (the detector on every frame). analyze keeps bystanders out: by default it tracks one
 pose and looks for everyone now and then; ``track_one_pose=False`` follows everyone on every frame. The
@@ -19,7 +19,7 @@ import mediapipe as mp
 from mediapipe.tasks.python import BaseOptions, vision
 
 from romcam.app.analyze import AnalyzeConfig, run_analyze
-from romcam.pose.models import resolve_model
+from romcam.pose.models import LoadedModel, bench_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,13 +45,11 @@ def bare_loop_fps(video: Path, model: Path, num_poses: int = 1) -> tuple[float, 
     return n / (time.perf_counter() - start), n
 
 
-def analyze_fps(video: Path, model: Path, track_one_pose: bool = True) -> tuple[float, int]:
+def analyze_fps(video: Path, model: LoadedModel, track_one_pose: bool = True) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        config = AnalyzeConfig(
-            out_dir=Path(out), source=str(video), model=str(model), write_video=False, track_one_pose=track_one_pose
-        )
-        result = run_analyze(config)
+        config = AnalyzeConfig(out_dir=Path(out), source=str(video), write_video=False, track_one_pose=track_one_pose)
+        result = run_analyze(config, model=model)
         elapsed = time.perf_counter() - start
     n = result.summary.frames.count
     return n / elapsed, n
@@ -60,14 +58,15 @@ def analyze_fps(video: Path, model: Path, track_one_pose: bool = True) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", nargs="?", default=str(ROOT / "samples" / "rendered_side_left.mp4"))
-    parser.add_argument("--model", default=None)
+    parser.add_argument("--model", help="a .task model file (default: the full model romcam resolves)")
     args = parser.parse_args()
-    model = resolve_model(args.model).path
+    loaded = bench_model(args.model) if args.model else LoadedModel.load(None, "full")
+    model = loaded.resolved.path
     video = Path(args.video)
     bare, n = bare_loop_fps(video, model)
     bare_two, _ = bare_loop_fps(video, model, num_poses=2)
-    full, _ = analyze_fps(video, model)
-    everyone, _ = analyze_fps(video, model, track_one_pose=False)
+    full, _ = analyze_fps(video, loaded)
+    everyone, _ = analyze_fps(video, loaded, track_one_pose=False)
     print(f"clip: {video.name} ({n} frames)")
     print(f"bare decode+MediaPipe loop, num_poses=1: {bare:7.1f} frames/s")
     print(f"bare decode+MediaPipe loop, num_poses=2: {bare_two:7.1f} frames/s")

@@ -72,9 +72,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def _add_model_options(p: argparse.ArgumentParser, per_protocol: bool = False) -> None:
+    """``--model`` and ``--model-variant``; with ``per_protocol`` the variant defaults to the protocol's."""
     p.add_argument("--model", metavar="PATH", help="pose model bundle (.task); default: ROMCAM_MODEL or the cache")
-    p.add_argument("--model-variant", choices=["lite", "full", "heavy"], default="full", help="default: full")
+    help_text = "default: the protocol's (heavy for shoulder abduction, else full)" if per_protocol else "default: full"
+    default = None if per_protocol else "full"
+    p.add_argument("--model-variant", choices=["lite", "full", "heavy"], default=default, help=help_text)
 
 
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
@@ -167,11 +170,13 @@ def _add_measure(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="cleaning: live (causal, as on a webcam) or offline (zero-lag, as analyze); auto: offline for a video",
     )
-    _add_session_options(p, "no window", "print measurement.json on stdout")
+    _add_session_options(p, "no window", "print measurement.json on stdout", per_protocol=True)
     p.set_defaults(func=_cmd_measure)
 
 
-def _add_session_options(p: argparse.ArgumentParser, headless_help: str, json_help: str) -> None:
+def _add_session_options(
+    p: argparse.ArgumentParser, headless_help: str, json_help: str, per_protocol: bool = False
+) -> None:
     """Options shared by the live use cases (measure, exercise)."""
     p.add_argument("--source", default="0", metavar="CAMERA_INDEX|VIDEO", help="webcam index or video (default 0)")
     p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
@@ -182,7 +187,7 @@ def _add_session_options(p: argparse.ArgumentParser, headless_help: str, json_he
     p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("--camera-profile", type=Path, metavar="FILE", help="undistort landmarks (romcam calibrate camera)")
     p.add_argument("--neutral", type=Path, metavar="FILE", help="level the camera roll; measure reports from zero")
-    _add_model_options(p)
+    _add_model_options(p, per_protocol)
 
 
 def _session_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -277,7 +282,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", type=Path, metavar="PATH", help="history database (default: user data dir)")
     p.add_argument("--data", type=Path, metavar="DIR", help="where results are saved (default: user data dir/web)")
     p.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
-    _add_model_options(p)
+    _add_model_options(p, per_protocol=True)  # measurements: the protocol's; exercise and batch: full
     p.set_defaults(func=_cmd_serve)
 
 

@@ -80,6 +80,17 @@ def test_every_shipped_definition_passes_the_checks() -> None:
     assert len(builtin_protocols()) >= 10 and len(builtin_exercises()) >= 10
 
 
+def test_a_protocol_prefers_a_published_model_variant(tmp_path: Path) -> None:
+    from romcam.pose.models import VARIANTS
+    from romcam.protocols import MODEL_VARIANTS
+
+    assert MODEL_VARIANTS == tuple(VARIANTS)
+    assert get_protocol("shoulder_abduction").model_variant == "heavy"  # measured closer at end range (README)
+    assert get_protocol("knee_flexion").model_variant == "full"
+    with pytest.raises(UsageError, match="key 'model_variant' is 'hevy'; valid values: lite, full, heavy"):
+        get_protocol(str(_protocol(tmp_path, 'model_variant = "hevy"\n' + GOOD)))
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -40,8 +40,14 @@ def _truth_trial_peaks(clip: str, angle: str, n: int) -> list[float]:
 
 @pytest.fixture(scope="module")
 def abduction(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, Path]:
+    """The protocol prefers the heavy model; as on a machine without internet whose cache holds only the full
+    model, the full one stands in (and the measurement says so)."""
     out = tmp_path_factory.mktemp("abduction")
     db = out / "history.sqlite"
+    cache = out / "cache"
+    (cache / "models").mkdir(parents=True)
+    shutil.copy(resolved_model(), cache / "models" / "pose_landmarker_full.task")
+    offline = {"ROMCAM_MODEL": "", "ROMCAM_CACHE_DIR": str(cache), "ROMCAM_MODEL_BASE_URL": "http://127.0.0.1:9"}
     result = run_cli(
         "measure",
         "--protocol",
@@ -55,9 +61,18 @@ def abduction(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, Pat
         "--db",
         str(db),
         "--headless",
+        env=offline,
     )
     assert result.returncode == 0, result.stderr
+    assert "the heavy model this measurement prefers could not be had" in result.stderr
     return json.loads((out / "measurement.json").read_text()), out, db
+
+
+def test_the_full_model_stands_in_for_heavy_and_the_measurement_says_so(abduction: tuple[dict, Path, Path]) -> None:
+    m, out, _ = abduction
+    assert m["protocol"]["model_variant"] == "heavy"
+    assert m["model"]["variant"] == "full" and "used full" in m["model"]["note"]
+    assert "could not be had" in (out / "report.html").read_text()
 
 
 def test_abduction_trials_and_peaks_against_truth(abduction: tuple[dict, Path, Path]) -> None:

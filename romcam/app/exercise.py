@@ -326,7 +326,7 @@ def _finish(
         "started_at": started,
         "program": config.program.title,
         "source": asdict(info),
-        "model": model.resolved.describe(),
+        "model": model.describe(),
         "filter": asdict(config.filter),
         "frames": {"count": session.frames, "with_person": session.frames_with_person},
         "stopped_early": ended.quit_early and not session.done,

@@ -70,7 +70,7 @@ class MeasureConfig:
     headless: bool = False
     mirror: bool = False
     model: str | None = None
-    model_variant: str = "full"
+    model_variant: str | None = None  # None: the protocol's (``Protocol.model_variant``)
     filter: FilterSettings = field(default_factory=lambda: FilterSettings(kind="one_euro"))
     camera_profile: Path | None = None
     neutral: Path | None = None
@@ -289,10 +289,11 @@ def side_status(view: ViewCheck, trials: list[TrialResult], side: str) -> SideSt
 
 
 def result_confidence(
-    protocol: Protocol, side: str, best: Trial | None, rec: Recording, neutral: NeutralProfile | None
+    protocol: Protocol, side: str, best: Trial | None, rec: Recording, neutral: NeutralProfile | None, variant: str
 ) -> Confidence:
     """Confidence of a side's reported value, from its best clean trial: landmark visibility, camera view,
-    jitter during the hold and (with a neutral capture) foreshortening of the moving segment."""
+    jitter during the hold, the accuracy measured for the model ``variant`` and (with a neutral capture)
+    foreshortening of the moving segment."""
     if best is None:
         return confidence({})
     window = _window(rec, *best.peak_window_s)
@@ -304,7 +305,7 @@ def result_confidence(
         "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else math.nan,
         "view": view_score(float(np.mean(views == protocol.view))),
         "jitter": jitter_score(best.hold.sd_deg, protocol.hold_tolerance_deg) if best.hold else 0.3,
-        "accuracy": accuracy_score(d.kind, protocol.view),
+        "accuracy": accuracy_score(d.kind, protocol.view, variant),
         "size": size_score(trunk_length_px(np.array(rec.xy)[window])),
     }
     length0 = neutral.segment_lengths_px.get(d.name) if neutral is not None else None
@@ -353,7 +354,10 @@ def _save_evidence(config: MeasureConfig, track: SideTrack) -> list[str]:
 def run_measure(config: MeasureConfig) -> dict[str, Any]:
     """Run the protocol and write measurement.json, report.html, the peak frames and the history rows."""
     check_output_dir(config.out_dir)
-    with live_source(config.source, config.mirror, config.model, config.model_variant) as (source, pose, model):
+    opened = live_source(
+        config.source, config.mirror, config.model, config.model_variant, config.protocol.model_variant
+    )
+    with opened as (source, pose, model):
         return measure_over(config, source, cast(PoseEstimator, pose), model)
 
 
@@ -444,7 +448,9 @@ def _zero_offset(neutral: NeutralProfile | None, angle: str) -> float | None:
     return neutral.zero_offsets_deg.get(angle) if neutral is not None else None
 
 
-def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTrack, previous: Any) -> SideResult:
+def _side(
+    config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTrack, previous: Any, variant: str
+) -> SideResult:
     """One side's typed result: its trials with their checks, the view, the status that decides whether it has a
     number, confidence, change, zero offset, evidence images and any trial cut off by a stop."""
     protocol, side, found = config.protocol, track.side, track.detector.trials
@@ -472,7 +478,7 @@ def _side(config: MeasureConfig, loop: FrameLoop, rec: Recording, track: SideTra
         trials=tuple(trials),
         trials_needed=protocol.trials,
         view=view,
-        confidence=result_confidence(protocol, side, best, rec, loop.neutral),
+        confidence=result_confidence(protocol, side, best, rec, loop.neutral, variant),
         normal_deg=protocol.normal_deg,
         normal_source=protocol.normal_source,
         change=_change(protocol, peak, previous),
@@ -488,7 +494,8 @@ def _finish(
     """Build, write and store the measurement: files first, then the history (a history problem is
     returned in ``history_error``, never lost work); ``RomcamError`` when no side has a reported value."""
     previous, history_problem = _previous_peaks(config)
-    results = [_side(config, loop, rec, track, previous.get(side)) for side, track in loop.tracks.items()]
+    variant = model.resolved.variant
+    results = [_side(config, loop, rec, track, previous.get(side), variant) for side, track in loop.tracks.items()]
     measurement = _measurement(config, rec, info, model, started, results)
     _write_measurement(config, measurement)
     if config.patient and not history_problem:
@@ -514,7 +521,7 @@ def _measurement(
         "started_at": started,
         "protocol": {**asdict(protocol), "compensations": [asdict(c) for c in protocol.compensations]},
         "source": {**asdict(info)},
-        "model": model.resolved.describe(),
+        "model": model.describe(),
         "cleaning": "live" if rec.filter is None else "offline",
         "filter": asdict(rec.filter or config.filter),
         "thresholds": as_record(),

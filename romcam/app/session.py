@@ -13,7 +13,7 @@ from romcam.capture.neutral_profile import NeutralProfile, load_neutral
 from romcam.capture.source import FrameSource
 from romcam.kinematics.filters import FilterSettings
 from romcam.pipeline.live import LiveCleaner
-from romcam.pose.models import LoadedModel
+from romcam.pose.models import DEFAULT_VARIANT, LoadedModel
 
 
 def live_cleaner(
@@ -27,20 +27,23 @@ def live_cleaner(
 
 
 @contextmanager
-def live_model(model: str | None, variant: str) -> Iterator[tuple[object, LoadedModel]]:
-    """The verified model and its estimator (one pose followed), closed afterwards."""
+def live_model(
+    model: str | None, variant: str | None, preferred: str = DEFAULT_VARIANT
+) -> Iterator[tuple[object, LoadedModel]]:
+    """The verified model (``LoadedModel.load_preferred``) and its estimator (one pose followed), closed
+    afterwards."""
     from romcam.pose.mediapipe_pose import MediaPipePose
 
-    loaded = LoadedModel.load(model, variant)
+    loaded = LoadedModel.load_preferred(model, variant, preferred)
     with MediaPipePose(loaded.data) as pose:
         yield pose, loaded
 
 
 @contextmanager
 def live_source(
-    source: str, mirror: bool, model: str | None, variant: str
+    source: str, mirror: bool, model: str | None, variant: str | None, preferred: str = DEFAULT_VARIANT
 ) -> Iterator[tuple[FrameSource, object, LoadedModel]]:
     """The opened camera or video, the model's estimator and the verified model, closed afterwards; the
     source is opened first, so a missing camera fails before the model loads."""
-    with FrameSource(source, mirror=mirror) as frames, live_model(model, variant) as (pose, loaded):
+    with FrameSource(source, mirror=mirror) as frames, live_model(model, variant, preferred) as (pose, loaded):
         yield frames, pose, loaded

@@ -44,7 +44,7 @@ def _trend_png(m: dict[str, Any]) -> bytes | None:
     return history_png(points, {protocol["name"]: reference}, f"{protocol['title']}: this patient's sessions")
 
 
-def _side_rows(results: list[dict[str, Any]]) -> str:
+def _side_rows(results: list[dict[str, Any]], variant: str) -> str:
     rows = []
     for r in results:
         change = r.get("change") or {}
@@ -55,7 +55,7 @@ def _side_rows(results: list[dict[str, Any]]) -> str:
             f"<td>{_e(r['side'])}</td>"
             f"<td>{', '.join(_deg(t) for t in r['trials_deg']) or '–'}</td>"
             f"<td><b>{_deg(r['peak_deg'])}</b></td><td>{_deg(r['mean_deg'])}</td>"
-            f"<td>{_deg(r['hold_sd_deg'])}</td><td>{_e(trust_words(r))}</td>"
+            f"<td>{_deg(r['hold_sd_deg'])}</td><td>{_e(trust_words(r, variant))}</td>"
             f"<td>{pct} of {_deg(r['normal_deg'])}</td>"
             f"<td>{_e(change.get('interpretation', 'first measurement'))}</td><td>{flags}</td>"
             "</tr>"
@@ -115,7 +115,7 @@ source <code>{_e(Path(str(m["source"]["source"])).name)}</code> · camera view n
 <h2>Results</h2>
 <table><tr><th>side</th><th>trials (each its hold mean)</th><th>reported (best trial)</th><th>mean</th>
 <th>hold SD</th><th>how far to trust it</th><th>normal (AAOS)</th><th>change since last time</th><th>flags</th></tr>
-{_side_rows(results)}
+{_side_rows(results, m["model"]["variant"])}
 </table>
 {asym_html}
 <p class="muted">Normal value: {_e(first.get("normal_source"))}. Change is judged against
@@ -136,8 +136,14 @@ hold means, so they can differ by a degree or two.</p>
     }
 <p class="muted">romcam {_e(m["romcam_version"])} · model {_e(m["model"]["variant"])}
 ({_e(m["model"]["sha256"][:12])}…) · filter {_e(m["filter"]["kind"])} · the video never leaves this computer.</p>
+{_model_note(m["model"])}
 </body></html>
 """
+
+
+def _model_note(model: dict[str, Any]) -> str:
+    """Why the model is not the one the protocol prefers, if it is not (a paragraph, or nothing)."""
+    return f'<p class="flag">{_e(model["note"])}</p>' if model.get("note") else ""
 
 
 def write_report(path: Path, measurement: dict[str, Any], out_dir: Path) -> None:

@@ -205,15 +205,16 @@ def side_flag_words(r: SideResult) -> list[str]:
     return flags
 
 
-def trust_words(r: dict[str, Any]) -> str:
+def trust_words(r: dict[str, Any], variant: str) -> str:
     """How far to trust one side's reported value: its grade's measured meaning and, for movements measured
-    against truth at end range, how low romcam reads there (``rules.accuracy.END_RANGE_LOW_DEG``)."""
-    from romcam.rules.accuracy import END_RANGE_LOW_DEG, grade_meaning
+    against truth at end range, how low romcam reads there through the model ``variant``
+    (``rules.accuracy.END_RANGE_LOW_DEG``)."""
+    from romcam.rules.accuracy import end_range_low_deg, grade_meaning
 
     if r.get("peak_deg") is None:
         return "no value reported"
     words = grade_meaning((r.get("confidence") or {}).get("grade", "D"))
-    low = END_RANGE_LOW_DEG.get(r["angle"].removeprefix("left_").removeprefix("right_"))
+    low = end_range_low_deg(r["angle"].removeprefix("left_").removeprefix("right_"), variant)
     if low is not None and r.get("direction", 1) > 0:
         words += f"; near end range romcam reads this movement {low[0]:.0f}–{low[1]:.0f}° low, so the true peak is "
         words += "likely higher"

@@ -46,10 +46,12 @@ def angle_confidence(
     values: np.ndarray,
     view_ok: float | None,
     flags: dict[str, np.ndarray],
+    variant: str,
 ) -> Confidence:
     """Confidence of an angle over a clip: visibility of its three landmarks where it was measured, the
-    share of those frames seen from the right view, the share of frames it was measured at all and, for a
-    limb, the shares of measured frames on the near side and with the limb in the image plane."""
+    share of those frames seen from the right view, the share of frames it was measured at all, for a
+    limb the shares of measured frames on the near side and with the limb in the image plane, and the
+    accuracy measured for the model ``variant``."""
     measured = np.isfinite(values)
     if not measured.any():
         return confidence({})
@@ -63,15 +65,21 @@ def angle_confidence(
         components["near_side"] = 1.0 - float(flags[FlagCode.FAR_SIDE][measured].mean())
         components["in_plane"] = 1.0 - float(flags[FlagCode.FORESHORTENED][measured].mean())
     view = PLANE_VIEW.get(d.plane) or dominant_view(classify_view(sequence.xy_px[measured]))[0]
-    components["accuracy"] = accuracy_score(d.kind, view)
+    components["accuracy"] = accuracy_score(d.kind, view, variant)
     components["size"] = size_score(trunk_length_px(sequence.xy_px))
     return confidence(components)
 
 
 def angle_result(
-    sequence: PoseSequence, name: str, values: np.ndarray, views: np.ndarray, flags: dict[str, np.ndarray]
+    sequence: PoseSequence,
+    name: str,
+    values: np.ndarray,
+    views: np.ndarray,
+    flags: dict[str, np.ndarray],
+    variant: str,
 ) -> AngleResult:
-    """One angle's typed summary over the clip (see ``AngleResult``)."""
+    """One angle's typed summary over the clip (see ``AngleResult``), graded by what was measured for the
+    model ``variant``."""
     d = REGISTRY[name]
     measured = np.isfinite(values)
     clean = measured & ~flagged_any(flags)
@@ -99,7 +107,7 @@ def angle_result(
         d.sign,
         share,
         tuple(codes),
-        angle_confidence(sequence, d, values, share, flags) if clean.any() else confidence({}),
+        angle_confidence(sequence, d, values, share, flags, variant) if clean.any() else confidence({}),
         fraction,
         by_flag,
         status,
@@ -120,6 +128,7 @@ def build_summary(
     """The clip's typed summary (``output.words.summary_record`` makes ``summary.json`` of it)."""
     sequence = measured.sequence
     detected = sequence.detected
+    variant = str(model.get("variant", "full"))  # landmarks saved without one came from romcam's default
     return ClipSummary(
         romcam_version=romcam.__version__,
         status="ok" if detected.any() else "no_person",
@@ -130,7 +139,7 @@ def build_summary(
         filter=asdict(settings),
         thresholds=as_record(),
         angles={
-            name: angle_result(sequence, name, values, measured.views, measured.flags[name])
+            name: angle_result(sequence, name, values, measured.views, measured.flags[name], variant)
             for name, values in measured.angles.items()
         },
         corrections=measured.info,

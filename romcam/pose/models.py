@@ -17,7 +17,7 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -248,12 +248,39 @@ def resolve_model(
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified model and its bytes, loaded once and reused for many clips (one graph per clip)."""
+    """A verified model and its bytes, loaded once and reused for many clips (one graph per clip); ``note`` says
+    why it is not the variant that was preferred, if it is not."""
 
     resolved: ResolvedModel
     data: bytes
+    note: str = ""
 
     @classmethod
     def load(cls, path: str | None, variant: str) -> LoadedModel:
         resolved = resolve_model(path, variant)
         return cls(resolved, resolved.load_verified())
+
+    @classmethod
+    def load_preferred(cls, path: str | None, variant: str | None, preferred: str) -> LoadedModel:
+        """``variant`` if the user chose one (an error if it cannot be had), else ``preferred``, else, where
+        ``preferred`` cannot be had (not cached and no download), the default variant with a note saying so."""
+        if variant is not None or preferred == DEFAULT_VARIANT:
+            return cls.load(path, variant or preferred)
+        try:
+            return cls.load(path, preferred)
+        except RomcamError as exc:
+            note = f"the {preferred} model this measurement prefers could not be had ({exc}); used {DEFAULT_VARIANT}"
+            log.warning("%s", note)
+            return replace(cls.load(path, DEFAULT_VARIANT), note=note)
+
+    def describe(self) -> dict[str, str]:
+        """What outputs record about the model (and the note, if any)."""
+        return self.resolved.describe() | ({"note": self.note} if self.note else {})
+
+
+def bench_model(path: str) -> LoadedModel:
+    """Any .task file, unverified, for the benchmarks that compare model bundles (``bench/accuracy.py --model``,
+    e.g. ``bench/make_heavy_task.py``'s bundle); romcam's commands run only the published, hash-checked models."""
+    file = Path(path)
+    variant = next((v for v in VARIANTS if file.stem.endswith(f"_{v}")), file.stem)  # its grades: that variant's
+    return LoadedModel(ResolvedModel(file, variant, sha256_of(file), "bench file"), file.read_bytes())

@@ -13,6 +13,8 @@ from romcam.errors import UsageError
 
 VIEWS = ("side", "front")
 MEASURES = ("above", "below", "rise", "drop", "abs_change")
+MODEL_VARIANTS = ("lite", "full", "heavy")
+"""The pose models a protocol may prefer: ``romcam.pose.models.VARIANTS`` (a layer above; a test keeps them equal)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class Protocol:
     """One standard ROM measurement.
 
     ``direction = -1`` measures the angle's negative (extension, or an extension deficit): trials are
-    excursions of ``direction * angle`` above the resting level.
+    excursions of ``direction * angle`` above the resting level. ``model_variant`` is the pose model the
+    measurement prefers (``--model-variant`` overrides it; the full model stands in where it cannot be had).
     """
 
     name: str
@@ -54,6 +57,7 @@ class Protocol:
     hold_tolerance_deg: float = 3.0
     hold_min_s: float = 1.0
     compensations: tuple[Compensation, ...] = ()
+    model_variant: str = "full"
 
     def angle_name(self, side: str) -> str:
         return f"{side}_{self.angle}"
@@ -65,7 +69,7 @@ class Protocol:
 def parse_protocol(name: str, data: dict[str, Any], where: str = "") -> Protocol:
     """Build a protocol from TOML data; ``UsageError`` naming the file and key for anything wrong."""
     where = where or name
-    choices = {"view": VIEWS, "measure": MEASURES, "direction": (1, -1)}
+    choices = {"view": VIEWS, "measure": MEASURES, "direction": (1, -1), "model_variant": MODEL_VARIANTS}
     protocol = build(Protocol, data, where, given={"name": name}, choices=choices)
     if protocol.trials < 1:
         raise UsageError(f"{where}: key 'trials' must be at least 1, got {protocol.trials}")

@@ -23,6 +23,7 @@ from romcam.app.measure import MeasureConfig, SideTrack, measure_over
 from romcam.app.session import live_source
 from romcam.errors import RomcamError
 from romcam.pipeline.stream import PoseEstimator
+from romcam.pose.models import DEFAULT_VARIANT
 
 
 @dataclass
@@ -66,7 +67,7 @@ def job_folder_name(kind: str, label: str) -> str:
 class JobRunner:
     """Runs uploaded-video jobs one at a time (the model already uses both cores) and keeps their state."""
 
-    def __init__(self, results_dir: Path, db: Path | None, model: str | None, model_variant: str) -> None:
+    def __init__(self, results_dir: Path, db: Path | None, model: str | None, model_variant: str | None) -> None:
         self.results_dir, self.db = results_dir, db
         self.model, self.model_variant = model, model_variant
         self.jobs: dict[str, JobState] = {}
@@ -114,7 +115,8 @@ class JobRunner:
             job.files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
     def _measure(self, job: JobState, config: MeasureConfig) -> dict[str, Any]:
-        with live_source(config.source, False, self.model, self.model_variant) as (source, pose, model):
+        opened = live_source(config.source, False, self.model, self.model_variant, config.protocol.model_variant)
+        with opened as (source, pose, model):
             counter = _FrameCounter(job, source.info.frame_count_header)
             measurement = measure_over(config, source, cast(PoseEstimator, pose), model, counter)
         job.message = measurement.get("history_error", "")
@@ -138,10 +140,14 @@ def measure_config(
     )
 
 
-def batch_config(input_dir: Path, out_dir: Path, model: str | None, model_variant: str) -> BatchConfig:
+def batch_config(input_dir: Path, out_dir: Path, model: str | None, model_variant: str | None) -> BatchConfig:
     """``romcam batch`` of the uploaded videos with its defaults, on all cores (no annotated videos; .mot and
     .trc exports)."""
     analysis = AnalyzeConfig(
-        out_dir=out_dir, model=model, model_variant=model_variant, write_video=False, exports=("mot", "trc")
+        out_dir=out_dir,
+        model=model,
+        model_variant=model_variant or DEFAULT_VARIANT,
+        write_video=False,
+        exports=("mot", "trc"),
     )
     return BatchConfig(inputs=(str(input_dir),), out_dir=out_dir, analysis=analysis)

@@ -19,6 +19,7 @@ from romcam.errors import RomcamError
 from romcam.output.panel import measure_guidance
 from romcam.output.words import live_doubt_words
 from romcam.pipeline.stream import PoseEstimator
+from romcam.pose.models import DEFAULT_VARIANT
 from romcam.rules.frame_flags import live_doubt
 from romcam.web.camera import BrowserCamera
 
@@ -172,28 +173,33 @@ class LiveRun:
     camera: BrowserCamera
     publish: Publish
     model: str | None = None
-    model_variant: str = "full"
+    model_variant: str | None = None  # None: the protocol's for a measurement, else full
     thread: threading.Thread | None = None
 
     def start_exercise(self, config: ExerciseConfig) -> None:
         display = _ExerciseDisplay(self.camera, self.publish)
         self._start(
-            config.out_dir.name, lambda estimator, model: exercise_over(config, self.camera, estimator, model, display)
+            config.out_dir.name,
+            lambda estimator, model: exercise_over(config, self.camera, estimator, model, display),
+            DEFAULT_VARIANT,
         )
 
     def start_measure(self, config: MeasureConfig) -> None:
         config = replace(config, headless=True, mode="live")
         display = _MeasureDisplay(config, self.camera, self.publish)
         self._start(
-            config.out_dir.name, lambda estimator, model: measure_over(config, self.camera, estimator, model, display)
+            config.out_dir.name,
+            lambda estimator, model: measure_over(config, self.camera, estimator, model, display),
+            config.protocol.model_variant,
         )
 
-    def _start(self, folder: str, run: Callable[[PoseEstimator, Any], dict[str, Any]]) -> None:
-        """Run the use case in a thread; its result folder's name goes to the page with the saved record."""
+    def _start(self, folder: str, run: Callable[[PoseEstimator, Any], dict[str, Any]], preferred: str) -> None:
+        """Run the use case in a thread with the model variant chosen, else ``preferred``; its result folder's
+        name goes to the page with the saved record."""
 
         def work() -> None:
             try:
-                with live_model(self.model, self.model_variant) as (pose, loaded):
+                with live_model(self.model, self.model_variant, preferred) as (pose, loaded):
                     record = run(cast(PoseEstimator, pose), loaded)
                 self.publish({"type": "saved", "record": record | {"folder": folder}})
             except RomcamError as exc:

@@ -49,7 +49,7 @@ class ServeSettings:
     db: Path | None = None
     token: str = ""
     model: str | None = None
-    model_variant: str = "full"
+    model_variant: str | None = None  # None: the protocol's for measurements, else full
     hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
 
 
