@@ -249,13 +249,14 @@ class Pool:
             print(f"  {g:<14}{self.caught[g]:6d} / {self.bad[g]:<6d} {100 * share:5.1f} %")
 
 
-def report_clip(clip: Path, seq: PoseSequence, pool: Pool) -> None:
+def report_clip(clip: Path, seq: PoseSequence, pool: Pool, variant: str) -> None:
+    """Print the clip's errors; grades as ``analyze`` gives them for landmarks of the model ``variant``."""
     _, truth = read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")
     raw = measure_sequence(
         seq, AnalyzeConfig(out_dir=Path("."), filter=FilterSettings(kind="none"), repair_left_right=False)
     )
     ours = measure_sequence(seq, AnalyzeConfig(out_dir=Path(".")))
-    summary = build_summary(ours, {}, {}, FilterSettings())
+    summary = build_summary(ours, {}, {"variant": variant}, FilterSettings())
     for name in ours.angles:
         true = truth_for(clip, truth, name)
         if true is None or np.ptp(true) < 20:  # only the angles the clip moves
@@ -315,7 +316,7 @@ def main() -> None:
         seq = landmarks(clip, model, cache, not args.follow_everyone)
         if args.mirror_fuse:
             seq = mirror_fused(clip, seq, model, cache)
-        report_clip(clip, seq, pool)
+        report_clip(clip, seq, pool, model.resolved.variant)
     pool.print()
     print_kinds()
     GRADES.print()
