@@ -78,7 +78,8 @@ class MeasurementRow:
 
 @dataclass(frozen=True)
 class HistoryPoint:
-    """A past measurement, for trends and change."""
+    """A past measurement, for trends and change; ``model_variant`` is the pose model that measured it (sessions
+    stored before romcam recorded it ran the default, full)."""
 
     session_id: int
     started_at: str
@@ -87,6 +88,7 @@ class HistoryPoint:
     peak_deg: float | None
     mean_deg: float | None
     flags: str
+    model_variant: str = "full"
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ class History:
     def points(self, patient_id: str | None = None, protocol: str | None = None) -> list[HistoryPoint]:
         """Measurements in time order, optionally for one patient and one protocol."""
         query = (
-            "SELECT s.id, s.started_at, m.protocol, m.side, m.peak_deg, m.mean_deg, m.flags, s.patient_id "
+            "SELECT s.id, s.started_at, m.protocol, m.side, m.peak_deg, m.mean_deg, m.flags, s.details_json "
             "FROM measurements m JOIN sessions s ON s.id = m.session_id WHERE 1=1"
         )
         params: list[str] = []
@@ -257,7 +259,7 @@ class History:
             params.append(protocol)
         with _database_errors(self.path):
             rows = self.conn.execute(query + " ORDER BY s.started_at, s.id, m.side", params).fetchall()
-        return [HistoryPoint(*r[:7]) for r in rows]
+        return [HistoryPoint(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _model_variant(r[7])) for r in rows]
 
     def patients(self, contains: str = "") -> list[PatientSummary]:
         """Every patient (optionally only IDs containing ``contains``, case-insensitive) with their session count
@@ -365,8 +367,21 @@ def _store(history: History, kind: str, record: dict[str, Any], rows: list[Measu
     existing = history.find_session(patient, kind, started, source)
     if existing is not None or not rows:
         return existing
-    details = {"started_at": started, ("protocol" if kind == "measure" else "program"): topic}
+    details = {
+        "started_at": started,
+        ("protocol" if kind == "measure" else "program"): topic,
+        "model_variant": (record.get("model") or {}).get("variant", "full"),
+    }
     return history.add_session(patient, kind, source, details, rows, record.get("romcam_version", ""))
+
+
+def _model_variant(details_json: str) -> str:
+    """The model variant a stored session records; "full" (the default then) for one stored without it."""
+    try:
+        details = json.loads(details_json)
+    except json.JSONDecodeError:
+        return "full"
+    return str(details.get("model_variant", "full")) if isinstance(details, dict) else "full"
 
 
 def store_measurement(history: History, measurement: dict[str, Any]) -> int | None:

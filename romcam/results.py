@@ -175,17 +175,27 @@ class TrialResult:
 
 @dataclass(frozen=True)
 class Change:
-    """The change since the patient's previous measurement, and whether it exceeds the real-change threshold."""
+    """The change since the patient's previous measurement, and whether it exceeds the real-change threshold.
+
+    Measured through different pose models (``previous_model`` then, ``model`` now) the two values are not
+    compared: the models read end range differently (README, Accuracy), so no change is called real.
+    """
 
     previous_deg: float
     previous_at: str
     change_deg: float
     threshold_deg: float
     source: str
+    previous_model: str = "full"
+    model: str = "full"
+
+    @property
+    def comparable(self) -> bool:
+        return self.previous_model == self.model
 
     @property
     def real(self) -> bool:
-        return abs(self.change_deg) > self.threshold_deg
+        return self.comparable and abs(self.change_deg) > self.threshold_deg
 
 
 @dataclass(frozen=True)

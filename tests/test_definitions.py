@@ -84,7 +84,7 @@ def test_a_protocol_prefers_a_published_model_variant(tmp_path: Path) -> None:
     from romcam.pose.models import VARIANTS
     from romcam.protocols import MODEL_VARIANTS
 
-    assert MODEL_VARIANTS == tuple(VARIANTS)
+    assert tuple(VARIANTS) == MODEL_VARIANTS
     assert get_protocol("shoulder_abduction").model_variant == "heavy"  # measured closer at end range (README)
     assert get_protocol("knee_flexion").model_variant == "full"
     with pytest.raises(UsageError, match="key 'model_variant' is 'hevy'; valid values: lite, full, heavy"):

@@ -73,13 +73,22 @@ def test_second_session_change_is_computed_and_interpreted(tmp_path: Path) -> No
         h.add_session("P1", "measure", "a.mp4", {"started_at": "2026-11-01T10:00:00"}, [_row(110.0)])
         previous = h.previous("P1", "shoulder_abduction", "left")
         assert previous is not None and previous.peak_deg == 110.0
-        big = _change(protocol, 122.0, previous)
-        small = _change(protocol, 113.0, previous)
+        assert previous.model_variant == "full"  # stored before romcam recorded the model: the default then
+        big = _change(protocol, 122.0, previous, "full")
+        small = _change(protocol, 113.0, previous, "full")
+        across = _change(protocol, 122.0, previous, "heavy")
+        h.add_session(
+            "P1", "measure", "c.mp4", {"started_at": "2026-11-09T10:00:00", "model_variant": "heavy"}, [_row(121.0)]
+        )
+        latest = h.previous("P1", "shoulder_abduction", "left")
         assert h.previous("P1", "shoulder_abduction", "right") is None
         assert h.previous("P2", "shoulder_abduction", "left") is None
     assert big is not None and big.change_deg == pytest.approx(12.0) and big.real
     assert change_words(big).startswith("+12°: larger than the 5°")
     assert small is not None and not small.real and "within the 5°" in change_words(small)
+    assert across is not None and not across.real and not across.comparable  # the models read end range apart
+    assert "not comparable" in change_words(across) and "--model-variant full" in change_words(across)
+    assert latest is not None and latest.peak_deg == 121.0 and latest.model_variant == "heavy"
 
 
 def test_export_csv(tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ def test_history_import_adds_a_saved_measurement_once(
     peak = json.loads((out / "measurement.json").read_text())["results"][0]["peak_deg"]
     with History.open(db) as h:
         (point,) = h.points("P7", "knee_flexion")
-    assert point.peak_deg == pytest.approx(peak)
+    assert point.peak_deg == pytest.approx(peak) and point.model_variant == "full"  # the model that measured it
     shown = run_cli("history", "P7", "--db", str(db), "--plot", str(tmp_path / "trend.png"))
     assert shown.returncode == 0 and f"{peak:.1f}" in shown.stdout
     assert (tmp_path / "trend.png").stat().st_size > 1000

@@ -265,11 +265,18 @@ def trial_codes(flags: FrameFlags, t_s: np.ndarray, trial: Trial) -> tuple[FlagC
     return tuple(c for c in FlagCode if c in codes)
 
 
-def _change(protocol: Protocol, peak: float | None, previous: Any) -> Change | None:
+def _change(protocol: Protocol, peak: float | None, previous: Any, variant: str) -> Change | None:
+    """The change since the ``previous`` history point, measured now through the model ``variant``."""
     if previous is None or peak is None or previous.peak_deg is None:
         return None
     return Change(
-        previous.peak_deg, previous.started_at, peak - previous.peak_deg, protocol.change_deg, protocol.change_source
+        previous.peak_deg,
+        previous.started_at,
+        peak - previous.peak_deg,
+        protocol.change_deg,
+        protocol.change_source,
+        previous.model_variant,
+        variant,
     )
 
 
@@ -481,7 +488,7 @@ def _side(
         confidence=result_confidence(protocol, side, best, rec, loop.neutral, variant),
         normal_deg=protocol.normal_deg,
         normal_source=protocol.normal_source,
-        change=_change(protocol, peak, previous),
+        change=_change(protocol, peak, previous, variant),
         zero_offset_deg=_zero_offset(loop.neutral, protocol.angle_name(side)),
         cut_off=track.cut_off,
         evidence=tuple(_save_evidence(config, track)),

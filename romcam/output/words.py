@@ -222,7 +222,13 @@ def trust_words(r: dict[str, Any], variant: str) -> str:
 
 
 def change_words(c: Change) -> str:
-    """A change since the previous measurement, and whether it is real."""
+    """A change since the previous measurement, and whether it is real (never across pose models)."""
+    if not c.comparable:
+        return (
+            f"{c.change_deg:+.0f}°: not comparable: last time the {c.previous_model} pose model measured, now the "
+            f"{c.model} one, and they read end range differently; measure with --model-variant {c.previous_model} "
+            "to compare"
+        )
     if c.real:
         return f"{c.change_deg:+.0f}°: larger than the {c.threshold_deg:.0f}° {c.source}"
     return f"{c.change_deg:+.0f}°: within the {c.threshold_deg:.0f}° {c.source}; not a real change"
@@ -236,6 +242,8 @@ def change_record(c: Change | None) -> dict[str, Any] | None:
         "previous_deg": c.previous_deg,
         "previous_at": c.previous_at,
         "change_deg": c.change_deg,
+        "real": c.real,
+        "models": [c.previous_model, c.model],
         "interpretation": change_words(c),
     }
 
