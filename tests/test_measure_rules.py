@@ -270,3 +270,22 @@ def test_live_measure_waits_for_the_patient_to_turn_the_other_side_to_the_camera
     assert len(left) == 3 and all(tr.start_s >= 12.0 for tr in left)  # only after turning round
     assert all(tr.peak_deg == pytest.approx(100.0, abs=3.0) for tr in left)
     assert loop.tracks["right"].detector.trials == []
+
+
+def test_compensation_words_speak_each_metrics_unit() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from romcam.output.words import _compensation_words
+    from romcam.rules.compensation import CompensationCheck
+
+    checks = (
+        CompensationCheck("shoulder hiking", "left_ear_shoulder_distance", 0.094, 0.08, True, "Keep it down."),
+        CompensationCheck("lateral trunk lean", "trunk_lateral_lean", 12.4, 10.0, True, "Stay upright."),
+        CompensationCheck("bent elbow", "left_elbow_flexion", 5.0, 20.0, False, "Straight."),
+    )
+    side = SimpleNamespace(trials=[SimpleNamespace(compensations=checks)])
+    assert _compensation_words(cast(Any, side)) == [
+        "shoulder hiking: up to 0.09 trunk lengths (threshold 0.08 trunk lengths)",
+        "lateral trunk lean: up to 12° (threshold 10°)",
+    ]

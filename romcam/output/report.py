@@ -117,6 +117,7 @@ source <code>{_e(Path(str(m["source"]["source"])).name)}</code> · camera view n
 <th>hold SD</th><th>how far to trust it</th><th>normal (AAOS)</th><th>change since last time</th><th>flags</th></tr>
 {_side_rows(results, m["model"]["variant"])}
 </table>
+{_model_note(m["model"])}
 {asym_html}
 <p class="muted">Normal value: {_e(first.get("normal_source"))}. Change is judged against
 {_e(protocol["change_deg"])}° ({_e(protocol["change_source"])}). The reported value of a trial is the mean of its
@@ -136,14 +137,13 @@ hold means, so they can differ by a degree or two.</p>
     }
 <p class="muted">romcam {_e(m["romcam_version"])} · model {_e(m["model"]["variant"])}
 ({_e(m["model"]["sha256"][:12])}…) · filter {_e(m["filter"]["kind"])} · the video never leaves this computer.</p>
-{_model_note(m["model"])}
 </body></html>
 """
 
 
 def _model_note(model: dict[str, Any]) -> str:
     """Why the model is not the one the protocol prefers, if it is not (a paragraph, or nothing)."""
-    return f'<p class="flag">{_e(model["note"])}</p>' if model.get("note") else ""
+    return f'<p class="flag">Pose model: {_e(model["note"])}.</p>' if model.get("note") else ""
 
 
 def write_report(path: Path, measurement: dict[str, Any], out_dir: Path) -> None:

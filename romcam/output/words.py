@@ -180,13 +180,20 @@ def _trial_words(t: TrialResult) -> str:
 
 
 def _compensation_words(r: SideResult) -> list[str]:
-    """Each compensation seen in a trial, with the largest value it reached and its threshold."""
+    """Each compensation seen in a trial, with the largest value it reached and its threshold, in the metric's
+    unit (degrees, or trunk lengths for shoulder hiking)."""
+    from romcam.rules.metrics import metric_text
+
     seen = [c for t in r.trials for c in t.compensations if c.seen]
     largest: dict[str, float] = {}
     for c in seen:
         largest[c.name] = max(largest.get(c.name, c.value), c.value)
-    thresholds = {c.name: c.threshold for c in seen}
-    return [f"{n}: up to {v:.0f}° (threshold {thresholds[n]:.0f}°)" for n, v in largest.items()]
+    metric = {c.name: c.metric for c in seen}
+    threshold = {c.name: c.threshold for c in seen}
+    return [
+        f"{n}: up to {metric_text(metric[n], v)} (threshold {metric_text(metric[n], threshold[n])})"
+        for n, v in largest.items()
+    ]
 
 
 def side_flag_words(r: SideResult) -> list[str]:

@@ -9,6 +9,14 @@ import numpy as np
 from romcam.kinematics.angles import compute_angles_deg
 from romcam.rules.view import shoulder_hiking_ratio
 
+TRUNK_LENGTH_METRICS = frozenset({"left_ear_shoulder_distance", "right_ear_shoulder_distance"})
+"""Metrics measured in trunk lengths (mid-shoulder to mid-hip); every other metric is in degrees."""
+
+
+def metric_text(metric: str, value: float) -> str:
+    """A metric's value with its unit: "12°", or "0.09 trunk lengths" for a distance."""
+    return f"{value:.2f} trunk lengths" if metric in TRUNK_LENGTH_METRICS else f"{value:.0f}°"
+
 
 def frame_metrics(xy_px: np.ndarray) -> dict[str, float]:
     """All registry angles of one (33, 2) frame, plus ``{side}_ear_shoulder_distance`` (trunk lengths)
