@@ -380,3 +380,37 @@ def test_the_exercise_state_speaks_in_angles_for_an_exercise_on_the_negative_ang
     gauge = state["gauge"]
     assert gauge["bottom"] < -60 < gauge["target"] == -10 < gauge["top"] and gauge["direction"] == -1
     assert state["landmarks"][26] == [pytest.approx(v, abs=1e-3) for v in xy[26] / 1000]  # right knee, as fractions
+
+
+def test_an_uploaded_abduction_measures_with_the_full_model_standing_in_for_heavy(
+    tmp_path: Path, model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user without internet whose cache holds only the full model: the protocol prefers heavy, the full
+    model measures, and the job and its measurement say so."""
+    import shutil
+    import time
+
+    from romcam.pose import models
+
+    (tmp_path / "cache" / "models").mkdir(parents=True)
+    shutil.copy(model_path, tmp_path / "cache" / "models" / "pose_landmarker_full.task")
+    monkeypatch.delenv(models.ENV_MODEL, raising=False)
+    monkeypatch.setenv(models.ENV_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setenv(models.ENV_BASE_URL, "http://127.0.0.1:9")
+    monkeypatch.setattr(models, "_UNAVAILABLE", {})
+    settings = ServeSettings(data_dir=tmp_path / "data", db=tmp_path / "h.sqlite", token=TOKEN, hosts=("testserver",))
+    clip = require(SAMPLES / "rendered_abduction_trials_front.mp4")
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        c = _authorised(client)
+        files = {"video": ("abduction.mp4", clip.read_bytes(), "video/mp4")}
+        data = {"protocol": "shoulder_abduction", "side": "both"}
+        job = c.post("/api/jobs?kind=measure", files=files, data=data).json()
+        deadline = time.monotonic() + 300
+        while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.5)
+            job = c.get(f"/api/jobs/{job['job_id']}").json()
+    assert job["state"] == "done", job
+    assert job["message"].startswith("pose model: the heavy model this measurement prefers could not be had")
+    measured = json.loads((settings.data_dir / "results" / job["folder"] / "measurement.json").read_text())
+    assert measured["model"]["variant"] == "full" and measured["model"]["note"] in job["message"]
+    assert all(r["peak_deg"] is not None for r in measured["results"])

@@ -119,7 +119,8 @@ class JobRunner:
         with opened as (source, pose, model):
             counter = _FrameCounter(job, source.info.frame_count_header)
             measurement = measure_over(config, source, cast(PoseEstimator, pose), model, counter)
-        job.message = measurement.get("history_error", "")
+        note = measurement["model"].get("note", "")
+        job.message = " · ".join(m for m in (measurement.get("history_error", ""), note and f"pose model: {note}") if m)
         return measurement
 
     def _batch(self, job: JobState, config: BatchConfig) -> dict[str, Any]:

@@ -52,6 +52,7 @@ function showResult(m) {
     romcam.el("td", { text: r.note || trustWords(r.confidence.grade) })));
   $("result-rows").replaceChildren(...rows);
   $("history-error").textContent = m.history_error || "";
+  $("model-note").textContent = m.model && m.model.note ? `Pose model: ${m.model.note}.` : "";
   $("report-link").href = `/results/${encodeURIComponent(m.folder)}/report.html`;
   window.romcamResult = m;
 }
