@@ -15,7 +15,8 @@ frames its headline numbers come from (unflagged frames): grade A should mean |e
 them. ``--scale 0.25`` also measures copies of every clip downscaled by that factor (a person a quarter the size
 in pixels), which no method here was tuned on.
 
-``--heldout`` measures the held-out clips instead (``python samples/make_rendered.py --heldout``).
+``--heldout`` measures the held-out clips instead (``python samples/make_rendered.py --heldout``), ``--confirm`` the
+confirmation clips (``--confirm``: new bodies and cameras made after the pose model of each protocol was chosen).
 
 ``--follow-everyone`` measures landmarks from MediaPipe following everyone on every frame (``num_poses=2``, the
 detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one_pose``, the default).
@@ -23,8 +24,8 @@ detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one
 ``--mirror-fuse`` measures a lever for the end range (test-time augmentation): the model also runs on each
 mirrored frame, and the two sets of landmarks (the mirrored one mirrored back) are averaged.
 
-Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout] [--follow-everyone] [--model TASK]
-       [--mirror-fuse] [NAME_SUBSTRING ...]
+Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout | --confirm] [--follow-everyone]
+       [--model TASK] [--mirror-fuse] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ END_RANGE_DEG = 15.0
 """The end range: the top of a movement's true range, where the value a therapist records lies."""
 
 
-def clips(heldout: bool = False) -> list[Path]:
-    """Every rendered clip of the development set that has a truth file, or (``heldout``) of the held-out set
-    (bench/heldout/: bodies, motions and cameras made after the method, never tuned on)."""
-    if heldout:
-        found = sorted((ROOT / "bench" / "heldout").glob("*.mp4"))
+def clips(held_out: str = "") -> list[Path]:
+    """Every rendered clip of the development set that has a truth file, or of a set held out from it:
+    "heldout" (bench/heldout/: bodies, motions and cameras made after the method, never tuned on) or "confirm"
+    (bench/confirm/: new bodies and cameras made after the choice of pose model per protocol)."""
+    if held_out:
+        found = sorted((ROOT / "bench" / held_out).glob("*.mp4"))
     else:
         found = sorted((ROOT / "samples").glob("rendered_*.mp4")) + sorted((ROOT / "bench" / "clips").glob("*.mp4"))
     return [c for c in found if (c.parent / f"{c.stem}_truth.csv").exists()]
@@ -265,11 +267,12 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool, variant: str) -> None
         err = ours.angles[name] - true
         flagged = flagged_any(ours.flags[name])
         print(row(f"{clip.stem} {name} raw", raw_err))
-        print(row(f"{clip.stem} {name} romcam", err, flagged))
+        grade = summary.angles[name].confidence.grade
+        print(row(f"{clip.stem} {name} romcam", err, flagged) + f"  grade {grade}")
         pool.add(clip, name, true, err, flagged)
         pool.add_end_range(clip, name, true, raw_err, err)
         size = f"x{clip.stem.rsplit('_x', 1)[1]}" if "_x" in clip.stem else "full size"
-        GRADES.add(f"{summary.angles[name].confidence.grade} ({size})", np.where(flagged, np.nan, err))
+        GRADES.add(f"{grade} ({size})", np.where(flagged, np.nan, err))
         if "_x" not in clip.stem:
             view = "front" if "front" in clip.stem else "side"
             clean = ~flagged & np.isfinite(err)
@@ -294,6 +297,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="keep the clips' landmarks here between runs")
     parser.add_argument("--scale", type=float, help="also measure copies downscaled by this factor (e.g. 0.25)")
     parser.add_argument("--heldout", action="store_true", help="the held-out clips (bench/heldout/) instead")
+    parser.add_argument("--confirm", action="store_true", help="the confirmation clips (bench/confirm/) instead")
     parser.add_argument(
         "--follow-everyone", action="store_true", help="MediaPipe following everyone on every frame (own cache)"
     )
@@ -309,7 +313,8 @@ def main() -> None:
     pool = Pool()
     head = f"{'MAE':>7}{'max':>7}{'bias':>7}{'n':>6}"
     print(f"{'clip / angle / variant':<50}{head}   {head}  (unflagged values only)")
-    chosen = [c for c in clips(args.heldout) if not args.only or any(s in c.stem for s in args.only)]
+    held_out = "heldout" if args.heldout else "confirm" if args.confirm else ""
+    chosen = [c for c in clips(held_out) if not args.only or any(s in c.stem for s in args.only)]
     if args.scale:
         chosen += [downscaled(c, args.scale, cache) for c in chosen]
     for clip in chosen:

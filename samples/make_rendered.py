@@ -388,6 +388,15 @@ HELDOUT_BODIES = {
 }
 """Bodies rendered only for the held-out set (bench/heldout/): never used to develop or tune romcam."""
 
+CONFIRM_BODIES = {
+    "tall_heavy_male": {"gender": 0.0, "height": 0.85, "weight": 0.8, "muscle": 0.6, "age": 0.5},
+    "slim_older_female": {"gender": 1.0, "height": 0.6, "weight": 0.2, "muscle": 0.3, "age": 0.8},
+    "average_young_female": {"gender": 0.9, "height": 0.45, "weight": 0.5, "muscle": 0.5, "age": 0.3},
+    "short_male": {"gender": 0.1, "height": 0.15, "weight": 0.55, "muscle": 0.5, "age": 0.6},
+}
+"""Bodies rendered only for the confirmation set (bench/confirm/), made after the choice of models per protocol to
+check that choice on bodies and cameras nothing was chosen on."""
+
 
 def render_clip(
     poser: Poser,
@@ -473,6 +482,18 @@ HELDOUT_CLIPS = {
 never to tune it."""
 
 
+CONFIRM_CLIPS = {
+    # name -> (view, motion, seconds, body, camera yaw in degrees, lighting)
+    "raise_front_tallheavy_backlit": ("front", raise_motion, 7.8, "tall_heavy_male", 0.0, "backlit"),
+    "raise_front_slimolder_yaw10_dim": ("front", raise_motion, 7.8, "slim_older_female", 10.0, "dim"),
+    "raise_front_young_yaw-25": ("front", raise_motion, 7.8, "average_young_female", -25.0, "studio"),
+    "squat_side_short_yaw-15_dim": ("side", squat_motion, 7.0, "short_male", -15.0, "dim"),
+    "curl_side_tallheavy_yaw20": ("side", curl_motion, 7.6, "tall_heavy_male", 20.0, "studio"),
+}
+"""Confirmation clips (bench/confirm/): new bodies and cameras for the movements whose pose model was chosen on the
+development and held-out sets (arm raises to 160 deg, a squat, curls and a shoulder flexion); never tuned on."""
+
+
 TEST_CLIPS = {
     # name -> (view, motion, seconds, body, camera yaw in degrees, lighting)
     "rendered_lunge_oblique40": ("front", lunge_motion, 9.0, "default", 40.0, "studio"),
@@ -487,14 +508,15 @@ knee extension, its target and holds near 0)."""
 SETS = {
     "--bench": ("bench/clips", BENCH_CLIPS, BODIES),
     "--heldout": ("bench/heldout", HELDOUT_CLIPS, HELDOUT_BODIES),
+    "--confirm": ("bench/confirm", CONFIRM_CLIPS, CONFIRM_BODIES),
     "--tests": ("tests/data", TEST_CLIPS, BODIES),
 }
 """Clip sets other than the samples: option -> (folder under the project root, clips, bodies)."""
 
 
 def main() -> None:
-    """``python samples/make_rendered.py [NAME ...]``: the sample clips; ``--bench``, ``--heldout`` or ``--tests``
-    [NAME ...] for the other sets (``SETS``)."""
+    """``python samples/make_rendered.py [NAME ...]``: the sample clips; ``--bench``, ``--heldout``, ``--confirm`` or
+    ``--tests`` [NAME ...] for the other sets (``SETS``)."""
     import sys
 
     args = sys.argv[1:]

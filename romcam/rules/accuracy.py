@@ -16,15 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 P95_ERROR_DEG: dict[str, dict[tuple[str, str], float]] = {
-    "full": {
+    "full": {  # the larger of the development and held-out sets' p95 (the held-out set had no front elbow)
         ("elbow_flexion", "front"): 9.2,
-        ("elbow_flexion", "side"): 7.7,
+        ("elbow_flexion", "side"): 12.3,
         ("hip_flexion", "side"): 14.4,
         ("knee_flexion", "side"): 9.2,
-        ("shoulder_abduction", "front"): 11.1,
+        ("shoulder_abduction", "front"): 18.6,
         ("shoulder_flexion", "side"): 7.0,
     },
-    "heavy": {  # the larger of the development and held-out sets' p95 (the held-out set had no front elbow)
+    "heavy": {
         ("elbow_flexion", "front"): 7.5,
         ("elbow_flexion", "side"): 9.7,
         ("hip_flexion", "side"): 14.8,
@@ -34,11 +34,12 @@ P95_ERROR_DEG: dict[str, dict[tuple[str, str], float]] = {
     },
 }
 """Per model variant, p95 of |error| (deg) of unflagged frames per (angle kind, view), measured by
-``bench/accuracy.py`` (``--model`` for heavy) on the rendered development set: 5 bodies, straight and 20–30°
-oblique cameras, three lighting looks, tracking one pose (it prints this table; rerun it when the method
-changes). The oblique cameras raise it: the grade cannot see a camera's yaw. The heavy table, made after the
-held-out renders existed, takes the larger of the two sets' p95 (its shoulder flexion: 3.9 on the development set,
-8.6 held out). The lite variant is not measured: its grades are C at best."""
+``bench/accuracy.py`` (``--model`` for heavy) on the rendered development set (5 bodies, straight and 20–30°
+oblique cameras, three lighting looks, tracking one pose) and on the held-out set (``--heldout``: 3 more bodies):
+the larger of the two, so that a grade holds beyond the bodies it was made on (the side elbow: 7.7 on the
+development set, 12.3 held out, 12.1 on the confirmation set, ``--confirm``). The oblique cameras raise it: the
+grade cannot see a camera's yaw. Rerun the bench when the method changes. The lite variant is not measured: its
+grades are C at best."""
 
 END_RANGE_LOW_DEG: dict[str, dict[str, tuple[float, float]]] = {
     "full": {
