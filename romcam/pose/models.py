@@ -289,7 +289,7 @@ class LoadedModel:
 
 def bench_model(path: str) -> LoadedModel:
     """Any .task file, unverified, for the benchmarks that compare model bundles (``bench/accuracy.py --model``,
-    e.g. ``bench/make_heavy_task.py``'s bundle); romcam's commands run only the published, hash-checked models."""
+    e.g. ``bench/make_task.py``'s bundle); romcam's commands run only the published, hash-checked models."""
     file = Path(path)
     variant = next((v for v in VARIANTS if file.stem.endswith(f"_{v}")), file.stem)  # its grades: that variant's
     return LoadedModel(ResolvedModel(file, variant, sha256_of(file), "bench file"), file.read_bytes())

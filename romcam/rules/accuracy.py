@@ -52,12 +52,13 @@ END_RANGE_LOW_DEG: dict[str, dict[str, tuple[float, float]]] = {
     "heavy": {
         "shoulder_abduction": (2.0, 8.0),
         "hip_flexion": (4.0, 9.0),
-        "knee_flexion": (2.0, 5.0),
+        "knee_flexion": (2.0, 7.0),
     },
 }
 """Per model variant, how much lower than the truth romcam reads near end range (the top 15° of a movement), per
-angle kind: the range of the mean errors measured by ``bench/accuracy.py`` on the rendered development and
-held-out sets (MediaPipe's landmarks, not the cleaning: raw values read as low). A grade does not include it: it
+angle kind: the range of the mean errors measured by ``bench/accuracy.py`` on the rendered development, held-out
+and confirmation sets (MediaPipe's landmarks, not the cleaning: raw values read as low; the heavy knee's 7 is the
+confirmation set's squat). A grade does not include it: it
 is a bias, not a spread. Kinds without an entry were not measured low consistently (the heavy model's elbow reads
 high on some clips, low on others)."""
 
