@@ -415,7 +415,10 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 
     if args.list:
         for name, p in builtin_protocols().items():
-            print(f"{name:<22} {p.view:<6} {p.title}")
+            print(
+                f"{name:<22} {p.view:<6} {p.title}"
+                + (f" (pose model: {p.model_variant})" if p.model_variant != "full" else "")
+            )
         return 0
     if not args.protocol or not args.out:
         raise UsageError("measure needs --protocol NAME and --out DIR (or --list)")

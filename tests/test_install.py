@@ -69,6 +69,7 @@ def test_installed_cli_lists_the_exercises_and_protocols() -> None:
     protocols = run_cli("measure", "--list")
     assert protocols.returncode == 0, protocols.stderr
     assert len(protocols.stdout.splitlines()) == len(list((ROOT / "romcam" / "protocols").glob("*.toml")))
+    assert "Shoulder abduction (pose model: heavy)" in protocols.stdout
 
 
 def test_every_json_file_carries_the_schema_version(tmp_path: Path) -> None:
