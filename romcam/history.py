@@ -25,6 +25,8 @@ from romcam.errors import RomcamError
 from romcam.fileio import atomic_path
 
 ENV_DB = "ROMCAM_DB"
+UNRECORDED_MODEL = "full"
+"""The pose model variant of a session or result stored without one: romcam's default before it recorded it."""
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: patients, sessions and one row per measured side
@@ -88,7 +90,7 @@ class HistoryPoint:
     peak_deg: float | None
     mean_deg: float | None
     flags: str
-    model_variant: str = "full"
+    model_variant: str = UNRECORDED_MODEL
 
 
 @dataclass(frozen=True)
@@ -370,18 +372,18 @@ def _store(history: History, kind: str, record: dict[str, Any], rows: list[Measu
     details = {
         "started_at": started,
         ("protocol" if kind == "measure" else "program"): topic,
-        "model_variant": (record.get("model") or {}).get("variant", "full"),
+        "model_variant": (record.get("model") or {}).get("variant", UNRECORDED_MODEL),
     }
     return history.add_session(patient, kind, source, details, rows, record.get("romcam_version", ""))
 
 
 def _model_variant(details_json: str) -> str:
-    """The model variant a stored session records; "full" (the default then) for one stored without it."""
+    """The model variant a stored session records; ``UNRECORDED_MODEL`` for one stored without it."""
     try:
         details = json.loads(details_json)
     except json.JSONDecodeError:
-        return "full"
-    return str(details.get("model_variant", "full")) if isinstance(details, dict) else "full"
+        return UNRECORDED_MODEL
+    return str(details.get("model_variant", UNRECORDED_MODEL)) if isinstance(details, dict) else UNRECORDED_MODEL
 
 
 def store_measurement(history: History, measurement: dict[str, Any]) -> int | None:
