@@ -51,7 +51,8 @@ def test_unknown_export_format_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.readers
-def test_opensim_and_c3d_readers_read_every_row_and_column(tmp_path: Path) -> None:
+def test_opensim_and_c3d_readers_read_every_row_and_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # OpenSim writes opensim.log into the working folder
     opensim = pytest.importorskip("opensim")
     c3d = pytest.importorskip("c3d")
     out = tmp_path / "out"
@@ -91,8 +92,11 @@ def test_opensim_and_c3d_readers_read_every_row_and_column(tmp_path: Path) -> No
 
 
 @pytest.mark.readers
-def test_no_360_degree_step_in_a_lying_clip_and_opensim_reads_it_whole(tmp_path: Path) -> None:
+def test_no_360_degree_step_in_a_lying_clip_and_opensim_reads_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A real clip of a person lying on their back (a bridge): before, trunk angles stepped from -90 to 270."""
+    monkeypatch.chdir(tmp_path)  # OpenSim writes opensim.log into the working folder
     opensim = pytest.importorskip("opensim")
     out = tmp_path / "out"
     result = run_cli(
