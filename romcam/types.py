@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from romcam.fileio import atomic_path
+from romcam.fileio import atomic_path, write_error
 from romcam.landmarks import MIRROR_INDEX, N_LANDMARKS
 
 
@@ -159,13 +161,25 @@ class PoseSequence:
 
 class SequenceBuilder:
     """Collects one frame's landmarks at a time into blocks of arrays (about 1.6 kB a frame, nothing per frame
-    besides), then makes the ``PoseSequence``; a frame without a person is stored as NaN."""
+    besides), then makes the ``PoseSequence``; a frame without a person is stored as NaN.
+
+    With ``spill_dir`` each full block is written to an anonymous temporary file in that folder (no name, so
+    the system deletes it when its last reference goes, crash or not) instead of being held: memory stays at one
+    block however long the recording, and ``build`` maps the files read-only, so the frames enter memory only
+    as they are read. The folder should be on disk (the output folder), not a RAM-backed /tmp.
+    """
 
     BLOCK = 4096
 
-    def __init__(self, width_px: int, height_px: int) -> None:
+    def __init__(self, width_px: int, height_px: int, *, spill_dir: Path | None = None) -> None:
         self.width_px, self.height_px = width_px, height_px
+        self._spill_dir = spill_dir or Path(".")
         self._blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._files: list[BinaryIO] | None = (
+            [tempfile.TemporaryFile(dir=spill_dir) for _ in range(4)]  # noqa: SIM115 (closed in build)
+            if spill_dir is not None
+            else None
+        )
         self._n = 0
 
     def __len__(self) -> int:
@@ -175,6 +189,7 @@ class SequenceBuilder:
         """Add the frame taken at ``t_s`` seconds."""
         row = self._n % self.BLOCK
         if row == 0:
+            self._spill_full_block()
             self._blocks.append(
                 (
                     np.full((self.BLOCK, N_LANDMARKS, 2), np.nan),
@@ -189,9 +204,22 @@ class SequenceBuilder:
         t[row] = t_s
         self._n += 1
 
+    def _spill_full_block(self, rows: int | None = None) -> None:
+        """Write the blocks held (their first ``rows`` rows for the last one) to the files and let them go."""
+        if self._files is None:
+            return
+        while self._blocks:
+            block = self._blocks.pop(0)
+            try:
+                for file, part in zip(self._files, block, strict=True):
+                    file.write(np.ascontiguousarray(part[: self.BLOCK if rows is None else rows]).tobytes())
+            except OSError as exc:
+                raise write_error(self._spill_dir / "landmarks spilled while the model runs", exc) from exc
+
     def build(self) -> PoseSequence:
         """The frames collected so far as a sequence; the builder hands them over and is empty afterwards."""
-        if not self._blocks:
+        n = self._n
+        if n == 0:
             return PoseSequence(
                 np.zeros((0, N_LANDMARKS, 2)),
                 np.zeros((0, N_LANDMARKS, 3)),
@@ -200,21 +228,34 @@ class SequenceBuilder:
                 self.width_px,
                 self.height_px,
             )
-        n = self._n
-        xy, world = np.empty((n, N_LANDMARKS, 2)), np.empty((n, N_LANDMARKS, 3))
-        vis, t = np.empty((n, N_LANDMARKS)), np.empty(n)
+        shapes = ((n, N_LANDMARKS, 2), (n, N_LANDMARKS, 3), (n, N_LANDMARKS), (n,))
+        if self._files is not None:
+            self._spill_full_block(rows=(n - 1) % self.BLOCK + 1)  # the last block holds the rest
+            arrays: list[np.ndarray] = []
+            for file, shape in zip(self._files, shapes, strict=True):
+                try:
+                    file.flush()
+                except OSError as exc:
+                    raise write_error(self._spill_dir / "landmarks spilled while the model runs", exc) from exc
+                arrays.append(np.memmap(file, dtype=np.float64, mode="r", shape=shape))
+                file.close()  # the mapping keeps the file; it is deleted when the mapping goes
+            self._files, self._n = None, 0
+            xy, world, vis, t = arrays
+            return PoseSequence(xy, world, vis, t, self.width_px, self.height_px)
+        wholes = [np.empty(shape) for shape in shapes]
         start = 0
         while self._blocks:  # each block is let go once copied: the frames are held once, plus one block
             block = self._blocks.pop(0)
             stop = min(start + self.BLOCK, n)
-            for whole, part in zip((xy, world, vis, t), block, strict=True):
+            for whole, part in zip(wholes, block, strict=True):
                 whole[start:stop] = part[: stop - start]
             start = stop
             del block
         self._n = 0
-        for array in (xy, world, vis, t):
+        for array in wholes:
             array.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
-        return PoseSequence(xy, world, vis, t, self.width_px, self.height_px)
+        xy_px, world_m, visibility, t_s = wholes
+        return PoseSequence(xy_px, world_m, visibility, t_s, self.width_px, self.height_px)
 
 
 @dataclass(frozen=True)

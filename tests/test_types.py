@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,10 +81,11 @@ def test_kinematics_imports_neither_opencv_nor_mediapipe() -> None:
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=OUTSIDE).returncode == 0
 
 
-@pytest.mark.parametrize("n", [1, SequenceBuilder.BLOCK, SequenceBuilder.BLOCK + 1])
-def test_sequence_builder_keeps_every_frame_across_blocks(n: int) -> None:
+@pytest.mark.parametrize("spill", [False, True])
+@pytest.mark.parametrize("n", [1, SequenceBuilder.BLOCK, SequenceBuilder.BLOCK + 1, 2 * SequenceBuilder.BLOCK + 5])
+def test_sequence_builder_keeps_every_frame_across_blocks(n: int, spill: bool, tmp_path: Path) -> None:
     rng = np.random.default_rng(n)
-    builder = SequenceBuilder(640, 480)
+    builder = SequenceBuilder(640, 480, spill_dir=tmp_path if spill else None)
     frames: list[PoseFrame | None] = []
     for i in range(n):
         frame = None if i % 7 == 3 else PoseFrame(rng.random((33, 2)), rng.random((33, 3)), rng.random(33))
@@ -94,3 +96,17 @@ def test_sequence_builder_keeps_every_frame_across_blocks(n: int) -> None:
     for name in ("xy_px", "world_m", "visibility", "t_s"):
         np.testing.assert_array_equal(getattr(built, name), getattr(expected, name))
     assert not built.xy_px.flags.writeable and len(builder) == 0  # handed over, not held twice
+    assert list(tmp_path.iterdir()) == []  # spilled frames live in unnamed files: nothing is left behind
+
+
+def test_spilled_landmarks_are_held_on_disk_not_in_memory(tmp_path: Path) -> None:
+    """While frames come in, a spilling builder holds one block; the rest is in its files."""
+    builder = SequenceBuilder(640, 480, spill_dir=tmp_path)
+    frame = PoseFrame(np.ones((33, 2)), np.ones((33, 3)), np.ones(33))
+    for i in range(3 * SequenceBuilder.BLOCK + 1):
+        builder.append(frame, i / 30.0)
+    assert len(builder._blocks) == 1
+    sizes = [os.fstat(f.fileno()).st_size for f in builder._files or []]
+    assert sizes == [3 * SequenceBuilder.BLOCK * 8 * k for k in (66, 99, 33, 1)]
+    built = builder.build()
+    assert isinstance(built.xy_px, np.memmap) and float(built.world_m[-1, 32, 2]) == 1.0

@@ -90,7 +90,7 @@ def _run_model(
         loaded = loaded or LoadedModel.load(config.model, config.model_variant)
         model = loaded.resolved
         with MediaPipePose(loaded.data, num_poses=config.num_poses, track_one=config.track_one_pose) as pose:
-            sequence, interrupted = estimate_sequence(source, pose, progress)
+            sequence, interrupted = estimate_sequence(source, pose, progress, spill_dir=config.out_dir)
         if sequence is None:
             raise RomcamError(f"{config.source}: no frame could be decoded (corrupt or not a video)")
         return sequence, source.info, model, interrupted

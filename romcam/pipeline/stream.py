@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,10 +42,16 @@ class FrameStream(Protocol):
 
 
 def estimate_sequence(
-    source: FrameStream, estimator: PoseEstimator, progress: ProgressFn | None = None
+    source: FrameStream,
+    estimator: PoseEstimator,
+    progress: ProgressFn | None = None,
+    spill_dir: Path | None = None,
 ) -> tuple[PoseSequence | None, bool]:
-    """Run ``estimator.estimate`` on every frame; returns the sequence and whether Ctrl-C cut it short."""
-    collected = SequenceBuilder(source.info.width_px, source.info.height_px)
+    """Run ``estimator.estimate`` on every frame; returns the sequence and whether Ctrl-C cut it short.
+
+    With ``spill_dir`` the landmarks go to disk as they come, in blocks (``SequenceBuilder``): memory does not
+    grow with the recording's length while the model runs."""
+    collected = SequenceBuilder(source.info.width_px, source.info.height_px, spill_dir=spill_dir)
     interrupted = False
     total = source.info.frame_count_header
     try:
