@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -24,6 +25,22 @@ def _frozen_float(array: np.ndarray | list[float], shape_tail: tuple[int, ...], 
         raise ValueError(f"{name} must have shape (T, {', '.join(map(str, shape_tail))}), got {out.shape}")
     out.flags.writeable = False
     return out
+
+
+def release_rows(array: np.ndarray, start: int, stop: int) -> None:
+    """``madvise(MADV_DONTNEED)`` over the pages of rows ``start:stop`` of an array mapped read-only from a file
+    (``np.memmap``, mapped from its start): the process no longer counts them, and the next read of them faults
+    them in again from the page cache or the file. Nothing happens for other arrays or where the system lacks
+    ``madvise``."""
+    mapping = getattr(array, "_mmap", None)
+    if mapping is None or not hasattr(mapping, "madvise") or stop <= start or array.ndim == 0:
+        return
+    skip = int(getattr(array, "offset", 0)) % mmap.ALLOCATIONGRANULARITY  # where the array begins in the mapping
+    first = skip + start * array.strides[0]
+    first -= first % mmap.PAGESIZE
+    last = min(len(mapping), skip + stop * array.strides[0])
+    if last > first:
+        mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 ProgressFn = Callable[[int, int], None]
@@ -92,6 +109,13 @@ class PoseSequence:
     def detected(self) -> np.ndarray:
         """(T,) True where a person was found in the frame."""
         return np.asarray(np.isfinite(self.xy_px).any(axis=(1, 2)))
+
+    def release_pages(self, start: int = 0, stop: int | None = None) -> None:
+        """Let go of the memory pages that hold frames ``start:stop`` of arrays mapped from files (``SequenceBuilder``
+        with ``spill_dir``): they leave this process's resident memory and are read from the file again when next
+        used. Arrays held in memory are untouched."""
+        for array in (self.xy_px, self.world_m, self.visibility, self.t_s):
+            release_rows(array, start, len(self) if stop is None else stop)
 
     @classmethod
     def from_frames(

@@ -73,7 +73,26 @@ def repair_left_right(
     allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Swap a limb's left and right labels in frames where the swapped labels continue the previous
-    frames' tracks much better than the given ones.
+    frames' tracks much better than the given ones (``left_right_swaps``, then ``apply_swaps``).
+
+    Returns
+    -------
+    xy_px, visibility : repaired copies.
+    swapped : (T, n_groups) bool, True where a group was swapped (columns in ``LIMB_GROUPS`` order).
+    """
+    swapped = left_right_swaps(xy_px, ratio, min_gain_px, max_run, allowed)
+    xy, vis = apply_swaps(xy_px, visibility, swapped)
+    return xy, vis, swapped
+
+
+def left_right_swaps(
+    xy_px: np.ndarray,
+    ratio: float = 0.5,
+    min_gain_px: float = 8.0,
+    max_run: int = 10,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """(T, n_groups) bool: the frames where a limb group's left and right labels are to be swapped.
 
     For each group (legs, arms) and frame ``t``: ``keep`` = distance of the left points to the left
     track plus right to right (tracks = the repaired points of the frames before, each point where it was
@@ -86,39 +105,40 @@ def repair_left_right(
     must not drag the tracks across). The costs are computed for all frames at once against the model's
     labels; only the state (are the tracks swapped?) is followed frame by frame. This is exact for frames
     whose points are all present or all missing, as the model gives them; a point missing on its own holds
-    its last position under the model's label.
-
-    Returns
-    -------
-    xy_px, visibility : repaired copies.
-    swapped : (T, n_groups) bool, True where a group was swapped (columns in ``LIMB_GROUPS`` order).
+    its last position under the model's label. Only the limb landmarks of ``xy_px`` are read.
     """
-    xy0 = np.asarray(xy_px, dtype=float)
-    vis0 = np.asarray(visibility, dtype=float)
-    xy, vis = xy0.copy(), vis0.copy()
-    n_frames = xy.shape[0]
+    n_frames = xy_px.shape[0]
     swapped = np.zeros((n_frames, len(LIMB_GROUPS)), dtype=bool)
     may = [True] * n_frames if allowed is None else np.asarray(allowed, dtype=bool).tolist()
     for g, group in enumerate(LIMB_GROUPS.values()):
         left, right = _indices(group)
-        both, crossed = left + right, right + left
-        now = xy0[:, both]
+        now = np.asarray(xy_px[:, left + right], dtype=float)
         track = np.concatenate([np.full((1, *now.shape[1:]), np.nan), _held(now)[:-1]])
         n = len(left)
         keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
         swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
         seen = np.asarray(finite_2d(now).any(axis=1))
-        states = _swap_states(
+        swapped[:, g] = _swap_states(
             _better(keep, swap, ratio, min_gain_px).tolist(),
             _better(swap, keep, ratio, min_gain_px).tolist(),
             seen.tolist(),
             may,
             max_run,
         )
-        rows, to, source = np.flatnonzero(states)[:, None], np.array(both), np.array(crossed)
+    return swapped
+
+
+def apply_swaps(xy_px: np.ndarray, visibility: np.ndarray, swapped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of ``xy_px`` (T, 33, 2) and ``visibility`` (T, 33) with each limb group's left and right points
+    (and visibilities) exchanged in the frames ``swapped`` (T, n_groups) marks."""
+    xy0 = np.asarray(xy_px, dtype=float)
+    vis0 = np.asarray(visibility, dtype=float)
+    xy, vis = xy0.copy(), vis0.copy()
+    for g, group in enumerate(LIMB_GROUPS.values()):
+        left, right = _indices(group)
+        rows, to, source = np.flatnonzero(swapped[:, g])[:, None], np.array(left + right), np.array(right + left)
         xy[rows, to], vis[rows, to] = xy0[rows, source], vis0[rows, source]
-        swapped[:, g] = states
-    return xy, vis, swapped
+    return xy, vis
 
 
 LIMB_CHAINS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -126,6 +146,24 @@ LIMB_CHAINS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "arm": ("SHOULDER", "ELBOW", "WRIST", ("PINKY", "INDEX", "THUMB")),
 }
 """Per limb group: root, middle and end joint, and the points that travel with the end joint."""
+
+GLITCH_SEGMENTS: tuple[tuple[str, str], ...] = tuple(
+    pair
+    for root, middle, end, _ in LIMB_CHAINS.values()
+    for side in ("LEFT", "RIGHT")
+    for pair in ((f"{side}_{root}", f"{side}_{middle}"), (f"{side}_{middle}", f"{side}_{end}"))
+)
+"""The segments (landmark name pairs) whose image lengths ``remove_limb_glitches`` judges."""
+
+
+def segment_length_px(xy_px: np.ndarray, a: str, b: str) -> np.ndarray:
+    """(T,) image length in pixels of the segment between landmarks ``a`` and ``b`` (NaN where one is missing)."""
+    return length_2d(xy_px[:, int(L[a])] - xy_px[:, int(L[b])])
+
+
+def clip_reference_px(lengths_px: np.ndarray) -> float:
+    """A clip's reference length of a segment: the 90th percentile of its finite image lengths (NaN if none)."""
+    return float(np.nanpercentile(lengths_px, 90)) if np.isfinite(lengths_px).any() else float("nan")
 
 
 def segment_length_ratio(xy_px: np.ndarray, a: str, b: str, reference_px: float | None = None) -> np.ndarray:
@@ -135,9 +173,9 @@ def segment_length_ratio(xy_px: np.ndarray, a: str, b: str, reference_px: float 
     lengths. A limb moving in the image plane keeps a ratio near 1; under about 0.8 it points toward
     or away from the camera (foreshortened) or one of its landmarks is misplaced.
     """
-    length = length_2d(xy_px[:, int(L[a])] - xy_px[:, int(L[b])])
+    length = segment_length_px(xy_px, a, b)
     if reference_px is None:
-        reference_px = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
+        reference_px = clip_reference_px(length)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(length / reference_px)
 
@@ -159,6 +197,8 @@ def remove_limb_glitches(
     tolerance: float = LIMB_GLITCH_TOLERANCE,
     max_run_s: float = LIMB_GLITCH_MAX_RUN_S,
     allowed: np.ndarray | None = None,
+    reference_px: dict[tuple[str, str], float] | None = None,
+    dt_s: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blank limb landmarks that leave their limb's length for a moment.
 
@@ -169,7 +209,9 @@ def remove_limb_glitches(
     and the points that travel with it. Only runs of at most ``max_run_s`` are blanked: a longer one
     is a limb really turned toward the camera, which the per-frame flags report instead. ``allowed``
     (T,) limits blanking to some frames (romcam passes those not seen front-on, where an arm's image
-    length changes with its elevation).
+    length changes with its elevation). ``reference_px`` gives the segments' reference lengths by
+    ``GLITCH_SEGMENTS`` pair and ``dt_s`` the frame interval (both: of the whole clip when ``xy_px`` is a
+    stretch of it); by default they are ``xy_px``'s own.
 
     Returns
     -------
@@ -179,14 +221,17 @@ def remove_limb_glitches(
     xy = np.array(xy_px, dtype=float)
     glitched = np.zeros((xy.shape[0], len(LIMB_GROUPS)), dtype=bool)
     t = np.asarray(t_s, dtype=float)
-    dt_s = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+    if dt_s is None:
+        dt_s = float(np.median(np.diff(t))) if t.size > 1 else 1.0
     max_len = max(1, int(round(max_run_s / dt_s)))
     for g, group in enumerate(LIMB_GROUPS):
         root, middle, end, followers = LIMB_CHAINS[group]
         for side in ("LEFT", "RIGHT"):
+            upper, lower = (f"{side}_{root}", f"{side}_{middle}"), (f"{side}_{middle}", f"{side}_{end}")
+            refs = reference_px or {}
             with np.errstate(invalid="ignore"):
-                upper_off = np.abs(segment_length_ratio(xy_px, f"{side}_{root}", f"{side}_{middle}") - 1) > tolerance
-                lower_off = np.abs(segment_length_ratio(xy_px, f"{side}_{middle}", f"{side}_{end}") - 1) > tolerance
+                upper_off = np.abs(segment_length_ratio(xy_px, *upper, refs.get(upper)) - 1) > tolerance
+                lower_off = np.abs(segment_length_ratio(xy_px, *lower, refs.get(lower)) - 1) > tolerance
             bad_middle = _short_runs(upper_off, max_len)
             bad_end = _short_runs(lower_off & ~upper_off, max_len)
             if allowed is not None:

@@ -9,26 +9,58 @@ out of range).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from romcam.kinematics.angles import compute_angles_deg
+from romcam.kinematics.angles import compute_angles_deg, trunk_down_vector
 from romcam.kinematics.filters import (
     FilterSettings,
     clean_masked,
     clean_trajectories,
+    landmark_major,
     landmark_outliers,
     mask_low_visibility,
 )
-from romcam.kinematics.geometry import finite_2d
+from romcam.kinematics.geometry import finite_2d, length_2d
 from romcam.kinematics.neutral import level_xy_px
+from romcam.kinematics.sides import (
+    GLITCH_SEGMENTS,
+    LIMB_GROUPS,
+    apply_swaps,
+    clip_reference_px,
+    left_right_swaps,
+    remove_limb_glitches,
+    repair_left_right,
+    segment_length_px,
+)
+from romcam.results import FlagCode
 from romcam.landmarks import SKELETON_LANDMARKS
-from romcam.rules.frame_flags import all_angle_flags, filter_jumps, frame_evidence, trunk_length_px
+from romcam.rules.frame_flags import (
+    all_angle_flags,
+    angle_segments,
+    filter_jumps,
+    frame_evidence,
+    trunk_length_px,
+)
 from romcam.rules.view import classify_view
 from romcam.thresholds import JUMP_HALF_WINDOW_S, OUTLIER_FLOOR_TRUNK
 from romcam.types import PoseSequence
+
+
+BLOCK_FRAMES = 8192
+"""A recording longer than this many frames (4.6 minutes at 30 fps) is cleaned in blocks of this many frames."""
+
+BLOCK_MARGIN_S = 2.0
+"""Each block is cleaned together with this much of its neighbours on either side, then only its own frames are
+kept. Every stage of the cleaning reaches less far: running medians 0.1 s, gap filling and misplaced-limb runs
+0.3 s, the flags' spread 0.1 s; the Butterworth filter's response to the block's artificial ends dies away to
+well below 1e-9 of their size within 1 s (its poles lie inside 0.9 of the unit circle per sample at 30 fps and
+6 Hz, at most 0.97 at 120 fps)."""
 
 
 def angles_from_sequence(
@@ -43,15 +75,18 @@ def angles_from_sequence(
     return xy, compute_angles_deg(xy, names)
 
 
-def robust_outliers(visible_px: np.ndarray, t_s: np.ndarray, settings: FilterSettings) -> np.ndarray:
+def robust_outliers(
+    visible_px: np.ndarray, t_s: np.ndarray, settings: FilterSettings, trunk_px: float | None = None
+) -> np.ndarray:
     """(T, 33) momentary outliers among the visible landmarks ``visible_px`` (NaN where hidden), to blank before
     a Butterworth filter (none for other filters: a live filter cannot look ahead, and "none" means the values
     as measured): ``landmark_outliers`` within ``JUMP_HALF_WINDOW_S``, with a floor of ``OUTLIER_FLOOR_TRUNK``
-    trunk lengths; the skeleton's landmarks only."""
+    trunk lengths (``trunk_px``, by default ``trunk_length_px`` of ``visible_px``); the skeleton's landmarks
+    only."""
     out = np.zeros(visible_px.shape[:2], dtype=bool)
     if settings.kind != "butterworth":
         return out
-    trunk = trunk_length_px(visible_px)
+    trunk = trunk_length_px(visible_px) if trunk_px is None else trunk_px
     floor = OUTLIER_FLOOR_TRUNK * trunk if np.isfinite(trunk) else np.inf
     for k in range(0, len(SKELETON_LANDMARKS), 4):  # a few landmarks at a time: bounded memory
         columns = list(SKELETON_LANDMARKS[k : k + 4])
@@ -74,20 +109,24 @@ def mostly_front(views: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5)
 def repair_sequence(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, dict[str, Any]]:
     """The sequence with limb left/right label swaps repaired and momentarily misplaced limb points
     blanked (filled later by interpolation); the swapped mask and what was repaired."""
-    from romcam.kinematics.sides import LIMB_GROUPS, remove_limb_glitches, repair_left_right
-
     not_front = ~mostly_front(classify_view(sequence.xy_px), sequence.t_s)
     xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility, allowed=not_front)
     xy, glitched = remove_limb_glitches(xy, sequence.t_s, allowed=not_front)
     xy.flags.writeable = vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     fixed = PoseSequence(xy, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
+    return fixed, swapped, repair_record(sequence.t_s, swapped, glitched)
+
+
+def repair_record(t_s: np.ndarray, swapped: np.ndarray, glitched: np.ndarray) -> dict[str, Any]:
+    """What the left/right repair did, for ``summary.json``: frames swapped and misplaced per limb group and
+    (the first 200 of) their times."""
     info: dict[str, Any] = {}
     for g, group in enumerate(LIMB_GROUPS):
         info[f"{group}_frames_swapped"] = int(swapped[:, g].sum())
         info[f"{group}_frames_misplaced"] = int(glitched[:, g].sum())
-    info["times_s"] = [round(float(t), 3) for t in sequence.t_s[swapped.any(axis=1)]][:200]
-    info["misplaced_times_s"] = [round(float(t), 3) for t in sequence.t_s[glitched.any(axis=1)]][:200]
-    return fixed, swapped, info
+    info["times_s"] = [round(float(t), 3) for t in t_s[swapped.any(axis=1)][:200]]
+    info["misplaced_times_s"] = [round(float(t), 3) for t in t_s[glitched.any(axis=1)][:200]]
+    return info
 
 
 @dataclass
@@ -111,17 +150,21 @@ def clean_offline(
     repair_left_right: bool = True,
     roll_deg: float | None = None,
     reference_lengths_px: dict[str, float] | None = None,
+    block_frames: int = BLOCK_FRAMES,
 ) -> Measured:
     """Level, repair, clean, measure and flag a recorded sequence (already undistorted, if at all).
 
     ``roll_deg`` is the camera roll to undo and ``reference_lengths_px`` the segment lengths that judge
     foreshortening (both from a neutral capture; without them the clip's own 90th percentile is the
-    reference). ``info`` of the result says what the left/right repair did.
+    reference). ``info`` of the result says what the left/right repair did. A sequence longer than
+    ``block_frames`` is cleaned in blocks (``clean_in_blocks``): the same values, in bounded memory, on all cores.
     """
     if roll_deg is not None:
         sequence = sequence.with_xy(level_xy_px(sequence.xy_px, roll_deg, sequence.width_px, sequence.height_px))
     repair_info: dict[str, Any] | None = None
     swapped = None
+    if len(sequence) > block_frames:
+        return clean_in_blocks(sequence, settings, names, block_frames, repair_left_right, reference_lengths_px)
     if repair_left_right:
         sequence, swapped, repair_info = repair_sequence(sequence)
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
@@ -137,3 +180,167 @@ def clean_offline(
     evidence = replace(evidence, jumps=jumps)
     flags = all_angle_flags(angles, xy, evidence)
     return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.views)
+
+
+@dataclass(frozen=True)
+class ClipLabels:
+    """What every block of a long clip needs from the whole clip before it is cleaned: the frame interval, the
+    left/right label swaps (a state followed through the clip), the frames where the repair may act, the
+    segments' reference lengths for misplaced limb points, and the trunk length for the outlier floor."""
+
+    dt_s: float
+    swapped: np.ndarray
+    allowed: np.ndarray | None
+    glitch_reference_px: dict[tuple[str, str], float]
+    visible_trunk_px: float
+
+
+def block_bounds(n_frames: int, block_frames: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive blocks of ``block_frames`` frames covering ``n_frames`` frames."""
+    return [(a, min(a + block_frames, n_frames)) for a in range(0, n_frames, block_frames)]
+
+
+def _map_blocks(work: Callable[[int, int], Any], bounds: list[tuple[int, int]]) -> list[Any]:
+    """``work(start, stop)`` of every block, on as many threads as there are cores (numpy releases the
+    interpreter lock while it computes; each block writes only its own frames)."""
+    workers = min(len(bounds), os.cpu_count() or 1)
+    if workers <= 1:
+        return [work(a, b) for a, b in bounds]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda ab: work(*ab), bounds))
+
+
+def clip_labels(
+    sequence: PoseSequence, settings: FilterSettings, bounds: list[tuple[int, int]], repair: bool
+) -> ClipLabels:
+    """The whole-clip quantities of ``ClipLabels``, reading the sequence a block at a time (its label swaps
+    read only the limb landmarks of the whole clip)."""
+    t = sequence.t_s
+    dt_s = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    swapped = np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool)
+    allowed = None
+    if repair:
+        views = np.concatenate([classify_view(np.asarray(sequence.xy_px[a:b])) for a, b in bounds])
+        allowed = ~mostly_front(views, t)
+        swapped = left_right_swaps(sequence.xy_px, allowed=allowed)
+    lengths: dict[tuple[str, str], list[np.ndarray]] = {pair: [] for pair in GLITCH_SEGMENTS}
+    trunks = []
+    for a, b in bounds:
+        xy, vis = apply_swaps(sequence.xy_px[a:b], sequence.visibility[a:b], swapped[a:b])
+        for pair, parts in lengths.items():
+            parts.append(segment_length_px(xy, *pair))
+        trunks.append(length_2d(trunk_down_vector(mask_low_visibility(xy, vis, settings.min_visibility))))
+        sequence.release_pages(a, b)
+    return ClipLabels(
+        dt_s,
+        swapped,
+        allowed,
+        {pair: clip_reference_px(np.concatenate(parts)) for pair, parts in lengths.items()},
+        clip_reference_px(np.concatenate(trunks)),
+    )
+
+
+@dataclass
+class CleanedBlock:
+    """One block's share of a long clip's cleaning: its frames' cleaned landmarks, angles, jump masks, missing
+    points, repaired visibility and misplaced limb points (``remove_limb_glitches``)."""
+
+    xy_px: np.ndarray
+    angles: dict[str, np.ndarray]
+    jumps: dict[str, np.ndarray]
+    blank: np.ndarray
+    visibility: np.ndarray
+    glitched: np.ndarray
+
+
+def clean_block(
+    sequence: PoseSequence,
+    settings: FilterSettings,
+    names: tuple[str, ...] | None,
+    labels: ClipLabels,
+    start: int,
+    stop: int,
+) -> CleanedBlock:
+    """The cleaning of ``clean_offline`` for frames ``start:stop`` of a long sequence, computed on them and
+    ``BLOCK_MARGIN_S`` of frames either side, with the whole clip's ``labels``."""
+    margin = int(np.ceil(BLOCK_MARGIN_S / labels.dt_s)) if labels.dt_s > 0 else 0
+    lo, hi = max(0, start - margin), min(len(sequence), stop + margin)
+    t = np.asarray(sequence.t_s[lo:hi])
+    xy, vis = apply_swaps(sequence.xy_px[lo:hi], sequence.visibility[lo:hi], labels.swapped[lo:hi])
+    sequence.release_pages(lo, hi)
+    glitched = np.zeros(labels.swapped[lo:hi].shape, dtype=bool)
+    if labels.allowed is not None:
+        allowed = labels.allowed[lo:hi]
+        xy, glitched = remove_limb_glitches(xy, t, allowed=allowed, reference_px=labels.glitch_reference_px)
+    visible = mask_low_visibility(xy, vis, settings.min_visibility)
+    del xy
+    unfiltered = compute_angles_deg(visible, names)
+    visible[robust_outliers(visible, t, settings, labels.visible_trunk_px)] = np.nan
+    blank = ~finite_2d(visible)
+    cleaned = clean_masked(visible, t, settings, SKELETON_LANDMARKS)
+    del visible
+    angles = compute_angles_deg(cleaned, names)
+    keep = slice(start - lo, stop - lo)
+    return CleanedBlock(
+        cleaned[keep],
+        {n: v[keep] for n, v in angles.items()},
+        {n: filter_jumps(v, angles[n], t)[keep] for n, v in unfiltered.items()},
+        blank[keep],
+        vis[keep],
+        glitched[keep],
+    )
+
+
+def clean_in_blocks(
+    sequence: PoseSequence,
+    settings: FilterSettings,
+    names: tuple[str, ...] | None,
+    block_frames: int,
+    repair: bool = True,
+    reference_lengths_px: dict[str, float] | None = None,
+) -> Measured:
+    """``clean_offline`` of a long sequence in blocks of ``block_frames`` frames: the whole-clip quantities first
+    (``clip_labels``), then each block cleaned with its margins (``clean_block``), then the clip's own reference
+    lengths from the cleaned landmarks, then each block's flags. Memory holds the results and a block per core
+    besides the sequence, whose pages are let go after each block (a sequence mapped from files, as ``analyze``
+    builds it, then stays out of memory). Values equal the whole clip's cleaning up to rounding: the margins
+    reach further than any stage (``BLOCK_MARGIN_S``).
+
+    ``Measured.sequence`` holds the repaired visibilities and the landmarks as given (its pixel positions are
+    read only for the view and the trunk, which the repair does not move)."""
+    n = len(sequence)
+    bounds = block_bounds(n, block_frames)
+    labels = clip_labels(sequence, settings, bounds, repair)
+    blocks = _map_blocks(lambda a, b: clean_block(sequence, settings, names, labels, a, b), bounds)
+    xy = landmark_major(sequence.xy_px.shape)
+    vis = np.empty(sequence.visibility.shape)
+    angles = {name: np.empty(n) for name in blocks[0].angles}
+    jumps = {name: np.empty(n, dtype=bool) for name in blocks[0].jumps}
+    blank = np.empty((n, sequence.xy_px.shape[1]), dtype=bool)
+    glitched = np.empty(labels.swapped.shape, dtype=bool)
+    for (a, b), block in zip(bounds, blocks, strict=True):
+        xy[a:b], vis[a:b], blank[a:b], glitched[a:b] = block.xy_px, block.visibility, block.blank, block.glitched
+        for name in angles:
+            angles[name][a:b], jumps[name][a:b] = block.angles[name], block.jumps[name]
+    del blocks
+    trunk_px = trunk_length_px(xy)
+    clip_lengths = {pair: clip_reference_px(segment_length_px(xy, *pair)) for pair in angle_segments(angles)}
+    views = np.empty(n, dtype=object)
+    flags = {name: {str(code): np.empty(n, dtype=bool) for code in FlagCode} for name in angles}
+
+    def flag_block(a: int, b: int) -> None:
+        evidence = frame_evidence(
+            xy[a:b], blank[a:b], labels.swapped[a:b], reference_lengths_px, sequence.world_m[a:b], trunk_px, clip_lengths
+        )
+        evidence = replace(evidence, jumps={name: v[a:b] for name, v in jumps.items()})
+        views[a:b] = evidence.views
+        for name, by_code in all_angle_flags({n: v[a:b] for n, v in angles.items()}, xy[a:b], evidence).items():
+            for code, mask in by_code.items():
+                flags[name][code][a:b] = mask
+        sequence.release_pages(a, b)
+
+    _map_blocks(flag_block, bounds)
+    vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
+    kept = PoseSequence(sequence.xy_px, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
+    info = {"left_right_repair": repair_record(sequence.t_s, labels.swapped, glitched) if repair else None}
+    return Measured(kept, xy, angles, flags, info, views)

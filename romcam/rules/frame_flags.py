@@ -22,6 +22,7 @@ A value without codes was measured from the right view on a limb in the image pl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,7 @@ import numpy as np
 from romcam.kinematics.angles import FORMULAS, REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.filters import hampel
 from romcam.kinematics.geometry import bend_3d_deg, body_yaw_deg, length_2d
-from romcam.kinematics.sides import LIMB_GROUPS
+from romcam.kinematics.sides import LIMB_GROUPS, clip_reference_px
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
 from romcam.rules.view import PLANE_VIEW, classify_view
@@ -137,6 +138,9 @@ class FrameEvidence:
     trunk_px : the clip's trunk length (90th percentile, mid-shoulder to mid-hip) that limb lengths are
         compared with through body proportions (NaN: no such check).
     world_m : (T, 33, 3) MediaPipe world landmarks, for the 3D bend of limbs (None: no such check).
+    clip_lengths_px : the clip's own reference lengths (``clip_reference_px``) by (landmark, landmark) name pair,
+        where they were measured over a longer stretch than ``xy_px`` (a long clip judged in blocks); a pair
+        missing here is measured on the ``xy_px`` judged.
     """
 
     views: np.ndarray
@@ -147,6 +151,7 @@ class FrameEvidence:
     jumps: dict[str, np.ndarray] = field(default_factory=dict)
     trunk_px: float = float("nan")
     world_m: np.ndarray | None = None
+    clip_lengths_px: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 SEGMENTS: dict[frozenset[str], str] = {
@@ -160,8 +165,17 @@ SEGMENTS: dict[frozenset[str], str] = {
 
 def trunk_length_px(xy_px: np.ndarray) -> float:
     """The 90th percentile over frames of the trunk's image length (mid-shoulder to mid-hip); NaN if never seen."""
-    length = length_2d(trunk_down_vector(xy_px))
-    return float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
+    return clip_reference_px(length_2d(trunk_down_vector(xy_px)))
+
+
+def angle_segments(names: Iterable[str]) -> set[tuple[str, str]]:
+    """The (landmark, landmark) name pairs whose lengths ``foreshortened`` judges for the angles ``names``."""
+    pairs = set()
+    for name in names:
+        d = REGISTRY[name]
+        if d.side:
+            pairs |= {(d.proximal.name, d.vertex.name), (d.vertex.name, d.distal.name)}
+    return pairs
 
 
 def proportion_reference_px(a: L, b: L, trunk_px: float) -> float | None:
@@ -180,7 +194,8 @@ def foreshortened(xy_px: np.ndarray, a: L, b: L, evidence: FrameEvidence) -> np.
     length = length_2d(xy_px[:, int(a)] - xy_px[:, int(b)])
     reference = evidence.reference_px.get((a.name, b.name))
     if reference is None:
-        reference = float(np.nanpercentile(length, 90)) if np.isfinite(length).any() else float("nan")
+        reference = evidence.clip_lengths_px.get((a.name, b.name))
+        reference = clip_reference_px(length) if reference is None else reference
         by_body = proportion_reference_px(a, b, evidence.trunk_px)
         if by_body is not None and np.isfinite(reference):
             reference = max(reference, by_body)
@@ -194,10 +209,13 @@ def frame_evidence(
     swapped: np.ndarray | None = None,
     neutral_lengths_px: dict[str, float] | None = None,
     world_m: np.ndarray | None = None,
+    trunk_px: float | None = None,
+    clip_lengths_px: dict[tuple[str, str], float] | None = None,
 ) -> FrameEvidence:
     """Evidence from cleaned landmarks ``xy_px`` (views, near side), the (T, 33) ``blank`` mask, the
     repaired-label mask (none by default) and a neutral capture's segment lengths by angle name
-    (vertex to distal landmark)."""
+    (vertex to distal landmark). ``trunk_px`` and ``clip_lengths_px`` are the clip's own trunk and segment
+    reference lengths where ``xy_px`` is a stretch of a longer clip (by default ``xy_px``'s own)."""
     reference = {}
     for name, length in (neutral_lengths_px or {}).items():
         d = REGISTRY.get(name)
@@ -209,8 +227,9 @@ def frame_evidence(
         swapped=swapped if swapped is not None else np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool),
         blank=np.asarray(blank, dtype=bool),
         reference_px=reference,
-        trunk_px=trunk_length_px(xy_px),
+        trunk_px=trunk_length_px(xy_px) if trunk_px is None else trunk_px,
         world_m=world_m,
+        clip_lengths_px=dict(clip_lengths_px or {}),
     )
 
 

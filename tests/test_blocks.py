@@ -1,0 +1,118 @@
+"""A long recording is cleaned in blocks (bounded memory, all cores): the result is the whole clip's cleaning."""
+
+from __future__ import annotations
+
+import mmap
+import tempfile
+
+import numpy as np
+import pytest
+from conftest import SAMPLES, require
+from test_sides import _swap_limbs, _walk
+
+from romcam.kinematics.filters import FilterSettings
+from romcam.landmarks import Landmark as L
+from romcam.pipeline.offline import Measured, clean_offline
+from romcam.types import PoseSequence, release_rows
+
+FPS = 30.0
+
+
+def _troubled_walk(n: int, seed: int = 3) -> PoseSequence:
+    """Side-view walking with everything the cleaning repairs or flags, much of it on the blocks' edges: label
+    swaps, a knee misplaced for a few frames, spikes, short and long gaps, hidden points, a scene cut."""
+    rng = np.random.default_rng(seed)
+    xy = _walk(n) + rng.normal(0, 1.0, (n, 33, 2))
+    xy = _swap_limbs(xy, [199, 200, 201, 598, 599, 1000, 1001, 1002])
+    knee, hip = int(L.LEFT_KNEE), int(L.LEFT_HIP)
+    xy[404:407, knee] = xy[404:407, hip] + 0.6 * (xy[404:407, knee] - xy[404:407, hip])  # misplaced for 3 frames
+    for frame in (205, 597, 603, 1190):  # momentary outliers
+        xy[frame, int(L.RIGHT_WRIST)] += np.array([80.0, -60.0])
+    xy[397:403, :] = np.nan  # a short gap across the first block's end...
+    xy[780:900, :] = np.nan  # ...and a long one across the second's
+    xy[1000:, :, 0] += 300.0  # the subject jumps: a cut in the scene
+    visibility = np.where(rng.random((n, 33)) < 0.03, 0.2, 0.95)
+    world = rng.normal(0, 0.3, (n, 33, 3))
+    return PoseSequence(xy, world, visibility, np.arange(n) / FPS, 1280, 720)
+
+
+def _assert_same(blocks: Measured, whole: Measured) -> None:
+    assert blocks.angles.keys() == whole.angles.keys()
+    for name, values in whole.angles.items():
+        np.testing.assert_allclose(blocks.angles[name], values, atol=1e-6, equal_nan=True, err_msg=name)
+        for code, mask in whole.flags[name].items():
+            np.testing.assert_array_equal(blocks.flags[name][code], mask, err_msg=f"{name} {code}")
+    np.testing.assert_allclose(blocks.xy_px, whole.xy_px, atol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(blocks.views, whole.views)
+    np.testing.assert_array_equal(blocks.sequence.visibility, whole.sequence.visibility)
+    assert blocks.info == whole.info
+
+
+def test_blocks_give_the_whole_clip_cleaning() -> None:
+    sequence = _troubled_walk(1300)
+    whole = clean_offline(sequence, FilterSettings())
+    blocks = clean_offline(sequence, FilterSettings(), block_frames=400)
+    repair = whole.info["left_right_repair"]
+    assert repair["leg_frames_swapped"] >= 6 and repair["leg_frames_misplaced"] >= 3  # the repair had work
+    flagged = whole.flags["left_knee_flexion"]
+    assert flagged["interpolated"].any() and flagged["repaired"].any() and flagged["jump"].any()
+    _assert_same(blocks, whole)
+
+
+def test_blocks_keep_a_neutral_capture_and_the_choice_of_angles() -> None:
+    sequence = _troubled_walk(1300, seed=5)
+    names = ("left_knee_flexion", "right_elbow_flexion", "trunk_flexion")
+    kwargs = {"reference_lengths_px": {"left_knee_flexion": 80.0}, "repair_left_right": False}
+    whole = clean_offline(sequence, FilterSettings(), names, **kwargs)  # type: ignore[arg-type]
+    blocks = clean_offline(sequence, FilterSettings(), names, block_frames=250, **kwargs)  # type: ignore[arg-type]
+    assert whole.info["left_right_repair"] is None
+    _assert_same(blocks, whole)
+
+
+@pytest.mark.parametrize("kind", ["one_euro", "none"])
+def test_blocks_with_other_filters(kind: str) -> None:
+    """The causal One Euro filter remembers the whole past, but less and less: after the margin a block's start
+    no longer shows."""
+    sequence = _troubled_walk(1300, seed=7)
+    settings = FilterSettings(kind=kind)
+    _assert_same(clean_offline(sequence, settings, block_frames=300), clean_offline(sequence, settings))
+
+
+@pytest.mark.slow
+def test_blocks_on_real_landmarks_with_label_swaps(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The march clip, every frame detected anew (MediaPipe swaps the legs there), cut into blocks of 60 frames."""
+    from romcam.app.analyze import AnalyzeConfig, run_analyze
+
+    out = tmp_path_factory.mktemp("march")
+    clip = require(SAMPLES / "rendered_march_side_left.mp4")
+    run_analyze(AnalyzeConfig(out_dir=out, source=str(clip), write_video=False, track_one_pose=False))
+    sequence = PoseSequence.load_npz(out / "landmarks.npz")
+    whole = clean_offline(sequence, FilterSettings())
+    assert whole.info["left_right_repair"]["leg_frames_swapped"] > 0
+    _assert_same(clean_offline(sequence, FilterSettings(), block_frames=60), whole)
+
+
+def _rss_file_kb() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("RssFile"))
+
+
+def test_released_pages_leave_memory_and_read_back_the_same() -> None:
+    rows = 4096
+    values = np.arange(rows * 2048, dtype=np.float64).reshape(rows, 2048)  # 64 MiB
+    with tempfile.TemporaryFile() as file:
+        file.write(values.tobytes())
+        file.flush()
+        mapped = np.memmap(file, dtype=np.float64, mode="r", shape=values.shape)
+        before = _rss_file_kb()
+        assert float(mapped.sum()) == float(values.sum())  # every page read: resident
+        resident = _rss_file_kb()
+        assert resident - before > 48 * 1024
+        release_rows(mapped, 0, rows // 2)
+        half = _rss_file_kb()
+        assert resident - half > 24 * 1024 - mmap.PAGESIZE // 1024
+        release_rows(mapped, rows // 2, rows)
+        assert _rss_file_kb() - before < 8 * 1024
+        np.testing.assert_array_equal(mapped, values)  # read again from the file
+        release_rows(values, 0, rows)  # an array in memory is left alone
+        assert float(values[-1, -1]) == rows * 2048 - 1
