@@ -107,8 +107,13 @@ class PoseSequence:
 
     @property
     def detected(self) -> np.ndarray:
-        """(T,) True where a person was found in the frame."""
-        return np.asarray(np.isfinite(self.xy_px).any(axis=(1, 2)))
+        """(T,) True where a person was found in the frame (read a block of frames at a time: the pages of a
+        sequence mapped from files are let go after each)."""
+        out = np.zeros(len(self), dtype=bool)
+        for start in range(0, len(self), 8192):
+            out[start : start + 8192] = np.isfinite(self.xy_px[start : start + 8192]).any(axis=(1, 2))
+            self.release_pages(start, start + 8192)
+        return out
 
     def release_pages(self, start: int = 0, stop: int | None = None) -> None:
         """Let go of the memory pages that hold frames ``start:stop`` of arrays mapped from files (``SequenceBuilder``
@@ -162,6 +167,8 @@ class PoseSequence:
             for name, array in arrays.items():
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+                if array.ndim:
+                    release_rows(array, 0, array.shape[0])  # a file-mapped array written: its pages go again
 
     @classmethod
     def load_npz(cls, path: Path) -> PoseSequence:

@@ -224,6 +224,7 @@ def run_analyze(
         video = {**asdict(info), "interrupted": interrupted, "stride": config.stride}
         model_info = resolved.describe()
         sequence.save_npz(files["landmarks"], to_json({"video": video, "model": model_info}))
+        sequence.release_pages()  # the landmarks mapped from the spill files leave memory until read again
 
     m = measure_sequence(sequence, config, names)
     sequence, xy, angles, flags = m.sequence, m.xy_px, m.angles, m.flags

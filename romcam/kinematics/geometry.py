@@ -6,8 +6,15 @@ import numpy as np
 
 
 def length_2d(v: np.ndarray) -> np.ndarray:
-    """Length of 2D vectors (..., 2): ``hypot(v_x, v_y)`` (NaN where a component is NaN)."""
-    return np.asarray(np.hypot(v[..., 0], v[..., 1]))
+    """Length of 2D vectors (..., 2): ``sqrt(v_x^2 + v_y^2)`` (NaN where a component is NaN; image coordinates
+    are far from overflowing, so the slower ``hypot`` is not needed)."""
+    x, y = v[..., 0], v[..., 1]
+    return np.asarray(np.sqrt(x * x + y * y))
+
+
+def is_zero_2d(v: np.ndarray) -> np.ndarray:
+    """(...) True where a 2D vector (..., 2) has zero length (both components 0)."""
+    return np.asarray((v[..., 0] == 0) & (v[..., 1] == 0))
 
 
 def finite_2d(v: np.ndarray) -> np.ndarray:
@@ -26,12 +33,10 @@ def unsigned_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Computed as ``atan2(|a x b|, a . b)``, which stays accurate near 0 and 180.
     NaN where either vector is NaN or has zero length.
     """
-    dot = np.sum(a * b, axis=-1)
+    dot = a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]
     cross = np.abs(cross_2d(a, b))
-    with np.errstate(invalid="ignore"):
-        zero = (length_2d(a) == 0) | (length_2d(b) == 0)
     out = np.degrees(np.arctan2(cross, dot))
-    return np.where(zero, np.nan, out)
+    return np.where(is_zero_2d(a) | is_zero_2d(b), np.nan, out)
 
 
 def signed_angle_deg(
@@ -45,7 +50,8 @@ def signed_angle_deg(
     The result is wrapped into ``[lower_deg, lower_deg + 360)``, which puts the discontinuity where
     the joint cannot go (no 360 degree jumps within its range). NaN where ``handedness`` is NaN.
     """
-    theta = np.degrees(np.arctan2(cross_2d(reference, segment), np.sum(reference * segment, axis=-1)))
+    dot = reference[..., 0] * segment[..., 0] + reference[..., 1] * segment[..., 1]
+    theta = np.degrees(np.arctan2(cross_2d(reference, segment), dot))
     return np.asarray((theta * handedness - lower_deg) % 360.0 + lower_deg)
 
 

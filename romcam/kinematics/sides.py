@@ -107,25 +107,36 @@ def left_right_swaps(
     whose points are all present or all missing, as the model gives them; a point missing on its own holds
     its last position under the model's label. Only the limb landmarks of ``xy_px`` are read.
     """
-    n_frames = xy_px.shape[0]
-    swapped = np.zeros((n_frames, len(LIMB_GROUPS)), dtype=bool)
-    may = [True] * n_frames if allowed is None else np.asarray(allowed, dtype=bool).tolist()
-    for g, group in enumerate(LIMB_GROUPS.values()):
-        left, right = _indices(group)
-        now = np.asarray(xy_px[:, left + right], dtype=float)
-        track = np.concatenate([np.full((1, *now.shape[1:]), np.nan), _held(now)[:-1]])
-        n = len(left)
-        keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
-        swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
-        seen = np.asarray(finite_2d(now).any(axis=1))
-        swapped[:, g] = _swap_states(
-            _better(keep, swap, ratio, min_gain_px).tolist(),
-            _better(swap, keep, ratio, min_gain_px).tolist(),
-            seen.tolist(),
-            may,
-            max_run,
-        )
+    swapped = np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool)
+    for g, group in enumerate(LIMB_GROUPS):
+        swapped[:, g] = limb_group_swaps(xy_px, group, ratio, min_gain_px, max_run, allowed)
     return swapped
+
+
+def limb_group_swaps(
+    xy_px: np.ndarray,
+    group: str,
+    ratio: float = 0.5,
+    min_gain_px: float = 8.0,
+    max_run: int = 10,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """(T,) bool: ``left_right_swaps`` of one limb group (a key of ``LIMB_GROUPS``); groups are independent."""
+    left, right = _indices(LIMB_GROUPS[group])
+    now = np.asarray(xy_px[:, left + right], dtype=float)
+    track = np.concatenate([np.full((1, *now.shape[1:]), np.nan), _held(now)[:-1]])
+    n = len(left)
+    keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
+    swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
+    seen = np.asarray(finite_2d(now).any(axis=1))
+    may = [True] * now.shape[0] if allowed is None else np.asarray(allowed, dtype=bool).tolist()
+    return _swap_states(
+        _better(keep, swap, ratio, min_gain_px).tolist(),
+        _better(swap, keep, ratio, min_gain_px).tolist(),
+        seen.tolist(),
+        may,
+        max_run,
+    )
 
 
 def apply_swaps(xy_px: np.ndarray, visibility: np.ndarray, swapped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

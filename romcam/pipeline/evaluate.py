@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 
 import romcam
-from romcam.kinematics.angles import REGISTRY, JointAngle
+from romcam.kinematics.angles import REGISTRY, JointAngle, trunk_down_vector
 from romcam.kinematics.filters import FilterSettings
+from romcam.kinematics.geometry import length_2d
+from romcam.kinematics.sides import clip_reference_px
 from romcam.kinematics.summary import summarize_angle
 from romcam.pipeline.offline import Measured
 from romcam.results import (
@@ -47,11 +49,14 @@ def angle_confidence(
     view_ok: float | None,
     flags: dict[str, np.ndarray],
     variant: str,
+    raw_views: np.ndarray | None = None,
+    trunk_px: float | None = None,
 ) -> Confidence:
     """Confidence of an angle over a clip: visibility of its three landmarks where it was measured, the
     share of those frames seen from the right view, the share of frames it was measured at all, for a
     limb the shares of measured frames on the near side and with the limb in the image plane, and the
-    accuracy measured for the model ``variant``."""
+    accuracy measured for the model ``variant``. ``raw_views`` (``classify_view`` of the sequence's landmarks)
+    and ``trunk_px`` (``trunk_length_px`` of them) are computed when not given."""
     measured = np.isfinite(values)
     if not measured.any():
         return confidence({})
@@ -64,9 +69,12 @@ def angle_confidence(
     if d.side:
         components["near_side"] = 1.0 - float(flags[FlagCode.FAR_SIDE][measured].mean())
         components["in_plane"] = 1.0 - float(flags[FlagCode.FORESHORTENED][measured].mean())
-    view = PLANE_VIEW.get(d.plane) or dominant_view(classify_view(sequence.xy_px[measured]))[0]
+    view = PLANE_VIEW.get(d.plane)
+    if view is None:
+        views = classify_view(sequence.xy_px[measured]) if raw_views is None else raw_views[measured]
+        view = dominant_view(views)[0]
     components["accuracy"] = accuracy_score(d.kind, view, variant)
-    components["size"] = size_score(trunk_length_px(sequence.xy_px))
+    components["size"] = size_score(trunk_length_px(sequence.xy_px) if trunk_px is None else trunk_px)
     return confidence(components)
 
 
@@ -77,9 +85,11 @@ def angle_result(
     views: np.ndarray,
     flags: dict[str, np.ndarray],
     variant: str,
+    raw_views: np.ndarray | None = None,
+    trunk_px: float | None = None,
 ) -> AngleResult:
     """One angle's typed summary over the clip (see ``AngleResult``), graded by what was measured for the
-    model ``variant``."""
+    model ``variant`` (``raw_views`` and ``trunk_px`` as in ``angle_confidence``)."""
     d = REGISTRY[name]
     measured = np.isfinite(values)
     clean = measured & ~flagged_any(flags)
@@ -107,7 +117,9 @@ def angle_result(
         d.sign,
         share,
         tuple(codes),
-        angle_confidence(sequence, d, values, share, flags, variant) if clean.any() else confidence({}),
+        angle_confidence(sequence, d, values, share, flags, variant, raw_views, trunk_px)
+        if clean.any()
+        else confidence({}),
         fraction,
         by_flag,
         status,
@@ -129,7 +141,8 @@ def build_summary(
     sequence = measured.sequence
     detected = sequence.detected
     variant = str(model.get("variant", "full"))  # landmarks saved without one came from romcam's default
-    return ClipSummary(
+    raw_views, trunk_px = _views_and_trunk(sequence)
+    summary = ClipSummary(
         romcam_version=romcam.__version__,
         status="ok" if detected.any() else "no_person",
         warnings=tuple(video.get("notes", ())),
@@ -139,11 +152,29 @@ def build_summary(
         filter=asdict(settings),
         thresholds=as_record(),
         angles={
-            name: angle_result(sequence, name, values, measured.views, measured.flags[name], variant)
+            name: angle_result(
+                sequence, name, values, measured.views, measured.flags[name], variant, raw_views, trunk_px
+            )
             for name, values in measured.angles.items()
         },
         corrections=measured.info,
     )
+    sequence.release_pages()
+    return summary
+
+
+def _views_and_trunk(sequence: PoseSequence, block_frames: int = 8192) -> tuple[np.ndarray, float]:
+    """``classify_view`` of every frame and ``trunk_length_px`` of the sequence's landmarks, a block of frames at
+    a time (a sequence mapped from files lets each block's pages go)."""
+    views, trunks = [], []
+    for start in range(0, len(sequence), block_frames):
+        xy = np.asarray(sequence.xy_px[start : start + block_frames])
+        views.append(classify_view(xy))
+        trunks.append(length_2d(trunk_down_vector(xy)))
+        sequence.release_pages(start, start + block_frames)
+    if not views:
+        return np.zeros(0, dtype=object), float("nan")
+    return np.concatenate(views), clip_reference_px(np.concatenate(trunks))
 
 
 def flag_columns(angles: dict[str, np.ndarray], flags: dict[str, dict[str, np.ndarray]]) -> dict[str, list[str]]:

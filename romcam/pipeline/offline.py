@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from romcam.kinematics.angles import compute_angles_deg, trunk_down_vector
+from romcam.kinematics.angles import compute_angles_deg, resolve_angle_names
 from romcam.kinematics.filters import (
     FilterSettings,
     clean_masked,
@@ -33,17 +33,18 @@ from romcam.kinematics.sides import (
     LIMB_GROUPS,
     apply_swaps,
     clip_reference_px,
-    left_right_swaps,
+    limb_group_swaps,
     remove_limb_glitches,
     repair_left_right,
     segment_length_px,
 )
 from romcam.results import FlagCode
 from romcam.landmarks import SKELETON_LANDMARKS
+from romcam.landmarks import Landmark as L
 from romcam.rules.frame_flags import (
     all_angle_flags,
+    all_filter_jumps,
     angle_segments,
-    filter_jumps,
     frame_evidence,
     trunk_length_px,
 )
@@ -176,8 +177,7 @@ def clean_offline(
     del visible
     angles = compute_angles_deg(xy, names)
     evidence = frame_evidence(xy, blank, swapped, reference_lengths_px, sequence.world_m)
-    jumps = {n: filter_jumps(v, angles[n], sequence.t_s) for n, v in unfiltered.items()}
-    evidence = replace(evidence, jumps=jumps)
+    evidence = replace(evidence, jumps=all_filter_jumps(unfiltered, angles, sequence.t_s))
     flags = all_angle_flags(angles, xy, evidence)
     return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.views)
 
@@ -210,33 +210,45 @@ def _map_blocks(work: Callable[[int, int], Any], bounds: list[tuple[int, int]]) 
         return list(pool.map(lambda ab: work(*ab), bounds))
 
 
+def visible_trunk_down(xy_px: np.ndarray, visibility: np.ndarray, min_visibility: float) -> np.ndarray:
+    """(T, 2) ``trunk_down_vector`` of the landmarks at least ``min_visibility`` visible (NaN where a shoulder or
+    hip is not), reading only those four landmarks."""
+    points = [int(L.LEFT_SHOULDER), int(L.RIGHT_SHOULDER), int(L.LEFT_HIP), int(L.RIGHT_HIP)]
+    with np.errstate(invalid="ignore"):
+        seen = np.asarray(visibility[:, points]) >= min_visibility
+    p = np.where(seen[..., None], np.asarray(xy_px[:, points]), np.nan)
+    return np.asarray((p[:, 2] + p[:, 3]) / 2.0 - (p[:, 0] + p[:, 1]) / 2.0)
+
+
 def clip_labels(
     sequence: PoseSequence, settings: FilterSettings, bounds: list[tuple[int, int]], repair: bool
 ) -> ClipLabels:
-    """The whole-clip quantities of ``ClipLabels``, reading the sequence a block at a time (its label swaps
-    read only the limb landmarks of the whole clip)."""
+    """The whole-clip quantities of ``ClipLabels``, reading the sequence a block at a time (the label swaps read
+    the limb landmarks of the whole clip, a limb group per core)."""
     t = sequence.t_s
     dt_s = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     swapped = np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool)
     allowed = None
     if repair:
-        views = np.concatenate([classify_view(np.asarray(sequence.xy_px[a:b])) for a, b in bounds])
-        allowed = ~mostly_front(views, t)
-        swapped = left_right_swaps(sequence.xy_px, allowed=allowed)
-    lengths: dict[tuple[str, str], list[np.ndarray]] = {pair: [] for pair in GLITCH_SEGMENTS}
-    trunks = []
-    for a, b in bounds:
+        views = _map_blocks(lambda a, b: classify_view(np.asarray(sequence.xy_px[a:b])), bounds)
+        allowed = ~mostly_front(np.concatenate(views), t)
+        groups = [(g, g + 1) for g in range(len(LIMB_GROUPS))]
+        columns = _map_blocks(lambda g, _: limb_group_swaps(sequence.xy_px, list(LIMB_GROUPS)[g], allowed=allowed), groups)
+        swapped = np.stack(columns, axis=1)
+
+    def lengths(a: int, b: int) -> tuple[dict[tuple[str, str], np.ndarray], np.ndarray]:
         xy, vis = apply_swaps(sequence.xy_px[a:b], sequence.visibility[a:b], swapped[a:b])
-        for pair, parts in lengths.items():
-            parts.append(segment_length_px(xy, *pair))
-        trunks.append(length_2d(trunk_down_vector(mask_low_visibility(xy, vis, settings.min_visibility))))
+        trunk = length_2d(visible_trunk_down(xy, vis, settings.min_visibility))
         sequence.release_pages(a, b)
+        return {pair: segment_length_px(xy, *pair) for pair in GLITCH_SEGMENTS}, trunk
+
+    parts = _map_blocks(lengths, bounds)
     return ClipLabels(
         dt_s,
         swapped,
         allowed,
-        {pair: clip_reference_px(np.concatenate(parts)) for pair, parts in lengths.items()},
-        clip_reference_px(np.concatenate(trunks)),
+        {pair: clip_reference_px(np.concatenate([p[0][pair] for p in parts])) for pair in GLITCH_SEGMENTS},
+        clip_reference_px(np.concatenate([p[1] for p in parts])),
     )
 
 
@@ -284,7 +296,7 @@ def clean_block(
     return CleanedBlock(
         cleaned[keep],
         {n: v[keep] for n, v in angles.items()},
-        {n: filter_jumps(v, angles[n], t)[keep] for n, v in unfiltered.items()},
+        {n: v[keep] for n, v in all_filter_jumps(unfiltered, angles, t).items()},
         blank[keep],
         vis[keep],
         glitched[keep],
@@ -311,18 +323,20 @@ def clean_in_blocks(
     n = len(sequence)
     bounds = block_bounds(n, block_frames)
     labels = clip_labels(sequence, settings, bounds, repair)
-    blocks = _map_blocks(lambda a, b: clean_block(sequence, settings, names, labels, a, b), bounds)
     xy = landmark_major(sequence.xy_px.shape)
     vis = np.empty(sequence.visibility.shape)
-    angles = {name: np.empty(n) for name in blocks[0].angles}
-    jumps = {name: np.empty(n, dtype=bool) for name in blocks[0].jumps}
+    angles = {name: np.empty(n) for name in resolve_angle_names(names)}
+    jumps = {name: np.empty(n, dtype=bool) for name in angles}
     blank = np.empty((n, sequence.xy_px.shape[1]), dtype=bool)
     glitched = np.empty(labels.swapped.shape, dtype=bool)
-    for (a, b), block in zip(bounds, blocks, strict=True):
+
+    def clean_and_keep(a: int, b: int) -> None:  # each block's results go in place at once: one block held
+        block = clean_block(sequence, settings, names, labels, a, b)
         xy[a:b], vis[a:b], blank[a:b], glitched[a:b] = block.xy_px, block.visibility, block.blank, block.glitched
         for name in angles:
             angles[name][a:b], jumps[name][a:b] = block.angles[name], block.jumps[name]
-    del blocks
+
+    _map_blocks(clean_and_keep, bounds)
     trunk_px = trunk_length_px(xy)
     clip_lengths = {pair: clip_reference_px(segment_length_px(xy, *pair)) for pair in angle_segments(angles)}
     views = np.empty(n, dtype=object)

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from romcam.kinematics.angles import FORMULAS, REGISTRY, JointAngle, forward_vector, trunk_down_vector
 from romcam.kinematics.filters import hampel
@@ -53,10 +55,10 @@ WINDOW_CODES = (FlagCode.FAR_SIDE, FlagCode.FORESHORTENED, FlagCode.INTERPOLATED
 
 
 def _widen(mask: np.ndarray, half: int) -> np.ndarray:
-    """``mask`` dilated by ``half`` samples either side."""
+    """``mask`` (T,) or (T, C) dilated by ``half`` samples either side along time."""
     if half <= 0 or not mask.any():
         return mask.copy()
-    return np.asarray(np.convolve(mask.astype(float), np.ones(2 * half + 1), mode="same") > 0)
+    return np.asarray(maximum_filter1d(mask.astype(np.uint8), 2 * half + 1, axis=0, mode="constant", cval=0) > 0)
 
 
 def angle_jumps(
@@ -69,7 +71,7 @@ def angle_jumps(
     """(T,) True where an angle series leaves its running median (within ``half_window_s`` either side)
     by more than ``limit_deg`` and by more than ``JUMP_MAD_FACTOR`` scaled median absolute deviations
     (``kinematics.filters.hampel``: a Hampel identifier with a floor), widened by ``spread_s`` either side
-    (the reach of the smoothing filter).
+    (the reach of the smoothing filter). A (T, C) array is C series, judged each on its own.
 
     A still or slowly moving limb has a small spread, so a momentary landmark error stands out; a fast
     full-range movement spreads its window widely and is left alone. Windows are counted in samples at the
@@ -77,21 +79,37 @@ def angle_jumps(
     """
     v = np.asarray(values_deg, dtype=float)
     t = np.asarray(t_s, dtype=float)
-    if v.size < 3:
+    if v.shape[0] < 3:
         return np.zeros(v.shape, dtype=bool)
     dt_s = float(np.median(np.diff(t))) if t.size > 1 else 1.0
     half = max(1, int(round(half_window_s / dt_s))) if dt_s > 0 else 1
-    jump = hampel(v[:, None], half, limit_deg, JUMP_MAD_FACTOR)[:, 0]
-    return _widen(jump, max(0, int(round(spread_s / dt_s))) if dt_s > 0 else 0)
+    jump = hampel(v.reshape(v.shape[0], -1), half, limit_deg, JUMP_MAD_FACTOR)
+    return _widen(jump, max(0, int(round(spread_s / dt_s))) if dt_s > 0 else 0).reshape(v.shape)
 
 
 def filter_jumps(unfiltered_deg: np.ndarray, filtered_deg: np.ndarray, t_s: np.ndarray) -> np.ndarray:
     """(T,) jumps judged on the unfiltered series, on the filtered one, and where the filter moved a value
     more than ``JUMP_DEG`` away from the unfiltered value (an error spread by the filter, or its ringing
-    next to a cut or a gap)."""
+    next to a cut or a gap). (T, C) arrays are C angles, judged each on its own."""
+    raw, smooth = np.asarray(unfiltered_deg, dtype=float), np.asarray(filtered_deg, dtype=float)
     with np.errstate(invalid="ignore"):
-        moved = np.abs(np.asarray(filtered_deg) - np.asarray(unfiltered_deg)) > JUMP_DEG
-    return angle_jumps(unfiltered_deg, t_s) | angle_jumps(filtered_deg, t_s) | moved
+        moved = np.abs(smooth - raw) > JUMP_DEG
+    both = angle_jumps(np.stack([raw, smooth], axis=-1), t_s)
+    return np.asarray(both[..., 0] | both[..., 1] | moved)
+
+
+def all_filter_jumps(
+    unfiltered_deg: dict[str, np.ndarray], filtered_deg: dict[str, np.ndarray], t_s: np.ndarray
+) -> dict[str, np.ndarray]:
+    """``filter_jumps`` of every angle of ``unfiltered_deg`` (name -> series) against its ``filtered_deg``, all
+    angles in one pass."""
+    names = list(unfiltered_deg)
+    if not names:
+        return {}
+    raw = np.stack([unfiltered_deg[n] for n in names], axis=1)
+    jumps = filter_jumps(raw, np.stack([filtered_deg[n] for n in names], axis=1), t_s)
+    rows = np.ascontiguousarray(jumps.T)  # each angle's mask contiguous
+    return {name: rows[i] for i, name in enumerate(names)}
 
 
 def out_of_range(d: JointAngle, values_deg: np.ndarray) -> np.ndarray:
@@ -152,6 +170,16 @@ class FrameEvidence:
     trunk_px: float = float("nan")
     world_m: np.ndarray | None = None
     clip_lengths_px: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    @cached_property
+    def view_is(self) -> dict[str, np.ndarray]:
+        """(T,) bool per view ("front", "side", "oblique", "" unknown): ``views`` compared once for every angle."""
+        return {view: np.asarray(self.views == view) for view in ("front", "side", "oblique", "")}
+
+    @cached_property
+    def near_is(self) -> dict[str, np.ndarray]:
+        """(T,) bool per near side ("left", "right", "" none): ``near`` compared once for every angle."""
+        return {side: np.asarray(self.near == side) for side in ("left", "right", "")}
 
 
 SEGMENTS: dict[frozenset[str], str] = {
@@ -251,9 +279,9 @@ def angle_frame_flags(
     flags = {str(code): np.zeros(n, dtype=bool) for code in FlagCode}
     needed = PLANE_VIEW.get(d.plane)
     if needed is not None:
-        flags["view"] = (evidence.views != needed) & (evidence.views != "")
+        flags["view"] = ~evidence.view_is[needed] & ~evidence.view_is[""]
     if d.side:
-        flags["far_side"] = (evidence.views == "side") & (evidence.near != "") & (evidence.near != d.side)
+        flags["far_side"] = evidence.view_is["side"] & ~evidence.near_is[""] & ~evidence.near_is[d.side]
         for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
             flags["foreshortened"] |= foreshortened(xy_px, a, b, evidence)
     for lm in points:
