@@ -57,6 +57,7 @@ def test_blocks_give_the_whole_clip_cleaning() -> None:
     flagged = whole.flags["left_knee_flexion"]
     assert flagged["interpolated"].any() and flagged["repaired"].any() and flagged["jump"].any()
     _assert_same(blocks, whole)
+    _assert_same(clean_offline(sequence, FilterSettings(), block_frames=400, workers=1), blocks)  # threads or not
 
 
 def test_blocks_keep_a_neutral_capture_and_the_choice_of_angles() -> None:

@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from romcam.kinematics.geometry import finite_2d, length_2d
@@ -64,30 +63,6 @@ def landmark_major(shape: tuple[int, ...], fill: float | None = None) -> np.ndar
     return out
 
 
-def _neighbours(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For a (T, C) mask: the index of the last valid sample at or before each sample and of the first at or
-    after it (-1 and T where there is none)."""
-    n = valid.shape[0]
-    idx = np.arange(n, dtype=np.int32)[:, None]
-    before = np.where(valid, idx, np.int32(-1))
-    np.maximum.accumulate(before, axis=0, out=before)
-    after = np.where(valid, idx, np.int32(n))[::-1]
-    np.minimum.accumulate(after, axis=0, out=after)
-    return before, after[::-1]
-
-
-def _interpolate_at(
-    flat: np.ndarray, rows: np.ndarray, cols: np.ndarray, before: np.ndarray, after: np.ndarray, x: np.ndarray
-) -> np.ndarray:
-    """Values at the samples (``rows``, ``cols``) of a (T, C) array by linear interpolation in ``x`` (T,) between
-    the valid samples ``before`` and ``after`` them in the same column (as ``np.interp`` would)."""
-    x0, x1 = x[before], x[after]
-    y0, y1 = flat[before, cols], flat[after, cols]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(x1 > x0, (x[rows] - x0) / (x1 - x0), 0.0)
-    return np.asarray(y0 + w * (y1 - y0))
-
-
 def fill_short_gaps(values: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np.ndarray:
     """Linearly interpolate interior NaN gaps whose duration is at most ``max_gap_s``.
 
@@ -101,17 +76,28 @@ def fill_short_gaps(values: np.ndarray, t_s: np.ndarray, max_gap_s: float) -> np
 
 
 def _fill_short_gaps_in_place(flat: np.ndarray, t: np.ndarray, max_gap_s: float) -> None:
-    """``fill_short_gaps`` of a (T, C) array, in place."""
-    valid = np.isfinite(flat)
-    if valid.all() or flat.shape[0] < 3:
+    """``fill_short_gaps`` of a (T, C) array, in place: each column with gaps at a time, by ``np.interp`` at the
+    samples of its short interior gaps."""
+    if flat.shape[0] < 3:
         return
-    n = flat.shape[0]
-    before, after = _neighbours(valid)
-    rows, cols = np.nonzero(~valid & (before >= 0) & (after < n))
-    b, a = before[rows, cols], after[rows, cols]
-    short = t[a] - t[b + 1] <= max_gap_s + 1e-9
-    rows, cols, b, a = rows[short], cols[short], b[short], a[short]
-    flat[rows, cols] = _interpolate_at(flat, rows, cols, b, a, t)
+    valid = np.isfinite(flat)
+    for c in np.flatnonzero(~valid.all(axis=0)):
+        kept = np.flatnonzero(valid[:, c])
+        if kept.size < 2:
+            continue
+        gaps = np.flatnonzero(np.diff(kept) > 1)
+        before, after = kept[gaps], kept[gaps + 1]
+        short = t[after] - t[before + 1] <= max_gap_s + 1e-9
+        if short.any():
+            rows = _gap_rows(before[short], after[short])
+            flat[rows, c] = np.interp(t[rows], t[kept], flat[kept, c])
+
+
+def _gap_rows(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The indices strictly between each ``before[i]`` and ``after[i]``, concatenated."""
+    lengths = after - before - 1
+    starts = np.repeat(before + 1 - (np.cumsum(lengths) - lengths), lengths)
+    return np.asarray(np.arange(int(lengths.sum())) + starts)
 
 
 def butterworth_zero_lag(values: np.ndarray, t_s: np.ndarray, cutoff_hz: float, order: int = 4) -> np.ndarray:
@@ -238,13 +224,28 @@ def _filled(values: np.ndarray) -> np.ndarray:
     valid = np.isfinite(out)
     if valid.all():
         return out
-    n = out.shape[0]
-    before, after = _neighbours(valid)
-    rows, cols = np.nonzero(~valid & ((before >= 0) | (after < n)))  # all-NaN columns stay NaN
-    b, a = before[rows, cols], after[rows, cols]
-    b, a = np.where(b < 0, a, b), np.where(a >= n, b, a)  # leading and trailing gaps: hold the end value
-    out[rows, cols] = _interpolate_at(out, rows, cols, b, a, np.arange(n, dtype=float))
+    n = np.arange(out.shape[0])
+    for c in np.flatnonzero(~valid.all(axis=0)):
+        kept = valid[:, c]
+        if kept.any():  # np.interp holds the end values beyond the first and last sample
+            out[~kept, c] = np.interp(n[~kept], n[kept], out[kept, c])
     return out
+
+
+def running_range(values: np.ndarray, half: int) -> np.ndarray:
+    """(T, ...) max - min of the ``2 * half + 1`` samples around each along axis 0, the ends repeated (what
+    ``maximum_filter1d - minimum_filter1d`` with mode "nearest" give): a maximum and a minimum over shifted
+    copies, which for the few samples of a running median's window beats a general filter several times."""
+    v = np.asarray(values, dtype=float)
+    n = v.shape[0]
+    padded = np.concatenate([np.repeat(v[:1], half, axis=0), v, np.repeat(v[-1:], half, axis=0)])
+    high = padded[:n].copy()
+    low = high.copy()
+    for k in range(1, 2 * half + 1):
+        np.maximum(high, padded[k : k + n], out=high)
+        np.minimum(low, padded[k : k + n], out=low)
+    high -= low
+    return high
 
 
 def hampel(values: np.ndarray, half: int, floor: float, mad_factor: float = 3.0) -> np.ndarray:
@@ -262,9 +263,7 @@ def hampel(values: np.ndarray, half: int, floor: float, mad_factor: float = 3.0)
     if n < 3:
         return np.zeros(v.shape, dtype=bool)
     filled = _filled(v)
-    width = 2 * half + 1
-    spread = maximum_filter1d(filled, width, axis=0, mode="nearest")
-    spread -= minimum_filter1d(filled, width, axis=0, mode="nearest")
+    spread = running_range(filled, half)
     with np.errstate(invalid="ignore"):
         rows, cols = np.nonzero(np.isfinite(v) & (spread > floor))
     windows = filled[np.clip(rows[:, None] + np.arange(-half, half + 1), 0, n - 1), cols[:, None]]
@@ -291,9 +290,10 @@ def landmark_outliers(
     dt_s = float(np.median(np.diff(t_s)))
     half = max(1, int(round(half_window_s / dt_s))) if dt_s > 0 else 1
     out = np.zeros(xy.shape[:2], dtype=bool)
-    for k in range(0, xy.shape[1], 4):  # four landmarks at a time: bounded memory on long recordings
-        part = np.ascontiguousarray(xy[:, k : k + 4]).reshape(n, -1)
-        out[:, k : k + 4] = hampel(part, half, floor_px, mad_factor).reshape(n, -1, 2).any(axis=-1)
+    step = max(1, BLOCK_SAMPLES // (2 * n))  # landmarks at a time: bounded memory on long recordings
+    for k in range(0, xy.shape[1], step):
+        part = np.ascontiguousarray(xy[:, k : k + step]).reshape(n, -1)
+        out[:, k : k + step] = hampel(part, half, floor_px, mad_factor).reshape(n, -1, 2).any(axis=-1)
     return out
 
 

@@ -42,15 +42,26 @@ def _better(keep: np.ndarray, swap: np.ndarray, ratio: float, min_gain_px: float
 
 
 def _swap_states(
-    swap_if_kept: list[bool], swap_if_swapped: list[bool], seen: list[bool], allowed: list[bool], max_run: int
+    swap_if_kept: np.ndarray, swap_if_swapped: np.ndarray, seen: np.ndarray, allowed: np.ndarray, max_run: int
 ) -> np.ndarray:
     """(T,) bool: which frames swap, following the tracks' state (swapped or not at the last frame with points)
-    and undoing a run longer than ``max_run``."""
-    swapped = np.zeros(len(seen), dtype=bool)
-    track_swapped = False
-    run_start = -1
-    for t, may_swap in enumerate(allowed):
-        now = may_swap and (swap_if_swapped[t] if track_swapped else swap_if_kept[t])
+    and undoing a run longer than ``max_run``. Followed frame by frame where a run is on; from an idle state
+    (tracks not swapped, no run) nothing changes until the next frame where a swap may start, so the loop
+    jumps there."""
+    start_ok = np.asarray(swap_if_kept, dtype=bool) & np.asarray(allowed, dtype=bool)
+    stay_ok = np.asarray(swap_if_swapped, dtype=bool) & np.asarray(allowed, dtype=bool)
+    seen = np.asarray(seen, dtype=bool)
+    n = seen.shape[0]
+    candidates = np.flatnonzero(start_ok)
+    swapped = np.zeros(n, dtype=bool)
+    track_swapped, run_start, t = False, -1, 0
+    while t < n:
+        if not track_swapped and run_start < 0:
+            i = int(np.searchsorted(candidates, t))
+            if i == candidates.size:
+                break
+            t = int(candidates[i])
+        now = bool(stay_ok[t] if track_swapped else start_ok[t])
         if now:
             run_start = t if run_start < 0 else run_start
             swapped[t] = True
@@ -61,6 +72,7 @@ def _swap_states(
             run_start = -1
         if seen[t]:
             track_swapped = now
+        t += 1
     return swapped
 
 
@@ -129,13 +141,9 @@ def limb_group_swaps(
     keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
     swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
     seen = np.asarray(finite_2d(now).any(axis=1))
-    may = [True] * now.shape[0] if allowed is None else np.asarray(allowed, dtype=bool).tolist()
+    may = np.ones(now.shape[0], dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     return _swap_states(
-        _better(keep, swap, ratio, min_gain_px).tolist(),
-        _better(swap, keep, ratio, min_gain_px).tolist(),
-        seen.tolist(),
-        may,
-        max_run,
+        _better(keep, swap, ratio, min_gain_px), _better(swap, keep, ratio, min_gain_px), seen, may, max_run
     )
 
 

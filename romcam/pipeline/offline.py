@@ -38,9 +38,9 @@ from romcam.kinematics.sides import (
     repair_left_right,
     segment_length_px,
 )
-from romcam.results import FlagCode
 from romcam.landmarks import SKELETON_LANDMARKS
 from romcam.landmarks import Landmark as L
+from romcam.results import FlagCode
 from romcam.rules.frame_flags import (
     all_angle_flags,
     all_filter_jumps,
@@ -52,16 +52,17 @@ from romcam.rules.view import classify_view
 from romcam.thresholds import JUMP_HALF_WINDOW_S, OUTLIER_FLOOR_TRUNK
 from romcam.types import PoseSequence
 
-
 BLOCK_FRAMES = 8192
 """A recording longer than this many frames (4.6 minutes at 30 fps) is cleaned in blocks of this many frames."""
 
 BLOCK_MARGIN_S = 2.0
 """Each block is cleaned together with this much of its neighbours on either side, then only its own frames are
 kept. Every stage of the cleaning reaches less far: running medians 0.1 s, gap filling and misplaced-limb runs
-0.3 s, the flags' spread 0.1 s; the Butterworth filter's response to the block's artificial ends dies away to
-well below 1e-9 of their size within 1 s (its poles lie inside 0.9 of the unit circle per sample at 30 fps and
-6 Hz, at most 0.97 at 120 fps)."""
+0.3 s, the flags' spread 0.1 s. The Butterworth filter (6 Hz, 4th order) reaches on for ever, but its response
+to the block's artificial ends dies away: its largest pole has radius 0.68 per sample at 30 fps (0.89 at 120 fps,
+0.94 at 240 fps), so after 2 s what is left is about 1e-10 of the end's size at 30 fps (1e-12 at 120 fps, 3e-13
+at 240 fps). The causal One Euro filter forgets its start likewise (time constant 0.16 s at its 1 Hz
+cut-off)."""
 
 
 def angles_from_sequence(
@@ -89,9 +90,8 @@ def robust_outliers(
         return out
     trunk = trunk_length_px(visible_px) if trunk_px is None else trunk_px
     floor = OUTLIER_FLOOR_TRUNK * trunk if np.isfinite(trunk) else np.inf
-    for k in range(0, len(SKELETON_LANDMARKS), 4):  # a few landmarks at a time: bounded memory
-        columns = list(SKELETON_LANDMARKS[k : k + 4])
-        out[:, columns] = landmark_outliers(visible_px[:, columns], t_s, JUMP_HALF_WINDOW_S, floor)
+    columns = list(SKELETON_LANDMARKS)
+    out[:, columns] = landmark_outliers(visible_px[:, columns], t_s, JUMP_HALF_WINDOW_S, floor)
     return out
 
 
@@ -152,20 +152,24 @@ def clean_offline(
     roll_deg: float | None = None,
     reference_lengths_px: dict[str, float] | None = None,
     block_frames: int = BLOCK_FRAMES,
+    workers: int | None = None,
 ) -> Measured:
     """Level, repair, clean, measure and flag a recorded sequence (already undistorted, if at all).
 
     ``roll_deg`` is the camera roll to undo and ``reference_lengths_px`` the segment lengths that judge
     foreshortening (both from a neutral capture; without them the clip's own 90th percentile is the
     reference). ``info`` of the result says what the left/right repair did. A sequence longer than
-    ``block_frames`` is cleaned in blocks (``clean_in_blocks``): the same values, in bounded memory, on all cores.
+    ``block_frames`` is cleaned in blocks (``clean_in_blocks``): the same values, in bounded memory, on
+    ``workers`` threads (default: the cores this process may use).
     """
     if roll_deg is not None:
         sequence = sequence.with_xy(level_xy_px(sequence.xy_px, roll_deg, sequence.width_px, sequence.height_px))
     repair_info: dict[str, Any] | None = None
     swapped = None
     if len(sequence) > block_frames:
-        return clean_in_blocks(sequence, settings, names, block_frames, repair_left_right, reference_lengths_px)
+        return clean_in_blocks(
+            sequence, settings, names, block_frames, repair_left_right, reference_lengths_px, workers
+        )
     if repair_left_right:
         sequence, swapped, repair_info = repair_sequence(sequence)
     visible = mask_low_visibility(sequence.xy_px, sequence.visibility, settings.min_visibility)
@@ -200,10 +204,18 @@ def block_bounds(n_frames: int, block_frames: int) -> list[tuple[int, int]]:
     return [(a, min(a + block_frames, n_frames)) for a in range(0, n_frames, block_frames)]
 
 
-def _map_blocks(work: Callable[[int, int], Any], bounds: list[tuple[int, int]]) -> list[Any]:
-    """``work(start, stop)`` of every block, on as many threads as there are cores (numpy releases the
-    interpreter lock while it computes; each block writes only its own frames)."""
-    workers = min(len(bounds), os.cpu_count() or 1)
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _map_blocks(work: Callable[[int, int], Any], bounds: list[tuple[int, int]], workers: int) -> list[Any]:
+    """``work(start, stop)`` of every block on ``workers`` threads (numpy lets go of the interpreter lock while it
+    computes; each block writes only its own frames)."""
+    workers = min(len(bounds), workers)
     if workers <= 1:
         return [work(a, b) for a, b in bounds]
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -221,7 +233,7 @@ def visible_trunk_down(xy_px: np.ndarray, visibility: np.ndarray, min_visibility
 
 
 def clip_labels(
-    sequence: PoseSequence, settings: FilterSettings, bounds: list[tuple[int, int]], repair: bool
+    sequence: PoseSequence, settings: FilterSettings, bounds: list[tuple[int, int]], repair: bool, workers: int = 1
 ) -> ClipLabels:
     """The whole-clip quantities of ``ClipLabels``, reading the sequence a block at a time (the label swaps read
     the limb landmarks of the whole clip, a limb group per core)."""
@@ -230,11 +242,13 @@ def clip_labels(
     swapped = np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool)
     allowed = None
     if repair:
-        views = _map_blocks(lambda a, b: classify_view(np.asarray(sequence.xy_px[a:b])), bounds)
+        views = _map_blocks(lambda a, b: classify_view(np.asarray(sequence.xy_px[a:b])), bounds, workers)
         allowed = ~mostly_front(np.concatenate(views), t)
         groups = [(g, g + 1) for g in range(len(LIMB_GROUPS))]
-        columns = _map_blocks(lambda g, _: limb_group_swaps(sequence.xy_px, list(LIMB_GROUPS)[g], allowed=allowed), groups)
-        swapped = np.stack(columns, axis=1)
+        swaps = _map_blocks(
+            lambda g, _: limb_group_swaps(sequence.xy_px, list(LIMB_GROUPS)[g], allowed=allowed), groups, workers
+        )
+        swapped = np.stack(swaps, axis=1)
 
     def lengths(a: int, b: int) -> tuple[dict[tuple[str, str], np.ndarray], np.ndarray]:
         xy, vis = apply_swaps(sequence.xy_px[a:b], sequence.visibility[a:b], swapped[a:b])
@@ -242,7 +256,7 @@ def clip_labels(
         sequence.release_pages(a, b)
         return {pair: segment_length_px(xy, *pair) for pair in GLITCH_SEGMENTS}, trunk
 
-    parts = _map_blocks(lengths, bounds)
+    parts = _map_blocks(lengths, bounds, workers)
     return ClipLabels(
         dt_s,
         swapped,
@@ -310,6 +324,7 @@ def clean_in_blocks(
     block_frames: int,
     repair: bool = True,
     reference_lengths_px: dict[str, float] | None = None,
+    workers: int | None = None,
 ) -> Measured:
     """``clean_offline`` of a long sequence in blocks of ``block_frames`` frames: the whole-clip quantities first
     (``clip_labels``), then each block cleaned with its margins (``clean_block``), then the clip's own reference
@@ -322,7 +337,8 @@ def clean_in_blocks(
     read only for the view and the trunk, which the repair does not move)."""
     n = len(sequence)
     bounds = block_bounds(n, block_frames)
-    labels = clip_labels(sequence, settings, bounds, repair)
+    workers = available_cores() if workers is None else workers
+    labels = clip_labels(sequence, settings, bounds, repair, workers)
     xy = landmark_major(sequence.xy_px.shape)
     vis = np.empty(sequence.visibility.shape)
     angles = {name: np.empty(n) for name in resolve_angle_names(names)}
@@ -336,7 +352,7 @@ def clean_in_blocks(
         for name in angles:
             angles[name][a:b], jumps[name][a:b] = block.angles[name], block.jumps[name]
 
-    _map_blocks(clean_and_keep, bounds)
+    _map_blocks(clean_and_keep, bounds, workers)
     trunk_px = trunk_length_px(xy)
     clip_lengths = {pair: clip_reference_px(segment_length_px(xy, *pair)) for pair in angle_segments(angles)}
     views = np.empty(n, dtype=object)
@@ -344,7 +360,13 @@ def clean_in_blocks(
 
     def flag_block(a: int, b: int) -> None:
         evidence = frame_evidence(
-            xy[a:b], blank[a:b], labels.swapped[a:b], reference_lengths_px, sequence.world_m[a:b], trunk_px, clip_lengths
+            xy[a:b],
+            blank[a:b],
+            labels.swapped[a:b],
+            reference_lengths_px,
+            sequence.world_m[a:b],
+            trunk_px,
+            clip_lengths,
         )
         evidence = replace(evidence, jumps={name: v[a:b] for name, v in jumps.items()})
         views[a:b] = evidence.views
@@ -353,7 +375,7 @@ def clean_in_blocks(
                 flags[name][code][a:b] = mask
         sequence.release_pages(a, b)
 
-    _map_blocks(flag_block, bounds)
+    _map_blocks(flag_block, bounds, workers)
     vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     kept = PoseSequence(sequence.xy_px, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
     info = {"left_right_repair": repair_record(sequence.t_s, labels.swapped, glitched) if repair else None}
