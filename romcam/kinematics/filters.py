@@ -6,6 +6,7 @@ Offline: zero-lag 4th-order Butterworth at 6 Hz (Winter). Live: the causal One E
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -120,7 +121,7 @@ def _butterworth_in_place(flat: np.ndarray, t_s: np.ndarray, cutoff_hz: float, o
     fs_hz = 1.0 / float(np.median(np.diff(t_s)))
     if cutoff_hz >= fs_hz / 2:
         return
-    sos = butter(order, cutoff_hz, btype="low", fs=fs_hz, output="sos")
+    sos, zi = _butterworth_design(order, cutoff_hz, fs_hz)
     pad = 3 * (2 * len(sos) + 1)
     runs = _valid_runs(np.isfinite(flat), pad)
     # runs of similar length are filtered as the rows of one block (a few calls instead of one per run)
@@ -129,7 +130,15 @@ def _butterworth_in_place(flat: np.ndarray, t_s: np.ndarray, cutoff_hz: float, o
         same = runs[bucket == b]
         rows = max(1, BLOCK_SAMPLES // (2**b + 2 * pad))  # blocks of about a million samples: bounded memory
         for first in range(0, len(same), rows):
-            _filter_runs(flat, same[first : first + rows], sos, pad)
+            _filter_runs(flat, same[first : first + rows], sos, zi, pad)
+
+
+@functools.lru_cache(maxsize=16)
+def _butterworth_design(order: int, cutoff_hz: float, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """The low-pass's second-order sections and their steady-state initial conditions (``sosfilt_zi``), designed
+    once per (order, cut-off, rate): a long clip's blocks and scenes share them."""
+    sos = butter(order, cutoff_hz, btype="low", fs=fs_hz, output="sos")
+    return sos, sosfilt_zi(sos)
 
 
 BLOCK_SAMPLES = 1 << 20
@@ -147,7 +156,7 @@ def _valid_runs(finite: np.ndarray, pad: int) -> np.ndarray:
     return runs[runs[:, 2] - runs[:, 1] > pad]
 
 
-def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, pad: int) -> None:
+def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, zi: np.ndarray, pad: int) -> None:
     """``sosfiltfilt(sos, x, padtype="odd", padlen=pad)`` of every run (column, start, stop) of ``flat``, in
     place: each run, extended by ``pad`` odd-reflected samples at both ends, is a row of one block, left-aligned;
     the rows' tails after their ends do not reach back in a causal filter, and the backward pass reverses each
@@ -163,14 +172,21 @@ def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, pad: int) 
     x = flat[start[:, None] + source, col[:, None]]
     first, last = flat[start, col][:, None], flat[start + length - 1, col][:, None]
     x = np.where(head, 2 * first - x, np.where(tail, 2 * last - x, x))
-    zi = sosfilt_zi(sos)[:, None, :]
-    y, _ = sosfilt(sos, x, axis=-1, zi=zi * x[None, :, :1])
-    back = np.clip(width[:, None] - 1 - j, 0, None)  # each row reversed within its own width
-    y = np.take_along_axis(y, back, axis=1)
-    y, _ = sosfilt(sos, y, axis=-1, zi=zi * y[None, :, :1])
-    y = np.take_along_axis(y, back, axis=1)
+    zi_rows = zi[:, None, :]
+    y, _ = sosfilt(sos, x, axis=-1, zi=zi_rows * x[None, :, :1])
+    y = _reverse_rows(y, width)
+    y, _ = sosfilt(sos, y, axis=-1, zi=zi_rows * y[None, :, :1])
+    y = _reverse_rows(y, width)
     for r in range(len(runs)):  # scatter back; one slice per run
         flat[start[r] : start[r] + length[r], col[r]] = y[r, pad : pad + length[r]]
+
+
+def _reverse_rows(y: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Each row of ``y`` reversed within its own ``width`` (what lies beyond it: any value, nothing flows back)."""
+    if (width == y.shape[1]).all():  # rows of one length (a clip without gaps): a plain reversal
+        return np.ascontiguousarray(y[:, ::-1])
+    back = np.clip(width[:, None] - 1 - np.arange(y.shape[1])[None, :], 0, None)
+    return np.take_along_axis(y, back, axis=1)
 
 
 def _smoothing_factor(dt_s: float, cutoff_hz: float) -> float:

@@ -39,7 +39,7 @@ def view_share(plane: str, views: np.ndarray, measured: np.ndarray) -> float | N
     in any view, or never measured)."""
     if plane not in PLANE_VIEW or not measured.any():
         return None
-    return float(np.mean(views[measured] == PLANE_VIEW[plane]))
+    return float(np.count_nonzero(views[measured] == PLANE_VIEW[plane]) / np.count_nonzero(measured))
 
 
 def angle_confidence(
@@ -60,7 +60,7 @@ def angle_confidence(
     measured = np.isfinite(values)
     if not measured.any():
         return confidence({})
-    vis = sequence.visibility[measured][:, [int(d.vertex), int(d.proximal), int(d.distal)]]
+    vis = sequence.visibility[:, [int(d.vertex), int(d.proximal), int(d.distal)]][measured]
     components = {
         "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else float("nan"),
         "view": view_score(1.0 if view_ok is None else view_ok),

@@ -177,6 +177,11 @@ class FrameEvidence:
         return {view: np.asarray(self.views == view) for view in ("front", "side", "oblique", "")}
 
     @cached_property
+    def body_yaw_deg(self) -> np.ndarray | None:
+        """(T,) ``body_yaw_deg`` of ``world_m`` (None without it), computed once for every angle."""
+        return None if self.world_m is None else body_yaw_deg(np.asarray(self.world_m, dtype=float))
+
+    @cached_property
     def near_is(self) -> dict[str, np.ndarray]:
         """(T,) bool per near side ("left", "right", "" none): ``near`` compared once for every angle."""
         return {side: np.asarray(self.near == side) for side in ("left", "right", "")}
@@ -297,18 +302,19 @@ def angle_frame_flags(
     flags["out_of_range"] = out_of_range(d, values_deg)
     if evidence.world_m is not None:
         flags["bent"] = too_bent(d, evidence.world_m)
-        flags["view"] |= turned_from_frontal(d, evidence.world_m)
+        flags["view"] |= turned_from_frontal(d, evidence.world_m, evidence.body_yaw_deg)
     return flags
 
 
-def turned_from_frontal(d: JointAngle, world_m: np.ndarray) -> np.ndarray:
+def turned_from_frontal(d: JointAngle, world_m: np.ndarray, yaw_deg: np.ndarray | None = None) -> np.ndarray:
     """(T,) True where a lower-limb frontal-plane angle (those of ``FRONTAL_MAX_BEND_DEG``) is seen with the body
-    turned more than ``FRONTAL_MAX_YAW_DEG`` from the camera; False for other angles."""
+    turned more than ``FRONTAL_MAX_YAW_DEG`` from the camera; False for other angles. ``yaw_deg`` is
+    ``body_yaw_deg(world_m)`` where the caller has it."""
     w = np.asarray(world_m, dtype=float)
     if d.name.removeprefix(f"{d.side}_") not in FRONTAL_MAX_BEND_DEG or w.size == 0:
         return np.zeros(w.shape[0], dtype=bool)
     with np.errstate(invalid="ignore"):
-        return np.asarray(np.abs(body_yaw_deg(w)) > FRONTAL_MAX_YAW_DEG)
+        return np.asarray(np.abs(body_yaw_deg(w) if yaw_deg is None else yaw_deg) > FRONTAL_MAX_YAW_DEG)
 
 
 def too_bent(d: JointAngle, world_m: np.ndarray) -> np.ndarray:
