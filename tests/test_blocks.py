@@ -23,7 +23,9 @@ def _troubled_walk(n: int, seed: int = 3) -> PoseSequence:
     swaps, a knee misplaced for a few frames, spikes, short and long gaps, hidden points, a scene cut."""
     rng = np.random.default_rng(seed)
     xy = _walk(n) + rng.normal(0, 1.0, (n, 33, 2))
-    xy = _swap_limbs(xy, [199, 200, 201, 598, 599, 1000, 1001, 1002])
+    # swaps across the blocks' edges (300, 400, 600, 800...), one right after a gap that crosses an edge (the
+    # tracks it is judged against come from the block before)
+    xy = _swap_limbs(xy, [403, 404, 598, 599, 600, 601, 799, 800, 801, 1000, 1001, 1002])
     knee, hip = int(L.LEFT_KNEE), int(L.LEFT_HIP)
     xy[404:407, knee] = xy[404:407, hip] + 0.6 * (xy[404:407, knee] - xy[404:407, hip])  # misplaced for 3 frames
     for frame in (205, 597, 603, 1190):  # momentary outliers

@@ -133,15 +133,56 @@ def limb_group_swaps(
     max_run: int = 10,
     allowed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(T,) bool: ``left_right_swaps`` of one limb group (a key of ``LIMB_GROUPS``); groups are independent."""
+    """(T,) bool: ``left_right_swaps`` of one limb group (a key of ``LIMB_GROUPS``); groups are independent.
+    ``track_costs`` then ``swaps_from_costs``, which a long clip runs a block of frames at a time."""
+    costs = track_costs(xy_px, group)
+    return swaps_from_costs(costs, ratio, min_gain_px, max_run, allowed)
+
+
+TrackCosts = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(keep, swap, seen), each (T,): the cost of the model's labels and of the swapped ones against the tracks, and
+whether the frame has any of the group's points (``track_costs``)."""
+
+
+def group_points(xy_px: np.ndarray, group: str) -> np.ndarray:
+    """(T, 2K, 2) the limb group's left points, then its right points, in ``LIMB_GROUPS`` order."""
     left, right = _indices(LIMB_GROUPS[group])
-    now = np.asarray(xy_px[:, left + right], dtype=float)
-    track = np.concatenate([np.full((1, *now.shape[1:]), np.nan), _held(now)[:-1]])
-    n = len(left)
+    return np.asarray(xy_px[:, left + right], dtype=float)
+
+
+def last_seen(points: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
+    """(K, 2) each point's last finite position in ``points`` (T, K, 2), else in ``before`` (K, 2), else NaN: the
+    tracks a following stretch of frames starts from."""
+    out = np.full(points.shape[1:], np.nan) if before is None else np.array(before, dtype=float)
+    finite = finite_2d(points)
+    for k in np.flatnonzero(finite.any(axis=0)):
+        out[k] = points[np.flatnonzero(finite[:, k])[-1], k]
+    return out
+
+
+def track_costs(xy_px: np.ndarray, group: str, tracks_before: np.ndarray | None = None) -> TrackCosts:
+    """The costs ``left_right_swaps`` compares for one limb group, against the tracks (each point where it was
+    last seen, in the model's labels). ``tracks_before`` (2K, 2) are the tracks at the frame before ``xy_px``
+    (``last_seen`` of the frames before; NaN or None at the clip's start)."""
+    now = group_points(xy_px, group)
+    start = np.full((1, *now.shape[1:]), np.nan) if tracks_before is None else np.asarray(tracks_before)[None]
+    track = _held(np.concatenate([start, now]))[:-1]
+    n = now.shape[1] // 2
     keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
     swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
-    seen = np.asarray(finite_2d(now).any(axis=1))
-    may = np.ones(now.shape[0], dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+    return keep, swap, np.asarray(finite_2d(now).any(axis=1))
+
+
+def swaps_from_costs(
+    costs: TrackCosts,
+    ratio: float = 0.5,
+    min_gain_px: float = 8.0,
+    max_run: int = 10,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """(T,) bool: the frames whose labels swap, given the whole clip's ``track_costs`` (see ``left_right_swaps``)."""
+    keep, swap, seen = costs
+    may = np.ones(seen.shape[0], dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     return _swap_states(
         _better(keep, swap, ratio, min_gain_px), _better(swap, keep, ratio, min_gain_px), seen, may, max_run
     )

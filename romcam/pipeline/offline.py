@@ -31,12 +31,16 @@ from romcam.kinematics.neutral import level_xy_px
 from romcam.kinematics.sides import (
     GLITCH_SEGMENTS,
     LIMB_GROUPS,
+    TrackCosts,
     apply_swaps,
     clip_reference_px,
-    limb_group_swaps,
+    group_points,
+    last_seen,
     remove_limb_glitches,
     repair_left_right,
     segment_length_px,
+    swaps_from_costs,
+    track_costs,
 )
 from romcam.landmarks import SKELETON_LANDMARKS
 from romcam.landmarks import Landmark as L
@@ -232,6 +236,41 @@ def visible_trunk_down(xy_px: np.ndarray, visibility: np.ndarray, min_visibility
     return np.asarray((p[:, 2] + p[:, 3]) / 2.0 - (p[:, 0] + p[:, 1]) / 2.0)
 
 
+def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """The frames where the repair may act (not mostly front-on) and the left/right swaps of each limb group, as
+    ``left_right_swaps`` finds them on the whole clip: each block's views and tracks' last positions first, then
+    each block's costs against the tracks carried in from the blocks before it, then the swap state followed
+    through the clip."""
+    groups = list(LIMB_GROUPS)
+
+    def scan(a: int, b: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        xy = np.asarray(sequence.xy_px[a:b])
+        return classify_view(xy), [last_seen(group_points(xy, g)) for g in groups]
+
+    scans = _map_blocks(scan, bounds, workers)
+    allowed = ~mostly_front(np.concatenate([views for views, _ in scans]), sequence.t_s)
+    carried: dict[int, list[np.ndarray | None]] = {}
+    tracks: list[np.ndarray | None] = [None] * len(groups)
+    for (a, _), (_, last) in zip(bounds, scans, strict=True):
+        carried[a] = list(tracks)
+        tracks = [
+            seen if before is None else np.where(np.isfinite(seen), seen, before)
+            for seen, before in zip(last, tracks, strict=True)
+        ]
+
+    def costs(a: int, b: int) -> list[TrackCosts]:
+        xy = np.asarray(sequence.xy_px[a:b])
+        sequence.release_pages(a, b)
+        return [track_costs(xy, g, carried[a][i]) for i, g in enumerate(groups)]
+
+    parts = _map_blocks(costs, bounds, workers)
+    swapped = np.zeros((len(sequence), len(groups)), dtype=bool)
+    for i in range(len(groups)):
+        whole = tuple(np.concatenate([part[i][k] for part in parts]) for k in range(3))
+        swapped[:, i] = swaps_from_costs((whole[0], whole[1], whole[2]), allowed=allowed)
+    return allowed, swapped
+
+
 def clip_labels(
     sequence: PoseSequence, settings: FilterSettings, bounds: list[tuple[int, int]], repair: bool, workers: int = 1
 ) -> ClipLabels:
@@ -242,13 +281,7 @@ def clip_labels(
     swapped = np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool)
     allowed = None
     if repair:
-        views = _map_blocks(lambda a, b: classify_view(np.asarray(sequence.xy_px[a:b])), bounds, workers)
-        allowed = ~mostly_front(np.concatenate(views), t)
-        groups = [(g, g + 1) for g in range(len(LIMB_GROUPS))]
-        swaps = _map_blocks(
-            lambda g, _: limb_group_swaps(sequence.xy_px, list(LIMB_GROUPS)[g], allowed=allowed), groups, workers
-        )
-        swapped = np.stack(swaps, axis=1)
+        allowed, swapped = _clip_swaps(sequence, bounds, workers)
 
     def lengths(a: int, b: int) -> tuple[dict[tuple[str, str], np.ndarray], np.ndarray]:
         xy, vis = apply_swaps(sequence.xy_px[a:b], sequence.visibility[a:b], swapped[a:b])
