@@ -43,6 +43,9 @@ def release_rows(array: np.ndarray, start: int, stop: int) -> None:
         mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
+READ_BLOCK_FRAMES = 8192
+"""Frames read at a time where a pass over a whole sequence lets the pages of file-mapped arrays go as it goes."""
+
 ProgressFn = Callable[[int, int], None]
 """A progress callback: (done, total), total 0 when unknown."""
 
@@ -110,9 +113,10 @@ class PoseSequence:
         """(T,) True where a person was found in the frame (read a block of frames at a time: the pages of a
         sequence mapped from files are let go after each)."""
         out = np.zeros(len(self), dtype=bool)
-        for start in range(0, len(self), 8192):
-            out[start : start + 8192] = np.isfinite(self.xy_px[start : start + 8192]).any(axis=(1, 2))
-            self.release_pages(start, start + 8192)
+        for start in range(0, len(self), READ_BLOCK_FRAMES):
+            stop = start + READ_BLOCK_FRAMES
+            out[start:stop] = np.isfinite(self.xy_px[start:stop]).any(axis=(1, 2))
+            self.release_pages(start, stop)
         return out
 
     def release_pages(self, start: int = 0, stop: int | None = None) -> None:

@@ -13,7 +13,7 @@ from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.geometry import length_2d
 from romcam.kinematics.sides import clip_reference_px
 from romcam.kinematics.summary import summarize_angle
-from romcam.pipeline.offline import Measured
+from romcam.pipeline.offline import BLOCK_FRAMES, Measured
 from romcam.results import (
     OUT_OF_PLANE_CODES,
     AngleResult,
@@ -163,7 +163,7 @@ def build_summary(
     return summary
 
 
-def _views_and_trunk(sequence: PoseSequence, block_frames: int = 8192) -> tuple[np.ndarray, float]:
+def _views_and_trunk(sequence: PoseSequence, block_frames: int = BLOCK_FRAMES) -> tuple[np.ndarray, float]:
     """``classify_view`` of every frame and ``trunk_length_px`` of the sequence's landmarks, a block of frames at
     a time (a sequence mapped from files lets each block's pages go)."""
     views, trunks = [], []

@@ -266,8 +266,8 @@ def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: 
     parts = _map_blocks(costs, bounds, workers)
     swapped = np.zeros((len(sequence), len(groups)), dtype=bool)
     for i in range(len(groups)):
-        whole = tuple(np.concatenate([part[i][k] for part in parts]) for k in range(3))
-        swapped[:, i] = swaps_from_costs((whole[0], whole[1], whole[2]), allowed=allowed)
+        keep, swap, seen = (np.concatenate([part[i][k] for part in parts]) for k in range(3))
+        swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
     return allowed, swapped
 
 
