@@ -34,12 +34,12 @@ END_RANGE_FLAGGED_SCORE = 0.45
 """The confidence component of an angle whose flagged frames reach well beyond its clean extremes (grade C)."""
 
 
-def view_share(plane: str, views: np.ndarray, measured: np.ndarray) -> float | None:
-    """Share of the measured frames seen from the view the angle's plane needs (None for an angle valid
-    in any view, or never measured)."""
-    if plane not in PLANE_VIEW or not measured.any():
+def view_share(in_view: np.ndarray | None, measured: np.ndarray) -> float | None:
+    """Share of the measured frames seen from the view the angle's plane needs, given (T,) ``in_view`` (None for
+    an angle valid in any view); None too where it was never measured."""
+    if in_view is None or not measured.any():
         return None
-    return float(np.count_nonzero(views[measured] == PLANE_VIEW[plane]) / np.count_nonzero(measured))
+    return float(np.count_nonzero(in_view & measured) / np.count_nonzero(measured))
 
 
 def angle_confidence(
@@ -82,14 +82,15 @@ def angle_result(
     sequence: PoseSequence,
     name: str,
     values: np.ndarray,
-    views: np.ndarray,
+    in_view: np.ndarray | None,
     flags: dict[str, np.ndarray],
     variant: str,
     raw_views: np.ndarray | None = None,
     trunk_px: float | None = None,
 ) -> AngleResult:
     """One angle's typed summary over the clip (see ``AngleResult``), graded by what was measured for the
-    model ``variant`` (``raw_views`` and ``trunk_px`` as in ``angle_confidence``)."""
+    model ``variant``; ``in_view`` (T,) marks the frames seen from the view its plane needs (None: any view
+    will do), ``raw_views`` and ``trunk_px`` are as in ``angle_confidence``."""
     d = REGISTRY[name]
     measured = np.isfinite(values)
     clean = measured & ~flagged_any(flags)
@@ -99,7 +100,7 @@ def angle_result(
     for code in OUT_OF_PLANE_CODES:
         out_of_plane |= np.asarray(flags.get(str(code), out_of_plane), bool)
     beyond = summarize_angle(name, np.where(out_of_plane, values, np.nan), sequence.t_s)
-    share = view_share(d.plane, views, measured)
+    share = view_share(in_view, measured)
     codes = [FlagCode.VIEW] if share is not None and share < MIN_VIEW_SHARE else []
     codes += window_flag_codes(flags, measured)
     fraction, by_flag = flag_counts(values, flags)
@@ -142,6 +143,7 @@ def build_summary(
     detected = sequence.detected
     variant = str(model.get("variant", "full"))  # landmarks saved without one came from romcam's default
     raw_views, trunk_px = _views_and_trunk(sequence)
+    in_view = {plane: np.asarray(measured.views == view) for plane, view in PLANE_VIEW.items()}
     summary = ClipSummary(
         romcam_version=romcam.__version__,
         status="ok" if detected.any() else "no_person",
@@ -153,7 +155,14 @@ def build_summary(
         thresholds=as_record(),
         angles={
             name: angle_result(
-                sequence, name, values, measured.views, measured.flags[name], variant, raw_views, trunk_px
+                sequence,
+                name,
+                values,
+                in_view.get(REGISTRY[name].plane),
+                measured.flags[name],
+                variant,
+                raw_views,
+                trunk_px,
             )
             for name, values in measured.angles.items()
         },

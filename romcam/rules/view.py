@@ -39,12 +39,13 @@ def classify_view(xy_px: np.ndarray) -> np.ndarray:
 
 def dominant_view(views: np.ndarray) -> tuple[str, float]:
     """The most common view among frames that have one, and its share of those frames."""
-    known = [v for v in views if v]
-    if not known:
+    every = np.asarray(views, dtype=object)
+    known = every[every != ""]
+    if known.size == 0:
         return "", 0.0
-    names, counts = np.unique(np.array(known, dtype=str), return_counts=True)
+    names, counts = np.unique(known.astype(str), return_counts=True)
     i = int(np.argmax(counts))
-    return str(names[i]), float(counts[i] / len(known))
+    return str(names[i]), float(counts[i] / known.size)
 
 
 def shoulder_hiking_ratio(xy_px: np.ndarray, side: str) -> np.ndarray:
