@@ -244,8 +244,10 @@ def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: 
     groups = list(LIMB_GROUPS)
 
     def scan(a: int, b: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        xy = np.asarray(sequence.xy_px[a:b])
-        return classify_view(xy), [last_seen(group_points(xy, g)) for g in groups]
+        xy = sequence.xy_px[a:b]
+        found = classify_view(xy), [last_seen(group_points(xy, g)) for g in groups]
+        sequence.release_pages(a, b)
+        return found
 
     scans = _map_blocks(scan, bounds, workers)
     allowed = ~mostly_front(np.concatenate([views for views, _ in scans]), sequence.t_s)
@@ -259,9 +261,9 @@ def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: 
         ]
 
     def costs(a: int, b: int) -> list[TrackCosts]:
-        xy = np.asarray(sequence.xy_px[a:b])
+        block = [track_costs(sequence.xy_px[a:b], g, carried[a][i]) for i, g in enumerate(groups)]
         sequence.release_pages(a, b)
-        return [track_costs(xy, g, carried[a][i]) for i, g in enumerate(groups)]
+        return block
 
     parts = _map_blocks(costs, bounds, workers)
     swapped = np.zeros((len(sequence), len(groups)), dtype=bool)
@@ -274,8 +276,8 @@ def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: 
 def clip_labels(
     sequence: PoseSequence, settings: FilterSettings, bounds: list[tuple[int, int]], repair: bool, workers: int = 1
 ) -> ClipLabels:
-    """The whole-clip quantities of ``ClipLabels``, reading the sequence a block at a time (the label swaps read
-    the limb landmarks of the whole clip, a limb group per core)."""
+    """The whole-clip quantities of ``ClipLabels``, reading the sequence a block at a time (the label swaps too:
+    ``_clip_swaps``)."""
     t = sequence.t_s
     dt_s = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     swapped = np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool)
@@ -321,7 +323,8 @@ def clean_block(
     stop: int,
 ) -> CleanedBlock:
     """The cleaning of ``clean_offline`` for frames ``start:stop`` of a long sequence, computed on them and
-    ``BLOCK_MARGIN_S`` of frames either side, with the whole clip's ``labels``."""
+    ``BLOCK_MARGIN_S`` of frames either side, with the whole clip's ``labels``. The filter and the running medians
+    take the block's median frame interval: the clip's, unless its frame rate changes along the way."""
     margin = int(np.ceil(BLOCK_MARGIN_S / labels.dt_s)) if labels.dt_s > 0 else 0
     lo, hi = max(0, start - margin), min(len(sequence), stop + margin)
     t = np.asarray(sequence.t_s[lo:hi])
@@ -330,7 +333,9 @@ def clean_block(
     glitched = np.zeros(labels.swapped[lo:hi].shape, dtype=bool)
     if labels.allowed is not None:
         allowed = labels.allowed[lo:hi]
-        xy, glitched = remove_limb_glitches(xy, t, allowed=allowed, reference_px=labels.glitch_reference_px)
+        xy, glitched = remove_limb_glitches(
+            xy, t, allowed=allowed, reference_px=labels.glitch_reference_px, dt_s=labels.dt_s
+        )
     visible = mask_low_visibility(xy, vis, settings.min_visibility)
     del xy
     unfiltered = compute_angles_deg(visible, names)
