@@ -73,9 +73,13 @@ def bend_3d_deg(a: np.ndarray, vertex: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     ``a``, ``vertex``, ``b`` are (..., 3) points; NaN where any is missing or a segment has zero length.
     """
-    u, v = np.asarray(a) - np.asarray(vertex), np.asarray(b) - np.asarray(vertex)
+    a, vertex, b = np.asarray(a), np.asarray(vertex), np.asarray(b)
+    ux, uy, uz = (a[..., k] - vertex[..., k] for k in range(3))  # by component: no (..., 3) temporaries
+    vx, vy, vz = (b[..., k] - vertex[..., k] for k in range(3))
     with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.sum(u * v, axis=-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+        cos = (ux * vx + uy * vy + uz * vz) / (
+            np.sqrt(ux * ux + uy * uy + uz * uz) * np.sqrt(vx * vx + vy * vy + vz * vz)
+        )
     return np.asarray(180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
