@@ -12,6 +12,8 @@ from test_sides import _swap_limbs, _walk
 
 from romcam.kinematics.filters import FilterSettings
 from romcam.landmarks import Landmark as L
+from romcam.output.words import summary_record
+from romcam.pipeline.evaluate import build_summary
 from romcam.pipeline.offline import Measured, clean_offline
 from romcam.types import PoseSequence, release_rows
 
@@ -60,6 +62,17 @@ def test_blocks_give_the_whole_clip_cleaning() -> None:
     assert flagged["interpolated"].any() and flagged["repaired"].any() and flagged["jump"].any()
     _assert_same(blocks, whole)
     _assert_same(clean_offline(sequence, FilterSettings(), block_frames=400, workers=1), blocks)  # threads or not
+    summaries = [summary_record(build_summary(m, {}, {}, FilterSettings())) for m in (blocks, whole)]
+    assert _rounded(summaries[0]) == _rounded(summaries[1])  # the summary.json each gives
+
+
+def _rounded(record: object) -> object:
+    """A JSON-like record with its floats rounded to 6 decimals (the blocks agree to 1e-6)."""
+    if isinstance(record, dict):
+        return {key: _rounded(value) for key, value in record.items()}
+    if isinstance(record, list | tuple):
+        return [_rounded(value) for value in record]
+    return round(record, 6) if isinstance(record, float) else record
 
 
 def test_blocks_keep_a_neutral_capture_and_the_choice_of_angles() -> None:

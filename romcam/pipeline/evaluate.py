@@ -142,7 +142,7 @@ def build_summary(
     sequence = measured.sequence
     detected = sequence.detected
     variant = str(model.get("variant", "full"))  # landmarks saved without one came from romcam's default
-    raw_views, trunk_px = _views_and_trunk(sequence)
+    raw_views, trunk_px = _views_and_trunk(sequence, measured.raw_views)
     in_view = {plane: np.asarray(measured.views == view) for plane, view in PLANE_VIEW.items()}
     summary = ClipSummary(
         romcam_version=romcam.__version__,
@@ -172,18 +172,22 @@ def build_summary(
     return summary
 
 
-def _views_and_trunk(sequence: PoseSequence, block_frames: int = BLOCK_FRAMES) -> tuple[np.ndarray, float]:
-    """``classify_view`` of every frame and ``trunk_length_px`` of the sequence's landmarks, a block of frames at
-    a time (a sequence mapped from files lets each block's pages go)."""
+def _views_and_trunk(
+    sequence: PoseSequence, known_views: np.ndarray | None = None, block_frames: int = BLOCK_FRAMES
+) -> tuple[np.ndarray, float]:
+    """``classify_view`` of every frame (``known_views`` where the cleaning kept them) and ``trunk_length_px`` of
+    the sequence's landmarks, a block of frames at a time (a sequence mapped from files lets each block's pages
+    go)."""
     views, trunks = [], []
     for start in range(0, len(sequence), block_frames):
-        xy = np.asarray(sequence.xy_px[start : start + block_frames])
-        views.append(classify_view(xy))
+        xy = sequence.xy_px[start : start + block_frames]
+        if known_views is None:
+            views.append(classify_view(xy))
         trunks.append(length_2d(trunk_down_vector(xy)))
         sequence.release_pages(start, start + block_frames)
-    if not views:
+    if not trunks:
         return np.zeros(0, dtype=object), float("nan")
-    return np.concatenate(views), clip_reference_px(np.concatenate(trunks))
+    return (np.concatenate(views) if known_views is None else known_views), clip_reference_px(np.concatenate(trunks))
 
 
 def flag_columns(angles: dict[str, np.ndarray], flags: dict[str, dict[str, np.ndarray]]) -> dict[str, list[str]]:

@@ -137,7 +137,8 @@ def repair_record(t_s: np.ndarray, swapped: np.ndarray, glitched: np.ndarray) ->
 @dataclass
 class Measured:
     """A sequence after correction and repair, its cleaned landmarks, angles, per-frame flags, each frame's
-    camera view (classified once, on the cleaned landmarks) and what the repair did."""
+    camera view (classified once, on the cleaned landmarks) and what the repair did; ``raw_views`` are the views
+    of the landmarks before cleaning where the cleaning classified them (None: not kept)."""
 
     sequence: PoseSequence
     xy_px: np.ndarray
@@ -145,6 +146,7 @@ class Measured:
     flags: dict[str, dict[str, np.ndarray]]
     info: dict[str, Any]
     views: np.ndarray
+    raw_views: np.ndarray | None = None
 
 
 def clean_offline(
@@ -201,6 +203,7 @@ class ClipLabels:
     allowed: np.ndarray | None
     glitch_reference_px: dict[tuple[str, str], float]
     visible_trunk_px: float
+    raw_views: np.ndarray | None = None
 
 
 def block_bounds(n_frames: int, block_frames: int) -> list[tuple[int, int]]:
@@ -236,8 +239,11 @@ def visible_trunk_down(xy_px: np.ndarray, visibility: np.ndarray, min_visibility
     return np.asarray((p[:, 2] + p[:, 3]) / 2.0 - (p[:, 0] + p[:, 1]) / 2.0)
 
 
-def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: int) -> tuple[np.ndarray, np.ndarray]:
-    """The frames where the repair may act (not mostly front-on) and the left/right swaps of each limb group, as
+def _clip_swaps(
+    sequence: PoseSequence, bounds: list[tuple[int, int]], workers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each frame's view, the frames where the repair may act (not mostly front-on) and the left/right swaps of
+    each limb group, as
     ``left_right_swaps`` finds them on the whole clip: each block's views and tracks' last positions first, then
     each block's costs against the tracks carried in from the blocks before it, then the swap state followed
     through the clip."""
@@ -250,7 +256,8 @@ def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: 
         return found
 
     scans = _map_blocks(scan, bounds, workers)
-    allowed = ~mostly_front(np.concatenate([views for views, _ in scans]), sequence.t_s)
+    raw_views = np.concatenate([views for views, _ in scans])
+    allowed = ~mostly_front(raw_views, sequence.t_s)
     carried: dict[int, list[np.ndarray | None]] = {}
     tracks: list[np.ndarray | None] = [None] * len(groups)
     for (a, _), (_, last) in zip(bounds, scans, strict=True):
@@ -270,7 +277,7 @@ def _clip_swaps(sequence: PoseSequence, bounds: list[tuple[int, int]], workers: 
     for i in range(len(groups)):
         keep, swap, seen = (np.concatenate([part[i][k] for part in parts]) for k in range(3))
         swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
-    return allowed, swapped
+    return raw_views, allowed, swapped
 
 
 def clip_labels(
@@ -281,9 +288,9 @@ def clip_labels(
     t = sequence.t_s
     dt_s = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     swapped = np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool)
-    allowed = None
+    allowed = raw_views = None
     if repair:
-        allowed, swapped = _clip_swaps(sequence, bounds, workers)
+        raw_views, allowed, swapped = _clip_swaps(sequence, bounds, workers)
 
     def lengths(a: int, b: int) -> tuple[dict[tuple[str, str], np.ndarray], np.ndarray]:
         xy, vis = apply_swaps(sequence.xy_px[a:b], sequence.visibility[a:b], swapped[a:b])
@@ -298,6 +305,7 @@ def clip_labels(
         allowed,
         {pair: clip_reference_px(np.concatenate([p[0][pair] for p in parts])) for pair in GLITCH_SEGMENTS},
         clip_reference_px(np.concatenate([p[1] for p in parts])),
+        raw_views,
     )
 
 
@@ -417,4 +425,4 @@ def clean_in_blocks(
     vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     kept = PoseSequence(sequence.xy_px, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
     info = {"left_right_repair": repair_record(sequence.t_s, labels.swapped, glitched) if repair else None}
-    return Measured(kept, xy, angles, flags, info, views)
+    return Measured(kept, xy, angles, flags, info, views, labels.raw_views)
