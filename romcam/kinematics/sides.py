@@ -121,22 +121,8 @@ def left_right_swaps(
     """
     swapped = np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool)
     for g, group in enumerate(LIMB_GROUPS):
-        swapped[:, g] = limb_group_swaps(xy_px, group, ratio, min_gain_px, max_run, allowed)
+        swapped[:, g] = swaps_from_costs(track_costs(xy_px, group), ratio, min_gain_px, max_run, allowed)
     return swapped
-
-
-def limb_group_swaps(
-    xy_px: np.ndarray,
-    group: str,
-    ratio: float = 0.5,
-    min_gain_px: float = 8.0,
-    max_run: int = 10,
-    allowed: np.ndarray | None = None,
-) -> np.ndarray:
-    """(T,) bool: ``left_right_swaps`` of one limb group (a key of ``LIMB_GROUPS``); groups are independent.
-    ``track_costs`` then ``swaps_from_costs``, which a long clip runs a block of frames at a time."""
-    costs = track_costs(xy_px, group)
-    return swaps_from_costs(costs, ratio, min_gain_px, max_run, allowed)
 
 
 TrackCosts = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -150,10 +136,10 @@ def group_points(xy_px: np.ndarray, group: str) -> np.ndarray:
     return np.asarray(xy_px[:, left + right], dtype=float)
 
 
-def last_seen(points: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
-    """(K, 2) each point's last finite position in ``points`` (T, K, 2), else in ``before`` (K, 2), else NaN: the
-    tracks a following stretch of frames starts from."""
-    out = np.full(points.shape[1:], np.nan) if before is None else np.array(before, dtype=float)
+def last_seen(points: np.ndarray) -> np.ndarray:
+    """(K, 2) each point's last finite position in ``points`` (T, K, 2), NaN where it is never seen: the tracks a
+    following stretch of frames starts from."""
+    out = np.full(points.shape[1:], np.nan)
     finite = finite_2d(points)
     for k in np.flatnonzero(finite.any(axis=0)):
         out[k] = points[np.flatnonzero(finite[:, k])[-1], k]
