@@ -19,21 +19,22 @@ def _indices(group: tuple[str, ...]) -> tuple[list[int], list[int]]:
     return [int(L[f"LEFT_{n}"]) for n in group], [int(L[f"RIGHT_{n}"]) for n in group]
 
 
-def _cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(T,) summed distance between matching finite points of two (T, K, 2) arrays; NaN where none match."""
-    d = length_2d(a - b)
-    finite = np.isfinite(d)
-    return np.where(finite.any(axis=1), np.where(finite, d, 0.0).sum(axis=1), np.nan)
+def _summed_costs(distance: np.ndarray) -> np.ndarray:
+    """(T,) sum over the first axis of (K, T) distances, counting only finite ones; NaN where none is."""
+    finite = np.isfinite(distance)
+    total = np.where(finite, distance, 0.0).sum(axis=0)
+    total[~finite.any(axis=0)] = np.nan
+    return np.asarray(total)
 
 
-def _held(points: np.ndarray) -> np.ndarray:
-    """(T, K, 2) each point's last finite position up to and including each frame (NaN before the first)."""
-    finite = finite_2d(points)
-    idx = np.where(finite, np.arange(points.shape[0])[:, None], -1)
-    last = np.maximum.accumulate(idx, axis=0)
-    held = points[np.maximum(last, 0), np.arange(points.shape[1])[None, :]]
-    held[last < 0] = np.nan
-    return held
+def _last_before(seen: np.ndarray) -> np.ndarray:
+    """(K, T) for each row of a (K, T) mask, the last index strictly before each position where it is True (-1
+    where there is none)."""
+    n = seen.shape[1]
+    last = np.maximum.accumulate(np.where(seen, np.arange(n)[None, :], -1), axis=1)
+    previous = np.empty_like(last)
+    previous[:, 0], previous[:, 1:] = -1, last[:, :-1]
+    return previous
 
 
 def _better(keep: np.ndarray, swap: np.ndarray, ratio: float, min_gain_px: float) -> np.ndarray:
@@ -149,14 +150,31 @@ def last_seen(points: np.ndarray) -> np.ndarray:
 def track_costs(xy_px: np.ndarray, group: str, tracks_before: np.ndarray | None = None) -> TrackCosts:
     """The costs ``left_right_swaps`` compares for one limb group, against the tracks (each point where it was
     last seen, in the model's labels). ``tracks_before`` (2K, 2) are the tracks at the frame before ``xy_px``
-    (``last_seen`` of the frames before; NaN or None at the clip's start)."""
-    now = group_points(xy_px, group)
-    start = np.full((1, *now.shape[1:]), np.nan) if tracks_before is None else np.asarray(tracks_before)[None]
-    track = _held(np.concatenate([start, now]))[:-1]
-    n = now.shape[1] // 2
-    keep = _cost(now[:, :n], track[:, :n]) + _cost(now[:, n:], track[:, n:])
-    swap = _cost(now[:, :n], track[:, n:]) + _cost(now[:, n:], track[:, :n])
-    return keep, swap, np.asarray(finite_2d(now).any(axis=1))
+    (``last_seen`` of the frames before; NaN or None at the clip's start).
+
+    keep = |left - left track| + |right - right track|, swap = |left - right track| + |right - left track|, each
+    term summed over the points present in both (NaN where none is); computed point by point on (2K, T) rows
+    of each coordinate."""
+    left, right = _indices(LIMB_GROUPS[group])
+    k = len(left)
+    x, y = (np.ascontiguousarray(np.asarray(xy_px[:, left + right, c], dtype=float).T) for c in (0, 1))
+    seen = np.isfinite(x) & np.isfinite(y)
+    start = np.full((2 * k, 2), np.nan) if tracks_before is None else np.asarray(tracks_before, dtype=float)
+    previous = _last_before(seen)
+    never = previous < 0
+    np.maximum(previous, 0, out=previous)
+    track_x = np.where(never, start[:, :1], np.take_along_axis(x, previous, axis=1))
+    track_y = np.where(never, start[:, 1:], np.take_along_axis(y, previous, axis=1))
+    costs = []
+    for point, track in (
+        (slice(0, k), slice(0, k)),
+        (slice(k, 2 * k), slice(k, 2 * k)),
+        (slice(0, k), slice(k, 2 * k)),
+        (slice(k, 2 * k), slice(0, k)),
+    ):
+        dx, dy = x[point] - track_x[track], y[point] - track_y[track]
+        costs.append(_summed_costs(np.sqrt(dx * dx + dy * dy)))
+    return costs[0] + costs[1], costs[2] + costs[3], np.asarray(seen.any(axis=0))
 
 
 def swaps_from_costs(

@@ -21,10 +21,11 @@ class AngleSummary:
 
 def summarize_angle(name: str, values_deg: np.ndarray, t_s: np.ndarray) -> AngleSummary:
     """min, max, range (max - min), time of the maximum, and the fraction of finite samples."""
-    valid = np.isfinite(values_deg)
-    fraction = float(valid.mean()) if len(values_deg) else 0.0
+    v = np.asarray(values_deg, dtype=float)
+    valid = np.isfinite(v)
+    fraction = float(valid.mean()) if len(v) else 0.0
     if not valid.any():
         return AngleSummary(name, None, None, None, None, fraction)
-    lo, hi = float(np.nanmin(values_deg)), float(np.nanmax(values_deg))
-    peak = float(t_s[int(np.nanargmax(values_deg))])
+    lo, hi = float(np.fmin.reduce(v)), float(np.fmax.reduce(v))  # fmin and fmax skip NaN
+    peak = float(t_s[int(np.argmax(v == hi))])  # the first maximum
     return AngleSummary(name, lo, hi, hi - lo, peak, fraction)

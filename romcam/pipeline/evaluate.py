@@ -26,7 +26,7 @@ from romcam.results import (
 from romcam.rules.accuracy import accuracy_score, size_score
 from romcam.rules.confidence import confidence, view_score, visibility_score
 from romcam.rules.frame_flags import flag_text, flagged_any, trunk_length_px, window_flag_codes
-from romcam.rules.view import PLANE_VIEW, classify_view, dominant_view
+from romcam.rules.view import PLANE_VIEW, classify_view, dominant_view_within, view_masks
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseSequence
 
@@ -49,18 +49,18 @@ def angle_confidence(
     view_ok: float | None,
     flags: dict[str, np.ndarray],
     variant: str,
-    raw_views: np.ndarray | None = None,
+    raw_views: dict[str, np.ndarray] | None = None,
     trunk_px: float | None = None,
 ) -> Confidence:
     """Confidence of an angle over a clip: visibility of its three landmarks where it was measured, the
     share of those frames seen from the right view, the share of frames it was measured at all, for a
     limb the shares of measured frames on the near side and with the limb in the image plane, and the
-    accuracy measured for the model ``variant``. ``raw_views`` (``classify_view`` of the sequence's landmarks)
-    and ``trunk_px`` (``trunk_length_px`` of them) are computed when not given."""
+    accuracy measured for the model ``variant``. ``raw_views`` (``view_masks`` of ``classify_view`` of the
+    sequence's landmarks) and ``trunk_px`` (``trunk_length_px`` of them) are computed when not given."""
     measured = np.isfinite(values)
     if not measured.any():
         return confidence({})
-    vis = sequence.visibility[:, [int(d.vertex), int(d.proximal), int(d.distal)]][measured]
+    vis = np.stack([sequence.visibility[:, int(point)][measured] for point in (d.vertex, d.proximal, d.distal)])
     components = {
         "visibility": visibility_score(float(np.nanmean(vis))) if np.isfinite(vis).any() else float("nan"),
         "view": view_score(1.0 if view_ok is None else view_ok),
@@ -71,8 +71,8 @@ def angle_confidence(
         components["in_plane"] = 1.0 - float(flags[FlagCode.FORESHORTENED][measured].mean())
     view = PLANE_VIEW.get(d.plane)
     if view is None:
-        views = classify_view(sequence.xy_px[measured]) if raw_views is None else raw_views[measured]
-        view = dominant_view(views)[0]
+        views = view_masks(classify_view(sequence.xy_px)) if raw_views is None else raw_views
+        view = dominant_view_within(views, measured)[0]
     components["accuracy"] = accuracy_score(d.kind, view, variant)
     components["size"] = size_score(trunk_length_px(sequence.xy_px) if trunk_px is None else trunk_px)
     return confidence(components)
@@ -85,7 +85,7 @@ def angle_result(
     in_view: np.ndarray | None,
     flags: dict[str, np.ndarray],
     variant: str,
-    raw_views: np.ndarray | None = None,
+    raw_views: dict[str, np.ndarray] | None = None,
     trunk_px: float | None = None,
 ) -> AngleResult:
     """One angle's typed summary over the clip (see ``AngleResult``), graded by what was measured for the
@@ -144,6 +144,7 @@ def build_summary(
     variant = str(model.get("variant", "full"))  # landmarks saved without one came from romcam's default
     raw_views, trunk_px = _views_and_trunk(sequence, measured.raw_views)
     in_view = {plane: np.asarray(measured.views == view) for plane, view in PLANE_VIEW.items()}
+    raw_view_masks = view_masks(raw_views)
     summary = ClipSummary(
         romcam_version=romcam.__version__,
         status="ok" if detected.any() else "no_person",
@@ -161,7 +162,7 @@ def build_summary(
                 in_view.get(REGISTRY[name].plane),
                 measured.flags[name],
                 variant,
-                raw_views,
+                raw_view_masks,
                 trunk_px,
             )
             for name, values in measured.angles.items()

@@ -386,7 +386,7 @@ def clean_in_blocks(
     workers = available_cores() if workers is None else workers
     labels = clip_labels(sequence, settings, bounds, repair, workers)
     xy = landmark_major(sequence.xy_px.shape)
-    vis = np.empty(sequence.visibility.shape)
+    vis = np.empty(sequence.visibility.shape[::-1]).T  # landmark by landmark, as the summary reads it
     angles = {name: np.empty(n) for name in resolve_angle_names(names)}
     jumps = {name: np.empty(n, dtype=bool) for name in angles}
     blank = np.empty((n, sequence.xy_px.shape[1]), dtype=bool)

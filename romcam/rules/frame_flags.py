@@ -275,10 +275,15 @@ def _group_of(lm: L) -> int | None:
 
 
 def angle_frame_flags(
-    d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence, values_deg: np.ndarray | None = None
+    d: JointAngle,
+    xy_px: np.ndarray,
+    evidence: FrameEvidence,
+    values_deg: np.ndarray | None = None,
+    short: dict[tuple[L, L], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """(T,) bool mask per flag code for angle ``d`` measured on the cleaned landmarks ``xy_px``; ``values_deg``
-    are its values there when the caller has them (else they are computed)."""
+    are its values there when the caller has them (else they are computed), ``short`` the ``foreshortened``
+    masks of segments (landmark pairs) the caller has already judged."""
     n = xy_px.shape[0]
     points = (d.vertex, d.proximal, d.distal)
     flags = {str(code): np.zeros(n, dtype=bool) for code in FlagCode}
@@ -287,8 +292,10 @@ def angle_frame_flags(
         flags["view"] = ~evidence.view_is[needed] & ~evidence.view_is[""]
     if d.side:
         flags["far_side"] = evidence.view_is["side"] & ~evidence.near_is[""] & ~evidence.near_is[d.side]
+        known = short or {}
         for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
-            flags["foreshortened"] |= foreshortened(xy_px, a, b, evidence)
+            segment = known.get((a, b))
+            flags["foreshortened"] |= foreshortened(xy_px, a, b, evidence) if segment is None else segment
     for lm in points:
         g = _group_of(lm)
         if g is not None:
@@ -300,7 +307,7 @@ def angle_frame_flags(
         with np.errstate(invalid="ignore"):
             values_deg = FORMULAS[d.kind](xy_px, d)
     flags["out_of_range"] = out_of_range(d, values_deg)
-    if evidence.world_m is not None:
+    if evidence.world_m is not None and d.name.removeprefix(f"{d.side}_") in FRONTAL_MAX_BEND_DEG:
         flags["bent"] = too_bent(d, evidence.world_m)
         flags["view"] |= turned_from_frontal(d, evidence.world_m, evidence.body_yaw_deg)
     return flags
@@ -350,8 +357,18 @@ def flagged_any(flags: dict[str, np.ndarray]) -> np.ndarray:
 def all_angle_flags(
     angles_deg: dict[str, np.ndarray], xy_px: np.ndarray, evidence: FrameEvidence
 ) -> dict[str, dict[str, np.ndarray]]:
-    """``angle_frame_flags`` for every angle of ``angles_deg`` (name -> its values on ``xy_px``)."""
-    return {name: angle_frame_flags(REGISTRY[name], xy_px, evidence, values) for name, values in angles_deg.items()}
+    """``angle_frame_flags`` for every angle of ``angles_deg`` (name -> its values on ``xy_px``), each limb segment
+    judged for foreshortening once for all the angles that share it."""
+    short = {}
+    for name in angles_deg:
+        d = REGISTRY[name]
+        if d.side:
+            for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
+                if (a, b) not in short:
+                    short[(a, b)] = foreshortened(xy_px, a, b, evidence)
+    return {
+        name: angle_frame_flags(REGISTRY[name], xy_px, evidence, values, short) for name, values in angles_deg.items()
+    }
 
 
 def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[FlagCode]:

@@ -48,6 +48,27 @@ def dominant_view(views: np.ndarray) -> tuple[str, float]:
     return str(names[i]), float(counts[i] / known.size)
 
 
+VIEWS = ("front", "oblique", "side")
+"""The views ``classify_view`` names, in the order that breaks a tie in ``dominant_view``."""
+
+
+def view_masks(views: np.ndarray) -> dict[str, np.ndarray]:
+    """(T,) bool per name of ``VIEWS``: where ``views`` (``classify_view``) is that view, compared once for many
+    questions (``dominant_view_within``)."""
+    every = np.asarray(views, dtype=object)
+    return {view: np.asarray(every == view) for view in VIEWS}
+
+
+def dominant_view_within(masks: dict[str, np.ndarray], within: np.ndarray) -> tuple[str, float]:
+    """``dominant_view`` of the frames ``within`` (T,) bool, from the ``view_masks`` of every frame."""
+    counts = [np.count_nonzero(masks[view] & within) for view in VIEWS]
+    total = sum(counts)
+    if total == 0:
+        return "", 0.0
+    i = int(np.argmax(counts))
+    return VIEWS[i], counts[i] / total
+
+
 def shoulder_hiking_ratio(xy_px: np.ndarray, side: str) -> np.ndarray:
     """(T,) distance from the ear down to the shoulder along the trunk axis, divided by the trunk length.
 
