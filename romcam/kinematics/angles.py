@@ -14,10 +14,13 @@ import numpy as np
 
 from romcam.kinematics.geometry import (
     component_perpendicular,
+    is_zero_2d,
     length_2d,
     signed_angle_deg,
+    turn_deg,
     turn_sign,
     unsigned_angle_deg,
+    wrap_deg,
 )
 from romcam.landmarks import Landmark as L
 
@@ -145,8 +148,10 @@ def _signed_or_magnitude(
     reference: np.ndarray, segment: np.ndarray, handedness: np.ndarray, lower_deg: float = -90.0
 ) -> np.ndarray:
     """Signed angle where ``handedness`` is known, else its magnitude in [0, 180]."""
-    signed = signed_angle_deg(reference, segment, handedness, lower_deg)
-    return np.where(np.isfinite(signed), signed, unsigned_angle_deg(reference, segment))
+    theta = turn_deg(reference, segment)  # one arctan2 for both: the magnitude is |theta|
+    signed = wrap_deg(theta * handedness, lower_deg)
+    magnitude = np.where(is_zero_2d(reference) | is_zero_2d(segment), np.nan, np.abs(theta))
+    return np.where(np.isfinite(signed), signed, magnitude)
 
 
 # --- formulas -----------------------------------------------------------------------------------

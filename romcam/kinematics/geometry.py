@@ -50,9 +50,20 @@ def signed_angle_deg(
     The result is wrapped into ``[lower_deg, lower_deg + 360)``, which puts the discontinuity where
     the joint cannot go (no 360 degree jumps within its range). NaN where ``handedness`` is NaN.
     """
-    dot = reference[..., 0] * segment[..., 0] + reference[..., 1] * segment[..., 1]
-    theta = np.degrees(np.arctan2(cross_2d(reference, segment), dot))
-    return np.asarray((theta * handedness - lower_deg) % 360.0 + lower_deg)
+    return wrap_deg(turn_deg(reference, segment) * handedness, lower_deg)
+
+
+def turn_deg(reference: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """``theta = atan2(reference x segment, reference . segment)`` in degrees, in [-180, 180]: the turn that
+    rotates ``reference`` onto ``segment``, positive clockwise on screen (y down); 0 where either has zero
+    length, NaN where either is NaN."""
+    rx, ry, sx, sy = reference[..., 0], reference[..., 1], segment[..., 0], segment[..., 1]
+    return np.asarray(np.degrees(np.arctan2(rx * sy - ry * sx, rx * sx + ry * sy)))
+
+
+def wrap_deg(angle_deg: np.ndarray, lower_deg: float) -> np.ndarray:
+    """Angles wrapped into ``[lower_deg, lower_deg + 360)``."""
+    return np.asarray((angle_deg - lower_deg) % 360.0 + lower_deg)
 
 
 def turn_sign(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from romcam.kinematics.filters import FilterSettings
 from romcam.kinematics.geometry import length_2d
 from romcam.kinematics.sides import clip_reference_px
 from romcam.kinematics.summary import summarize_angle
-from romcam.pipeline.offline import BLOCK_FRAMES, Measured
+from romcam.pipeline.offline import BLOCK_FRAMES, Measured, RawScan
 from romcam.results import (
     OUT_OF_PLANE_CODES,
     AngleResult,
@@ -140,11 +140,11 @@ def build_summary(
 ) -> ClipSummary:
     """The clip's typed summary (``output.words.summary_record`` makes ``summary.json`` of it)."""
     sequence = measured.sequence
-    detected = sequence.detected
+    raw = measured.raw or raw_scan(sequence)
+    detected, trunk_px = raw.detected, raw.trunk_px
     variant = str(model.get("variant", "full"))  # landmarks saved without one came from romcam's default
-    raw_views, trunk_px = _views_and_trunk(sequence, measured.raw_views)
     in_view = {plane: np.asarray(measured.views == view) for plane, view in PLANE_VIEW.items()}
-    raw_view_masks = view_masks(raw_views)
+    raw_view_masks = view_masks(raw.views)
     summary = ClipSummary(
         romcam_version=romcam.__version__,
         status="ok" if detected.any() else "no_person",
@@ -173,22 +173,19 @@ def build_summary(
     return summary
 
 
-def _views_and_trunk(
-    sequence: PoseSequence, known_views: np.ndarray | None = None, block_frames: int = BLOCK_FRAMES
-) -> tuple[np.ndarray, float]:
-    """``classify_view`` of every frame (``known_views`` where the cleaning kept them) and ``trunk_length_px`` of
-    the sequence's landmarks, a block of frames at a time (a sequence mapped from files lets each block's pages
-    go)."""
-    views, trunks = [], []
+def raw_scan(sequence: PoseSequence, block_frames: int = BLOCK_FRAMES) -> RawScan:
+    """``RawScan`` of the sequence's landmarks, a block of frames at a time (a sequence mapped from files lets each
+    block's pages go)."""
+    views, detected, trunks = [], [], []
     for start in range(0, len(sequence), block_frames):
         xy = sequence.xy_px[start : start + block_frames]
-        if known_views is None:
-            views.append(classify_view(xy))
+        views.append(classify_view(xy))
+        detected.append(np.isfinite(xy).any(axis=(1, 2)))
         trunks.append(length_2d(trunk_down_vector(xy)))
         sequence.release_pages(start, start + block_frames)
     if not trunks:
-        return np.zeros(0, dtype=object), float("nan")
-    return (np.concatenate(views) if known_views is None else known_views), clip_reference_px(np.concatenate(trunks))
+        return RawScan(np.zeros(0, dtype=object), np.zeros(0, dtype=bool), float("nan"))
+    return RawScan(np.concatenate(views), np.concatenate(detected), clip_reference_px(np.concatenate(trunks)))
 
 
 def flag_columns(angles: dict[str, np.ndarray], flags: dict[str, dict[str, np.ndarray]]) -> dict[str, list[str]]:

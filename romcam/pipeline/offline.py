@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from romcam.kinematics.angles import compute_angles_deg, resolve_angle_names
+from romcam.kinematics.angles import compute_angles_deg, resolve_angle_names, trunk_down_vector
 from romcam.kinematics.filters import (
     FilterSettings,
     clean_masked,
@@ -52,7 +52,7 @@ from romcam.rules.frame_flags import (
     frame_evidence,
     trunk_length_px,
 )
-from romcam.rules.view import classify_view
+from romcam.rules.view import classify_view, view_codes, view_names
 from romcam.thresholds import JUMP_HALF_WINDOW_S, OUTLIER_FLOOR_TRUNK
 from romcam.types import PoseSequence
 
@@ -134,11 +134,22 @@ def repair_record(t_s: np.ndarray, swapped: np.ndarray, glitched: np.ndarray) ->
     return info
 
 
+@dataclass(frozen=True)
+class RawScan:
+    """What a pass over the landmarks as given (before cleaning) found, kept for the summary: each frame's view
+    (``classify_view``), whether a person was found in it (``PoseSequence.detected``) and the clip's trunk length
+    (``trunk_length_px``)."""
+
+    views: np.ndarray
+    detected: np.ndarray
+    trunk_px: float
+
+
 @dataclass
 class Measured:
     """A sequence after correction and repair, its cleaned landmarks, angles, per-frame flags, each frame's
-    camera view (classified once, on the cleaned landmarks) and what the repair did; ``raw_views`` are the views
-    of the landmarks before cleaning where the cleaning classified them (None: not kept)."""
+    camera view (classified once, on the cleaned landmarks) and what the repair did; ``raw`` is what the cleaning
+    found on the landmarks before cleaning where it read them all (None: not kept)."""
 
     sequence: PoseSequence
     xy_px: np.ndarray
@@ -146,7 +157,7 @@ class Measured:
     flags: dict[str, dict[str, np.ndarray]]
     info: dict[str, Any]
     views: np.ndarray
-    raw_views: np.ndarray | None = None
+    raw: RawScan | None = None
 
 
 def clean_offline(
@@ -203,7 +214,7 @@ class ClipLabels:
     allowed: np.ndarray | None
     glitch_reference_px: dict[tuple[str, str], float]
     visible_trunk_px: float
-    raw_views: np.ndarray | None = None
+    raw: RawScan | None = None
 
 
 def block_bounds(n_frames: int, block_frames: int) -> list[tuple[int, int]]:
@@ -241,26 +252,35 @@ def visible_trunk_down(xy_px: np.ndarray, visibility: np.ndarray, min_visibility
 
 def _clip_swaps(
     sequence: PoseSequence, bounds: list[tuple[int, int]], workers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each frame's view, the frames where the repair may act (not mostly front-on) and the left/right swaps of
-    each limb group, as
-    ``left_right_swaps`` finds them on the whole clip: each block's views and tracks' last positions first, then
-    each block's costs against the tracks carried in from the blocks before it, then the swap state followed
-    through the clip."""
+) -> tuple[RawScan, np.ndarray, np.ndarray]:
+    """What the landmarks as given show (``RawScan``), the frames where the repair may act (not mostly front-on)
+    and the left/right swaps of each limb group, as ``left_right_swaps`` finds them on the whole clip: each
+    block's views and tracks' last positions first, then each block's costs against the tracks carried in from the
+    blocks before it, then the swap state followed through the clip."""
     groups = list(LIMB_GROUPS)
 
-    def scan(a: int, b: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    def scan(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
         xy = sequence.xy_px[a:b]
-        found = classify_view(xy), [last_seen(group_points(xy, g)) for g in groups]
+        axis = trunk_down_vector(xy)
+        found = (
+            view_codes(xy, axis),
+            np.isfinite(xy).any(axis=(1, 2)),
+            length_2d(axis),
+            [last_seen(group_points(xy, g)) for g in groups],
+        )
         sequence.release_pages(a, b)
         return found
 
     scans = _map_blocks(scan, bounds, workers)
-    raw_views = np.concatenate([views for views, _ in scans])
-    allowed = ~mostly_front(raw_views, sequence.t_s)
+    raw = RawScan(
+        view_names(np.concatenate([part[0] for part in scans])),
+        np.concatenate([part[1] for part in scans]),
+        clip_reference_px(np.concatenate([part[2] for part in scans])),
+    )
+    allowed = ~mostly_front(raw.views, sequence.t_s)
     carried: dict[int, list[np.ndarray | None]] = {}
     tracks: list[np.ndarray | None] = [None] * len(groups)
-    for (a, _), (_, last) in zip(bounds, scans, strict=True):
+    for (a, _), (*_, last) in zip(bounds, scans, strict=True):
         carried[a] = list(tracks)
         tracks = [
             seen if before is None else np.where(np.isfinite(seen), seen, before)
@@ -277,7 +297,7 @@ def _clip_swaps(
     for i in range(len(groups)):
         keep, swap, seen = (np.concatenate([part[i][k] for part in parts]) for k in range(3))
         swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
-    return raw_views, allowed, swapped
+    return raw, allowed, swapped
 
 
 def clip_labels(
@@ -288,9 +308,9 @@ def clip_labels(
     t = sequence.t_s
     dt_s = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
     swapped = np.zeros((len(sequence), len(LIMB_GROUPS)), dtype=bool)
-    allowed = raw_views = None
+    allowed = raw = None
     if repair:
-        raw_views, allowed, swapped = _clip_swaps(sequence, bounds, workers)
+        raw, allowed, swapped = _clip_swaps(sequence, bounds, workers)
 
     def lengths(a: int, b: int) -> tuple[dict[tuple[str, str], np.ndarray], np.ndarray]:
         xy, vis = apply_swaps(sequence.xy_px[a:b], sequence.visibility[a:b], swapped[a:b])
@@ -305,7 +325,7 @@ def clip_labels(
         allowed,
         {pair: clip_reference_px(np.concatenate([p[0][pair] for p in parts])) for pair in GLITCH_SEGMENTS},
         clip_reference_px(np.concatenate([p[1] for p in parts])),
-        raw_views,
+        raw,
     )
 
 
@@ -425,4 +445,4 @@ def clean_in_blocks(
     vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     kept = PoseSequence(sequence.xy_px, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
     info = {"left_right_repair": repair_record(sequence.t_s, labels.swapped, glitched) if repair else None}
-    return Measured(kept, xy, angles, flags, info, views, labels.raw_views)
+    return Measured(kept, xy, angles, flags, info, views, labels.raw)

@@ -35,7 +35,7 @@ from romcam.kinematics.geometry import bend_3d_deg, body_yaw_deg, length_2d
 from romcam.kinematics.sides import LIMB_GROUPS, clip_reference_px
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
-from romcam.rules.view import PLANE_VIEW, classify_view
+from romcam.rules.view import PLANE_VIEW, VIEW_NAMES, classify_view, view_codes, view_names
 from romcam.thresholds import (
     FORESHORTENED_RATIO,
     FRONTAL_MAX_BEND_DEG,
@@ -122,6 +122,25 @@ def out_of_range(d: JointAngle, values_deg: np.ndarray) -> np.ndarray:
         return np.asarray((v < lo) | (v > hi))
 
 
+NEAR_NAMES = ("", "left", "right")
+"""The near sides by code (``near_codes``)."""
+
+
+def near_codes(
+    xy_px: np.ndarray, trunk_down: np.ndarray | None = None, forward: np.ndarray | None = None
+) -> np.ndarray:
+    """(T,) int8 index into ``NEAR_NAMES`` of the side facing the camera (see ``near_side``). ``trunk_down`` and
+    ``forward`` are ``trunk_down_vector`` and ``forward_vector`` of ``xy_px`` where the caller has them."""
+    axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
+    f = forward_vector(xy_px, trunk_down=axis) if forward is None else forward
+    cross = f[:, 0] * -axis[:, 1] + f[:, 1] * axis[:, 0]  # f x u with u = -axis, the trunk's upward direction
+    out = np.zeros(cross.shape, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        out[cross > 0] = NEAR_NAMES.index("left")
+        out[cross < 0] = NEAR_NAMES.index("right")
+    return out
+
+
 def near_side(xy_px: np.ndarray) -> np.ndarray:
     """(T,) "left" or "right": the side of the body facing the camera in a side view; "" otherwise.
 
@@ -130,14 +149,7 @@ def near_side(xy_px: np.ndarray) -> np.ndarray:
     product, z into the image). ``f_x u_y - f_y u_x > 0`` puts the right side away from the camera,
     so the left side faces it. A mirrored video must be un-mirrored first.
     """
-    f = forward_vector(xy_px)
-    u = -trunk_down_vector(xy_px)
-    cross = f[:, 0] * u[:, 1] - f[:, 1] * u[:, 0]
-    out = np.full(cross.shape, "", dtype=object)
-    with np.errstate(invalid="ignore"):
-        out[cross > 0] = "left"
-        out[cross < 0] = "right"
-    return out
+    return np.asarray(np.array(NEAR_NAMES, dtype=object)[near_codes(xy_px)])
 
 
 @dataclass(frozen=True)
@@ -170,11 +182,16 @@ class FrameEvidence:
     trunk_px: float = float("nan")
     world_m: np.ndarray | None = None
     clip_lengths_px: dict[tuple[str, str], float] = field(default_factory=dict)
+    view_code: np.ndarray | None = None
+    near_code: np.ndarray | None = None
 
     @cached_property
     def view_is(self) -> dict[str, np.ndarray]:
-        """(T,) bool per view ("front", "side", "oblique", "" unknown): ``views`` compared once for every angle."""
-        return {view: np.asarray(self.views == view) for view in ("front", "side", "oblique", "")}
+        """(T,) bool per view ("front", "side", "oblique", "" unknown), computed once for every angle (from
+        ``view_code``, ``view_codes`` of the frames, when given)."""
+        if self.view_code is not None:
+            return {view: np.asarray(self.view_code == i) for i, view in enumerate(VIEW_NAMES)}
+        return {view: np.asarray(self.views == view) for view in VIEW_NAMES}
 
     @cached_property
     def body_yaw_deg(self) -> np.ndarray | None:
@@ -183,8 +200,11 @@ class FrameEvidence:
 
     @cached_property
     def near_is(self) -> dict[str, np.ndarray]:
-        """(T,) bool per near side ("left", "right", "" none): ``near`` compared once for every angle."""
-        return {side: np.asarray(self.near == side) for side in ("left", "right", "")}
+        """(T,) bool per near side ("left", "right", "" none), computed once for every angle (from ``near_code``,
+        ``near_codes`` of the frames, when given)."""
+        if self.near_code is not None:
+            return {side: np.asarray(self.near_code == i) for i, side in enumerate(NEAR_NAMES)}
+        return {side: np.asarray(self.near == side) for side in NEAR_NAMES}
 
 
 SEGMENTS: dict[frozenset[str], str] = {
@@ -254,15 +274,20 @@ def frame_evidence(
         d = REGISTRY.get(name)
         if d is not None:
             reference[(d.vertex.name, d.distal.name)] = float(length)
+    axis = trunk_down_vector(xy_px)
+    forward = forward_vector(xy_px, trunk_down=axis)
+    views, near = view_codes(xy_px, axis, forward), near_codes(xy_px, axis, forward)
     return FrameEvidence(
-        views=classify_view(xy_px),
-        near=near_side(xy_px),
+        views=view_names(views),
+        near=np.asarray(np.array(NEAR_NAMES, dtype=object)[near]),
         swapped=swapped if swapped is not None else np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool),
         blank=np.asarray(blank, dtype=bool),
         reference_px=reference,
         trunk_px=trunk_length_px(xy_px) if trunk_px is None else trunk_px,
         world_m=world_m,
         clip_lengths_px=dict(clip_lengths_px or {}),
+        view_code=views,
+        near_code=near,
     )
 
 

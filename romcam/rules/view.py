@@ -15,26 +15,48 @@ PLANE_VIEW = {"sagittal": "side", "frontal": "front"}
 """The camera view each anatomical plane needs (an angle of plane "any" needs none)."""
 
 
-def shoulder_width_ratio(xy_px: np.ndarray) -> np.ndarray:
+def shoulder_width_ratio(xy_px: np.ndarray, trunk_down: np.ndarray | None = None) -> np.ndarray:
     """(T,) shoulder width across the trunk axis divided by the trunk length (mid-shoulder to mid-hip).
 
-    About 0.6-0.8 facing the camera, under 0.2 side-on.
+    About 0.6-0.8 facing the camera, under 0.2 side-on. ``trunk_down`` is ``trunk_down_vector(xy_px)`` where the
+    caller has it.
     """
-    axis = trunk_down_vector(xy_px)
+    axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
     across = component_perpendicular(xy_px[:, int(L.LEFT_SHOULDER)] - xy_px[:, int(L.RIGHT_SHOULDER)], axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(length_2d(across) / length_2d(axis))
 
 
-def classify_view(xy_px: np.ndarray) -> np.ndarray:
-    """(T,) "front" (or back), "side", "oblique", or "" where the landmarks are missing."""
-    ratio = shoulder_width_ratio(xy_px)
-    facing_known = finite_2d(forward_vector(xy_px))
-    out = np.full(ratio.shape, "oblique", dtype=object)
-    out[ratio >= FRONT_MIN_RATIO] = "front"
-    out[(ratio <= SIDE_MAX_RATIO) & facing_known] = "side"
-    out[~np.isfinite(ratio)] = ""
+VIEW_NAMES = ("", "front", "side", "oblique")
+"""The views by code (``view_codes``): unknown (landmarks missing), front (or back), side, oblique."""
+
+
+def view_codes(
+    xy_px: np.ndarray, trunk_down: np.ndarray | None = None, forward: np.ndarray | None = None
+) -> np.ndarray:
+    """(T,) int8 index into ``VIEW_NAMES`` of each frame's view (see ``classify_view``). ``trunk_down`` and
+    ``forward`` are ``trunk_down_vector`` and ``forward_vector`` of ``xy_px`` where the caller has them."""
+    axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
+    ratio = shoulder_width_ratio(xy_px, axis)
+    facing_known = finite_2d(forward_vector(xy_px, trunk_down=axis) if forward is None else forward)
+    out = np.full(ratio.shape, VIEW_NAMES.index("oblique"), dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        out[ratio >= FRONT_MIN_RATIO] = VIEW_NAMES.index("front")
+        out[(ratio <= SIDE_MAX_RATIO) & facing_known] = VIEW_NAMES.index("side")
+    out[~np.isfinite(ratio)] = VIEW_NAMES.index("")
     return out
+
+
+def view_names(codes: np.ndarray) -> np.ndarray:
+    """(T,) object array of the view names of ``view_codes``."""
+    return np.asarray(np.array(VIEW_NAMES, dtype=object)[codes])
+
+
+def classify_view(xy_px: np.ndarray) -> np.ndarray:
+    """(T,) "front" (or back), "side", "oblique", or "" where the landmarks are missing: "front" where the
+    shoulder width across the trunk is at least ``FRONT_MIN_RATIO`` of the trunk length, "side" where it is at
+    most ``SIDE_MAX_RATIO`` and the facing is known (``forward_vector``), "oblique" between."""
+    return view_names(view_codes(xy_px))
 
 
 def dominant_view(views: np.ndarray) -> tuple[str, float]:
