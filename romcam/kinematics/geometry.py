@@ -62,8 +62,12 @@ def turn_deg(reference: np.ndarray, segment: np.ndarray) -> np.ndarray:
 
 
 def wrap_deg(angle_deg: np.ndarray, lower_deg: float) -> np.ndarray:
-    """Angles wrapped into ``[lower_deg, lower_deg + 360)``."""
-    return np.asarray((angle_deg - lower_deg) % 360.0 + lower_deg)
+    """Angles wrapped into ``[lower_deg, lower_deg + 360)`` by adding or taking away one turn: for angles at most
+    one turn outside that range (a turn in [-180, 180] times +-1 is, for any ``lower_deg`` in [-540, 180]). NaN
+    stays NaN."""
+    a = np.asarray(angle_deg, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(a + 360.0 * (a < lower_deg) - 360.0 * (a >= lower_deg + 360.0))
 
 
 def turn_sign(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -27,6 +27,22 @@ def _summed_costs(distance: np.ndarray) -> np.ndarray:
     return np.asarray(total)
 
 
+def _held_before(values: np.ndarray, seen: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(K, T) each row's value at its last ``seen`` position strictly before each position of (K, T) ``values``
+    (``start`` (K,) before the first). Where every frame has all points or none (as the model gives them), one
+    index per frame serves all rows."""
+    frame_seen = seen[0]
+    if (seen == frame_seen).all():
+        before = _last_before(frame_seen[None])[0]
+        held = values[:, np.maximum(before, 0)]
+        held[:, before < 0] = start[:, None]
+        return np.asarray(held)
+    previous = _last_before(seen)
+    never = previous < 0
+    np.maximum(previous, 0, out=previous)
+    return np.asarray(np.where(never, start[:, None], np.take_along_axis(values, previous, axis=1)))
+
+
 def _last_before(seen: np.ndarray) -> np.ndarray:
     """(K, T) for each row of a (K, T) mask, the last index strictly before each position where it is True (-1
     where there is none)."""
@@ -160,11 +176,7 @@ def track_costs(xy_px: np.ndarray, group: str, tracks_before: np.ndarray | None 
     x, y = (np.ascontiguousarray(np.asarray(xy_px[:, left + right, c], dtype=float).T) for c in (0, 1))
     seen = np.isfinite(x) & np.isfinite(y)
     start = np.full((2 * k, 2), np.nan) if tracks_before is None else np.asarray(tracks_before, dtype=float)
-    previous = _last_before(seen)
-    never = previous < 0
-    np.maximum(previous, 0, out=previous)
-    track_x = np.where(never, start[:, :1], np.take_along_axis(x, previous, axis=1))
-    track_y = np.where(never, start[:, 1:], np.take_along_axis(y, previous, axis=1))
+    track_x, track_y = _held_before(x, seen, start[:, 0]), _held_before(y, seen, start[:, 1])
     costs = []
     for point, track in (
         (slice(0, k), slice(0, k)),

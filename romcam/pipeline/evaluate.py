@@ -196,7 +196,8 @@ def flag_columns(angles: dict[str, np.ndarray], flags: dict[str, dict[str, np.nd
 def flag_counts(values: np.ndarray, flags: dict[str, np.ndarray]) -> tuple[float | None, dict[str, int]]:
     """Share of the measured frames that carry any flag, and the count per code."""
     measured = np.isfinite(values)
-    if not measured.any():
+    n_measured = np.count_nonzero(measured)
+    if n_measured == 0:
         return None, {}
-    by_flag = {str(code): int(mask[measured].sum()) for code, mask in flags.items() if mask[measured].any()}
-    return float(flagged_any(flags)[measured].mean()), by_flag
+    counts = {str(code): int(np.count_nonzero(mask & measured)) for code, mask in flags.items()}
+    return np.count_nonzero(flagged_any(flags) & measured) / n_measured, {c: n for c, n in counts.items() if n}

@@ -398,9 +398,10 @@ def all_angle_flags(
 
 def window_flag_codes(flags: dict[str, np.ndarray], window: np.ndarray) -> list[FlagCode]:
     """The ``WINDOW_CODES`` that mark more than half the frames of ``window``."""
-    if not window.any():
+    size = np.count_nonzero(window)
+    if size == 0:
         return []
-    return [code for code in WINDOW_CODES if code in flags and flags[code][window].mean() > 0.5]
+    return [code for code in WINDOW_CODES if code in flags and 2 * np.count_nonzero(flags[code] & window) > size]
 
 
 def live_doubt(angle_name: str, xy_px: np.ndarray, world_m: np.ndarray | None = None) -> FlagCode | None:
