@@ -45,13 +45,17 @@ class FilterSettings:
 FILTER_KINDS = ("butterworth", "one_euro", "none")
 
 
-def mask_low_visibility(xy_px: np.ndarray, visibility: np.ndarray, min_visibility: float) -> np.ndarray:
-    """Copy of ``xy_px`` (T, K, 2) with NaN where ``visibility`` (T, K) is below ``min_visibility``."""
+def mask_low_visibility(
+    xy_px: np.ndarray, visibility: np.ndarray, min_visibility: float, blank: np.ndarray | None = None
+) -> np.ndarray:
+    """Copy of ``xy_px`` (T, K, 2) with NaN where ``visibility`` (T, K) is below ``min_visibility`` (and where the
+    (T, K) mask ``blank`` is True), stored landmark by landmark (``landmark_major``)."""
     with np.errstate(invalid="ignore"):
-        hidden = ~(visibility >= min_visibility)
+        keep = visibility >= min_visibility
+    if blank is not None:
+        keep &= ~blank
     out = landmark_major(np.shape(xy_px))
-    out[...] = xy_px
-    out[hidden] = np.nan
+    np.multiply(xy_px, np.where(keep, 1.0, np.nan)[..., None], out=out)  # x * 1 = x, x * NaN = NaN: one pass
     return out
 
 
@@ -242,33 +246,50 @@ def one_euro_series(values: np.ndarray, t_s: np.ndarray, settings: FilterSetting
 
 
 def _filled(values: np.ndarray) -> np.ndarray:
-    """(T, C) with each column's NaNs replaced by linear interpolation (ends held); all-NaN columns stay NaN."""
+    """(T, C) with each column's NaNs replaced by linear interpolation (ends held); all-NaN columns stay NaN.
+    All gaps of all columns at once: each missing sample between the valid samples either side of its gap
+    (``np.interp``'s formula)."""
     out = np.array(values, dtype=float, order="C")
-    valid = np.isfinite(out)
-    if valid.all():
+    missing = ~np.isfinite(out)
+    if not missing.any():
         return out
-    n = np.arange(out.shape[0])
-    for c in np.flatnonzero(~valid.all(axis=0)):
-        kept = valid[:, c]
-        if kept.any():  # np.interp holds the end values beyond the first and last sample
-            out[~kept, c] = np.interp(n[~kept], n[kept], out[kept, c])
+    n = out.shape[0]
+    padded = np.zeros((out.shape[1], n + 2), dtype=np.int8)  # a row per column
+    padded[:, 1:-1] = missing.T
+    step = np.diff(padded, axis=1)
+    col, first = nonzero_2d(step == 1)
+    _, stop = nonzero_2d(step == -1)
+    before, after = first - 1, stop  # the valid samples either side of each gap (-1 or n: none)
+    partial = (before >= 0) | (after < n)  # a column missing throughout stays missing
+    before, after, col = before[partial], after[partial], col[partial]
+    lengths = after - before - 1
+    rows, cols = _gap_rows(before, after), np.repeat(col, lengths)
+    lo, hi = np.repeat(before, lengths), np.repeat(after, lengths)
+    lo_value, hi_value = out[np.maximum(lo, 0), cols], out[np.minimum(hi, n - 1), cols]
+    lo_value = np.where(lo < 0, hi_value, lo_value)  # the ends hold the nearest valid sample
+    hi_value = np.where(hi >= n, lo_value, hi_value)
+    slope = (hi_value - lo_value) / (hi - lo)
+    out[rows, cols] = slope * (rows - lo) + lo_value
     return out
 
 
 def running_range(values: np.ndarray, half: int) -> np.ndarray:
     """(T, ...) max - min of the ``2 * half + 1`` samples around each along axis 0, the ends repeated (what
-    ``maximum_filter1d - minimum_filter1d`` with mode "nearest" give): a maximum and a minimum over shifted
-    copies, which for the few samples of a running median's window beats a general filter several times."""
+    ``maximum_filter1d - minimum_filter1d`` with mode "nearest" give). Doubling spans: the maxima (minima) over 2,
+    4, 8, ... samples, each from two of the span before, until a span covers half the window; the window's is then
+    that of two overlapping spans, its first and its last: log2 of the window's width passes instead of one per
+    sample (for a running median's few samples this beats a general filter several times)."""
     v = np.asarray(values, dtype=float)
-    n = v.shape[0]
-    padded = np.concatenate([np.repeat(v[:1], half, axis=0), v, np.repeat(v[-1:], half, axis=0)])
-    high = padded[:n].copy()
-    low = high.copy()
-    for k in range(1, 2 * half + 1):
-        np.maximum(high, padded[k : k + n], out=high)
-        np.minimum(low, padded[k : k + n], out=low)
-    high -= low
-    return high
+    n, width = v.shape[0], 2 * half + 1
+    high = low = np.concatenate([np.repeat(v[:1], half, axis=0), v, np.repeat(v[-1:], half, axis=0)])
+    span = 1
+    while 2 * span <= width:  # high[i]: the maximum of padded samples i .. i + 2 * span - 1
+        high, low = np.maximum(high[:-span], high[span:]), np.minimum(low[:-span], low[span:])
+        span *= 2
+    rest = width - span
+    out = np.maximum(high[:n], high[rest : rest + n])
+    out -= np.minimum(low[:n], low[rest : rest + n])
+    return out
 
 
 def hampel(values: np.ndarray, half: int, floor: float, mad_factor: float = 3.0) -> np.ndarray:
@@ -320,7 +341,8 @@ def landmark_outliers(
     step = max(1, BLOCK_SAMPLES // (2 * n))  # landmarks at a time: bounded memory on long recordings
     for k in range(0, xy.shape[1], step):
         part = np.ascontiguousarray(xy[:, k : k + step]).reshape(n, -1)
-        out[:, k : k + step] = hampel(part, half, floor_px, mad_factor).reshape(n, -1, 2).any(axis=-1)
+        found = hampel(part, half, floor_px, mad_factor)
+        out[:, k : k + step] = found[:, 0::2] | found[:, 1::2]  # x or y (faster than ``any`` over a pair)
     return out
 
 

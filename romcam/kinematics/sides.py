@@ -294,8 +294,25 @@ def remove_limb_glitches(
     xy_px : copy with the misplaced points set to NaN (short gaps are filled later by interpolation).
     glitched : (T, n_groups) bool, True where a point of the group was blanked (``LIMB_GROUPS`` order).
     """
+    misplaced, glitched = limb_glitches(xy_px, t_s, tolerance, max_run_s, allowed, reference_px, dt_s)
     xy = np.array(xy_px, dtype=float)
-    glitched = np.zeros((xy.shape[0], len(LIMB_GROUPS)), dtype=bool)
+    xy[misplaced] = np.nan
+    return xy, glitched
+
+
+def limb_glitches(
+    xy_px: np.ndarray,
+    t_s: np.ndarray,
+    tolerance: float = LIMB_GLITCH_TOLERANCE,
+    max_run_s: float = LIMB_GLITCH_MAX_RUN_S,
+    allowed: np.ndarray | None = None,
+    reference_px: dict[tuple[str, str], float] | None = None,
+    dt_s: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points ``remove_limb_glitches`` blanks, (T, 33) bool, and its ``glitched`` (T, n_groups) mask, without
+    copying the landmarks."""
+    misplaced = np.zeros(xy_px.shape[:2], dtype=bool)
+    glitched = np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool)
     t = np.asarray(t_s, dtype=float)
     if dt_s is None:
         dt_s = float(np.median(np.diff(t))) if t.size > 1 else 1.0
@@ -312,8 +329,8 @@ def remove_limb_glitches(
             bad_end = _short_runs(lower_off & ~upper_off, max_len)
             if allowed is not None:
                 bad_middle, bad_end = bad_middle & allowed, bad_end & allowed
-            xy[bad_middle, int(L[f"{side}_{middle}"])] = np.nan
+            misplaced[:, int(L[f"{side}_{middle}"])] |= bad_middle
             for name in (end, *followers):
-                xy[bad_end, int(L[f"{side}_{name}"])] = np.nan
+                misplaced[:, int(L[f"{side}_{name}"])] |= bad_end
             glitched[:, g] |= bad_middle | bad_end
-    return xy, glitched
+    return misplaced, glitched

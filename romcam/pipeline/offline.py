@@ -38,6 +38,7 @@ from romcam.kinematics.sides import (
     clip_reference_px,
     group_points,
     last_seen,
+    limb_glitches,
     remove_limb_glitches,
     repair_left_right,
     segment_length_px,
@@ -388,12 +389,13 @@ def clean_block(
     xy, vis = apply_swaps(sequence.xy_px[lo:hi], sequence.visibility[lo:hi], labels.swapped[lo:hi])
     sequence.release_pages(lo, hi)
     glitched = np.zeros(labels.swapped[lo:hi].shape, dtype=bool)
+    misplaced = None
     if labels.allowed is not None:
         allowed = labels.allowed[lo:hi]
-        xy, glitched = remove_limb_glitches(
+        misplaced, glitched = limb_glitches(
             xy, t, allowed=allowed, reference_px=labels.glitch_reference_px, dt_s=labels.dt_s
         )
-    visible = mask_low_visibility(xy, vis, settings.min_visibility)
+    visible = mask_low_visibility(xy, vis, settings.min_visibility, misplaced)
     del xy
     unfiltered = compute_angles_deg(visible, names)
     visible[robust_outliers(visible, t, settings, labels.visible_trunk_px)] = np.nan
