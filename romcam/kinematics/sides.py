@@ -239,7 +239,8 @@ def segment_length_px(xy_px: np.ndarray, a: str, b: str) -> np.ndarray:
 
 def clip_reference_px(lengths_px: np.ndarray) -> float:
     """A clip's reference length of a segment: the 90th percentile of its finite image lengths (NaN if none)."""
-    return float(np.nanpercentile(lengths_px, 90)) if np.isfinite(lengths_px).any() else float("nan")
+    finite = lengths_px[np.isfinite(lengths_px)]
+    return float(np.percentile(finite, 90)) if finite.size else float("nan")
 
 
 def segment_length_ratio(xy_px: np.ndarray, a: str, b: str, reference_px: float | None = None) -> np.ndarray:

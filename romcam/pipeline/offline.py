@@ -279,23 +279,38 @@ def visible_trunk_down(xy_px: np.ndarray, visibility: np.ndarray, min_visibility
     return np.asarray((p[:, 2] + p[:, 3]) / 2.0 - (p[:, 0] + p[:, 1]) / 2.0)
 
 
+def tracks_before(sequence: PoseSequence, group: str, start: int, first_look: int = 64) -> np.ndarray:
+    """(2K, 2) the limb group's tracks at frame ``start``: each point's last position seen before it (``last_seen``
+    of frames ``0:start``; NaN where never), read backwards from ``start`` in stretches that double until every
+    point is found (the frame before, as a rule); the pages of what it read are let go."""
+    tracks: np.ndarray | None = None
+    stop, look = start, first_look
+    while stop > 0 and (tracks is None or not np.isfinite(tracks).all()):
+        lo = max(0, stop - look)
+        seen = last_seen(group_points(sequence.xy_px[lo:stop], group))
+        sequence.release_pages(lo, stop)
+        tracks = seen if tracks is None else np.where(np.isfinite(tracks), tracks, seen)
+        stop, look = lo, 2 * look
+    return np.full((2 * len(LIMB_GROUPS[group]), 2), np.nan) if tracks is None else tracks
+
+
 def _clip_swaps(
     sequence: PoseSequence, bounds: list[tuple[int, int]], workers: int
 ) -> tuple[RawScan, np.ndarray, np.ndarray]:
     """What the landmarks as given show (``RawScan``), the frames where the repair may act (not mostly front-on)
-    and the left/right swaps of each limb group, as ``left_right_swaps`` finds them on the whole clip: each
-    block's views and tracks' last positions first, then each block's costs against the tracks carried in from the
-    blocks before it, then the swap state followed through the clip."""
+    and the left/right swaps of each limb group, as ``left_right_swaps`` finds them on the whole clip: in one pass
+    over the blocks, each block's views and its costs against the tracks at its start (``tracks_before``), then the
+    swap state followed through the clip."""
     groups = list(LIMB_GROUPS)
 
-    def scan(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    def scan(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[TrackCosts]]:
         xy = sequence.xy_px[a:b]
         axis = trunk_down_vector(xy)
         found = (
             view_codes(xy, axis),
             np.isfinite(xy).any(axis=(1, 2)),
             length_2d(axis),
-            [last_seen(group_points(xy, g)) for g in groups],
+            [track_costs(xy, g, tracks_before(sequence, g, a)) for g in groups],
         )
         sequence.release_pages(a, b)
         return found
@@ -308,24 +323,9 @@ def _clip_swaps(
         clip_reference_px(np.concatenate([part[2] for part in scans])),
     )
     allowed = ~mostly_true(codes == VIEW_NAMES.index("front"), codes != VIEW_NAMES.index(""), sequence.t_s)
-    carried: dict[int, list[np.ndarray | None]] = {}
-    tracks: list[np.ndarray | None] = [None] * len(groups)
-    for (a, _), (*_, last) in zip(bounds, scans, strict=True):
-        carried[a] = list(tracks)
-        tracks = [
-            seen if before is None else np.where(np.isfinite(seen), seen, before)
-            for seen, before in zip(last, tracks, strict=True)
-        ]
-
-    def costs(a: int, b: int) -> list[TrackCosts]:
-        block = [track_costs(sequence.xy_px[a:b], g, carried[a][i]) for i, g in enumerate(groups)]
-        sequence.release_pages(a, b)
-        return block
-
-    parts = _map_blocks(costs, bounds, workers)
     swapped = np.zeros((len(sequence), len(groups)), dtype=bool)
     for i in range(len(groups)):
-        keep, swap, seen = (np.concatenate([part[i][k] for part in parts]) for k in range(3))
+        keep, swap, seen = (np.concatenate([part[3][i][k] for part in scans]) for k in range(3))
         swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
     return raw, allowed, swapped
 
@@ -443,16 +443,21 @@ def clean_in_blocks(
     jumps = {name: np.empty(n, dtype=bool) for name in angles}
     blank = np.empty((n, sequence.xy_px.shape[1]), dtype=bool)
     glitched = np.empty(labels.swapped.shape, dtype=bool)
+    lengths = {pair: np.empty(n) for pair in angle_segments(angles)}  # of the cleaned segments, for the flags
+    trunks = np.empty(n)
 
     def clean_and_keep(a: int, b: int) -> None:  # each block's results go in place at once: one block held
         block = clean_block(sequence, settings, names, labels, a, b)
         xy[a:b], vis[a:b], blank[a:b], glitched[a:b] = block.xy_px, block.visibility, block.blank, block.glitched
         for name in angles:
             angles[name][a:b], jumps[name][a:b] = block.angles[name], block.jumps[name]
+        for pair, length in lengths.items():
+            length[a:b] = segment_length_px(block.xy_px, *pair)
+        trunks[a:b] = length_2d(trunk_down_vector(block.xy_px))
 
     _map_blocks(clean_and_keep, bounds, workers)
-    trunk_px = trunk_length_px(xy)
-    clip_lengths = {pair: clip_reference_px(segment_length_px(xy, *pair)) for pair in angle_segments(angles)}
+    trunk_px = clip_reference_px(trunks)  # trunk_length_px of the cleaned landmarks
+    clip_lengths = {pair: clip_reference_px(length) for pair, length in lengths.items()}
     views = np.empty(n, dtype=object)
     flags = {name: {str(code): np.empty(n, dtype=bool) for code in FlagCode} for name in angles}
 
