@@ -132,3 +132,20 @@ def test_released_pages_leave_memory_and_read_back_the_same() -> None:
         np.testing.assert_array_equal(mapped, values)  # read again from the file
         release_rows(values, 0, rows)  # an array in memory is left alone
         assert float(values[-1, -1]) == rows * 2048 - 1
+
+
+def test_tracks_at_a_block_start_come_from_as_far_back_as_needed() -> None:
+    """A point unseen for longer than the first look back (and one never seen) is found where the whole prefix
+    last shows it."""
+    from romcam.kinematics.sides import group_points, last_seen
+    from romcam.pipeline.offline import tracks_before
+
+    sequence = _troubled_walk(1300)
+    xy = np.array(sequence.xy_px)
+    xy[400:1000, int(L.LEFT_KNEE)] = np.nan  # unseen for 600 frames before frame 1000
+    xy[:, int(L.RIGHT_THUMB)] = np.nan  # never seen
+    sequence = PoseSequence(xy, sequence.world_m, sequence.visibility, sequence.t_s, 1280, 720)
+    for group in ("leg", "arm"):
+        for start in (0, 1, 65, 1000, 1299):
+            want = last_seen(group_points(xy[:start], group))  # all NaN for no frames
+            np.testing.assert_array_equal(tracks_before(sequence, group, start), want)

@@ -193,3 +193,46 @@ def test_offline_cleaning_uses_only_the_skeleton() -> None:
         for code, mask in first.flags[name].items():
             np.testing.assert_array_equal(mask, second.flags[name][code])
     assert np.isnan(first.xy_px[:, others]).all() and np.isfinite(first.xy_px[:, list(SKELETON_LANDMARKS)]).any()
+
+
+@pytest.mark.parametrize("half", [0, 1, 2, 3, 4, 7, 12])
+def test_running_range_is_the_running_maximum_minus_minimum(half: int) -> None:
+    """Doubling spans give exactly what scipy's maximum and minimum filters give (ends repeated)."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    from romcam.kinematics.filters import running_range
+
+    rng = np.random.default_rng(half)
+    for shape in [(1, 3), (5,), (40, 4), (301, 2, 3)]:
+        v = rng.normal(0, 10, shape)
+        size = 2 * half + 1
+        expected = maximum_filter1d(v, size, axis=0, mode="nearest") - minimum_filter1d(v, size, axis=0, mode="nearest")
+        np.testing.assert_array_equal(running_range(v, half), expected)
+
+
+def test_gaps_bridged_for_the_running_medians_as_np_interp_would() -> None:
+    """Every column's missing samples, inside and at the ends, are interpolated as ``np.interp`` does column by
+    column (ends held); a column missing throughout stays missing."""
+    from romcam.kinematics.filters import _filled
+
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        n, c = int(rng.integers(1, 200)), int(rng.integers(1, 6))
+        v = np.cumsum(rng.normal(0, 1, (n, c)), axis=0)
+        v[rng.random((n, c)) < rng.random() * 0.6] = np.nan
+        v[:, 0] = np.nan if rng.random() < 0.3 else v[:, 0]
+        expected = v.copy()
+        rows = np.arange(n)
+        for k in range(c):
+            kept = np.isfinite(v[:, k])
+            if kept.any():
+                expected[~kept, k] = np.interp(rows[~kept], rows[kept], v[kept, k])
+        np.testing.assert_array_equal(_filled(v), expected)
+
+
+def test_nonzero_2d_is_np_nonzero() -> None:
+    from romcam.kinematics.filters import nonzero_2d
+
+    mask = np.random.default_rng(2).random((97, 13)) < 0.2
+    for got, want in zip(nonzero_2d(mask), np.nonzero(mask), strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -122,3 +122,47 @@ def test_a_limb_turned_toward_the_camera_for_long_is_kept() -> None:
     ratio = segment_length_ratio(turned, "LEFT_HIP", "LEFT_KNEE")
     assert ratio[20] == pytest.approx(0.6)
     assert ratio[5] == pytest.approx(1.0)
+
+
+def _costs_frame_by_frame(xy: np.ndarray, group: str, before: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """keep and swap costs of ``track_costs`` followed one frame at a time: each point's track is where it was
+    last seen before the frame."""
+    names = LIMB_GROUPS[group]
+    points = [int(L[f"LEFT_{n}"]) for n in names] + [int(L[f"RIGHT_{n}"]) for n in names]
+    k = len(names)
+    track = np.full((2 * k, 2), np.nan) if before is None else before.copy()
+    keep, swap = np.full(len(xy), np.nan), np.full(len(xy), np.nan)
+
+    def cost(now: np.ndarray, ref: np.ndarray) -> float:
+        d = [float(np.hypot(*(a - b))) for a, b in zip(now, ref, strict=True) if np.isfinite(a - b).all()]
+        return sum(d) if d else float("nan")
+
+    for t, frame in enumerate(xy[:, points]):
+        keep[t] = cost(frame[:k], track[:k]) + cost(frame[k:], track[k:])
+        swap[t] = cost(frame[:k], track[k:]) + cost(frame[k:], track[:k])
+        seen = np.isfinite(frame).all(axis=1)
+        track[seen] = frame[seen]
+    return keep, swap
+
+
+@pytest.mark.parametrize("gaps", ["whole frames", "single points"])
+def test_track_costs_match_the_tracks_followed_frame_by_frame(gaps: str) -> None:
+    from romcam.kinematics.sides import track_costs
+
+    rng = np.random.default_rng(4)
+    xy = _walk(120) + rng.normal(0, 2.0, (120, 33, 2))
+    if gaps == "whole frames":
+        xy[[0, 1, 30, 31, 32, 77]] = np.nan
+    else:
+        xy[rng.random((120, 33)) < 0.15] = np.nan
+    for group in LIMB_GROUPS:
+        before = rng.normal(300, 40, (2 * len(LIMB_GROUPS[group]), 2))
+        before[1] = np.nan
+        for start in (None, before):
+            keep, swap, seen = track_costs(xy, group, start)
+            want_keep, want_swap = _costs_frame_by_frame(xy, group, start)
+            np.testing.assert_allclose(keep, want_keep, rtol=1e-12, equal_nan=True)
+            np.testing.assert_allclose(swap, want_swap, rtol=1e-12, equal_nan=True)
+            names = LIMB_GROUPS[group]
+            points = [int(L[f"{side}_{n}"]) for side in ("LEFT", "RIGHT") for n in names]
+            np.testing.assert_array_equal(seen, np.asarray(np.isfinite(xy[:, points]).all(axis=2)).any(axis=1))
