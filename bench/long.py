@@ -1,10 +1,11 @@
 """One hour of landmarks: kinematics time, the whole ``analyze --from-landmarks`` run, and its peak memory.
 
 Makes one hour of 30 fps landmarks by repeating a rendered clip's (the sample ``rendered_side_left``, analysed
-once), then times, in this process, the cleaning + angles + flags (``clean_offline``, in blocks on every core,
-and on one thread for comparison) and the summary (``build_summary``): the first run, as a fresh process does it,
-and the best of three; then, as a user runs it, ``romcam analyze --from-landmarks`` in a child process (wall time
-and peak resident memory). Prints figures and the machine; asserts nothing.
+once), then times, in this process, the cleaning + angles + flags (``clean_offline``, in blocks on every core)
+with the summary (``build_summary``) after it, then each alone, then the cleaning on one thread for comparison:
+the first run, as a fresh process does it, and the best of three (five for the two together); then, as a user
+runs it, ``romcam analyze --from-landmarks`` in a child process (wall time and peak resident memory). Prints
+figures and the machine; asserts nothing.
 
 With ``--video-minutes N`` it also loops the sample into an N-minute video and a 1-minute one and runs
 ``romcam analyze --no-video`` on each in a child process: peak resident memory of each and their ratio (an hour
@@ -140,13 +141,15 @@ def main() -> None:
         sequence = PoseSequence.load_npz(path)
         print(f"{len(sequence)} frames ({args.minutes:g} min at 30 fps)")
         settings = FilterSettings()
+        first, best = first_and_best_s(lambda: build_summary(clean_offline(sequence, settings), {}, {}, settings), 5)
+        print(f"kinematics, flags and summary, {available_cores()} threads: first {first:.2f} s, best {best:.2f} s")
         first, best = first_and_best_s(lambda: clean_offline(sequence, settings))
-        print(f"kinematics (clean, angles, flags), {available_cores()} threads: first {first:.2f} s, best {best:.2f} s")
-        first, best = first_and_best_s(lambda: clean_offline(sequence, settings, workers=1))
-        print(f"kinematics on one thread: first {first:.2f} s, best {best:.2f} s")
+        print(f"  of which kinematics (clean, angles, flags): first {first:.2f} s, best {best:.2f} s")
         measured = clean_offline(sequence, settings)
         first, best = first_and_best_s(lambda: build_summary(measured, {}, {}, settings))
-        print(f"summary: first {first:.2f} s, best {best:.2f} s")
+        print(f"  of which summary: first {first:.2f} s, best {best:.2f} s")
+        first, best = first_and_best_s(lambda: clean_offline(sequence, settings, workers=1))
+        print(f"kinematics on one thread: first {first:.2f} s, best {best:.2f} s")
         wall, peak_mb = peak_memory_mb(["analyze", "--from-landmarks", str(path), "--out", str(folder / "out")], folder)
         print(f"romcam analyze --from-landmarks: {wall:.1f} s, peak memory {peak_mb:.0f} MB")
         if args.video_minutes > 0:
