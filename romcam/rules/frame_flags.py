@@ -317,10 +317,7 @@ def angle_frame_flags(
         flags["view"] = ~evidence.view_is[needed] & ~evidence.view_is[""]
     if d.side:
         flags["far_side"] = evidence.view_is["side"] & ~evidence.near_is[""] & ~evidence.near_is[d.side]
-        known = short or {}
-        for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
-            segment = known.get((a, b))
-            flags["foreshortened"] |= foreshortened(xy_px, a, b, evidence) if segment is None else segment
+        flags["foreshortened"] = limb_foreshortened(d, xy_px, evidence, short)
     for lm in points:
         g = _group_of(lm)
         if g is not None:
@@ -336,6 +333,18 @@ def angle_frame_flags(
         flags["bent"] = too_bent(d, evidence.world_m)
         flags["view"] |= turned_from_frontal(d, evidence.world_m, evidence.body_yaw_deg)
     return flags
+
+
+def limb_foreshortened(
+    d: JointAngle, xy_px: np.ndarray, evidence: FrameEvidence, short: dict[tuple[L, L], np.ndarray] | None = None
+) -> np.ndarray:
+    """(T,) either segment of limb angle ``d`` (proximal-vertex, vertex-distal) ``foreshortened``; ``short`` holds
+    the masks of segments already judged."""
+    out = np.zeros(xy_px.shape[0], dtype=bool)
+    for a, b in ((d.proximal, d.vertex), (d.vertex, d.distal)):
+        segment = (short or {}).get((a, b))
+        out |= foreshortened(xy_px, a, b, evidence) if segment is None else segment
+    return out
 
 
 def turned_from_frontal(d: JointAngle, world_m: np.ndarray, yaw_deg: np.ndarray | None = None) -> np.ndarray:
