@@ -229,7 +229,7 @@ GLITCH_SEGMENTS: tuple[tuple[str, str], ...] = tuple(
     for side in ("LEFT", "RIGHT")
     for pair in ((f"{side}_{root}", f"{side}_{middle}"), (f"{side}_{middle}", f"{side}_{end}"))
 )
-"""The segments (landmark name pairs) whose image lengths ``remove_limb_glitches`` judges."""
+"""The segments (landmark name pairs) whose image lengths ``limb_glitches`` judges."""
 
 
 def segment_length_px(xy_px: np.ndarray, a: str, b: str) -> np.ndarray:
@@ -268,39 +268,6 @@ def _short_runs(mask: np.ndarray, max_len: int) -> np.ndarray:
     return np.asarray(np.cumsum(step[:-1]) > 0)
 
 
-def remove_limb_glitches(
-    xy_px: np.ndarray,
-    t_s: np.ndarray,
-    tolerance: float = LIMB_GLITCH_TOLERANCE,
-    max_run_s: float = LIMB_GLITCH_MAX_RUN_S,
-    allowed: np.ndarray | None = None,
-    reference_px: dict[tuple[str, str], float] | None = None,
-    dt_s: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Blank limb landmarks that leave their limb's length for a moment.
-
-    In side views the model sometimes puts a raised leg's knee between the two legs for a few
-    frames; no label swap repairs that, but the thigh then looks a quarter shorter. For each limb, a
-    segment whose length ratio (``segment_length_ratio``) is off 1 by more than ``tolerance`` marks
-    its distal joint as misplaced: the middle joint when the upper segment is off, else the end joint
-    and the points that travel with it. Only runs of at most ``max_run_s`` are blanked: a longer one
-    is a limb really turned toward the camera, which the per-frame flags report instead. ``allowed``
-    (T,) limits blanking to some frames (romcam passes those not seen front-on, where an arm's image
-    length changes with its elevation). ``reference_px`` gives the segments' reference lengths by
-    ``GLITCH_SEGMENTS`` pair and ``dt_s`` the frame interval (both: of the whole clip when ``xy_px`` is a
-    stretch of it); by default they are ``xy_px``'s own.
-
-    Returns
-    -------
-    xy_px : copy with the misplaced points set to NaN (short gaps are filled later by interpolation).
-    glitched : (T, n_groups) bool, True where a point of the group was blanked (``LIMB_GROUPS`` order).
-    """
-    misplaced, glitched = limb_glitches(xy_px, t_s, tolerance, max_run_s, allowed, reference_px, dt_s)
-    xy = np.array(xy_px, dtype=float)
-    xy[misplaced] = np.nan
-    return xy, glitched
-
-
 def limb_glitches(
     xy_px: np.ndarray,
     t_s: np.ndarray,
@@ -310,8 +277,24 @@ def limb_glitches(
     reference_px: dict[tuple[str, str], float] | None = None,
     dt_s: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The points ``remove_limb_glitches`` blanks, (T, 33) bool, and its ``glitched`` (T, n_groups) mask, without
-    copying the landmarks."""
+    """The limb landmarks that leave their limb's length for a moment, to blank.
+
+    In side views the model sometimes puts a raised leg's knee between the two legs for a few
+    frames; no label swap repairs that, but the thigh then looks a quarter shorter. For each limb, a
+    segment whose length ratio (``segment_length_ratio``) is off 1 by more than ``tolerance`` marks
+    its distal joint as misplaced: the middle joint when the upper segment is off, else the end joint
+    and the points that travel with it. Only runs of at most ``max_run_s`` count: a longer one
+    is a limb really turned toward the camera, which the per-frame flags report instead. ``allowed``
+    (T,) limits blanking to some frames (romcam passes those not seen front-on, where an arm's image
+    length changes with its elevation). ``reference_px`` gives the segments' reference lengths by
+    ``GLITCH_SEGMENTS`` pair and ``dt_s`` the frame interval (both: of the whole clip when ``xy_px`` is a
+    stretch of it); by default they are ``xy_px``'s own.
+
+    Returns
+    -------
+    misplaced : (T, 33) bool, the points to blank (short gaps are filled later by interpolation).
+    glitched : (T, n_groups) bool, True where a point of the group is misplaced (``LIMB_GROUPS`` order).
+    """
     misplaced = np.zeros(xy_px.shape[:2], dtype=bool)
     glitched = np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool)
     t = np.asarray(t_s, dtype=float)

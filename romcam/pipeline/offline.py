@@ -39,7 +39,6 @@ from romcam.kinematics.sides import (
     group_points,
     last_seen,
     limb_glitches,
-    remove_limb_glitches,
     repair_left_right,
     segment_length_px,
     swaps_from_costs,
@@ -124,7 +123,8 @@ def repair_sequence(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, d
     blanked (filled later by interpolation); the swapped mask and what was repaired."""
     not_front = ~mostly_front(classify_view(sequence.xy_px), sequence.t_s)
     xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility, allowed=not_front)
-    xy, glitched = remove_limb_glitches(xy, sequence.t_s, allowed=not_front)
+    misplaced, glitched = limb_glitches(xy, sequence.t_s, allowed=not_front)
+    xy[misplaced] = np.nan  # a copy made by the repair
     xy.flags.writeable = vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     fixed = PoseSequence(xy, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
     return fixed, swapped, repair_record(sequence.t_s, swapped, glitched)
@@ -363,7 +363,7 @@ def clip_labels(
 @dataclass
 class CleanedBlock:
     """One block's share of a long clip's cleaning: its frames' cleaned landmarks, angles, jump masks, missing
-    points, repaired visibility and misplaced limb points (``remove_limb_glitches``)."""
+    points, repaired visibility and misplaced limb points (``limb_glitches``)."""
 
     xy_px: np.ndarray
     angles: dict[str, np.ndarray]
