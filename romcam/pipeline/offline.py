@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from romcam.kinematics.angles import compute_angles_deg, resolve_angle_names, trunk_down_vector
+from romcam.kinematics.angles import REGISTRY, compute_angles_deg, resolve_angle_names, trunk_down_vector
 from romcam.kinematics.filters import (
     FilterSettings,
     clean_masked,
@@ -52,6 +52,7 @@ from romcam.rules.frame_flags import (
     all_filter_jumps,
     angle_segments,
     frame_evidence,
+    short_of_reference,
     trunk_length_px,
 )
 from romcam.rules.view import VIEW_NAMES, classify_view, view_codes, view_names
@@ -425,8 +426,10 @@ def clean_in_blocks(
     workers: int | None = None,
 ) -> Measured:
     """``clean_offline`` of a long sequence in blocks of ``block_frames`` frames: the whole-clip quantities first
-    (``clip_labels``), then each block cleaned with its margins (``clean_block``), then the clip's own reference
-    lengths from the cleaned landmarks, then each block's flags. Memory holds the results and a block per core
+    (``clip_labels``), then each block cleaned with its margins (``clean_block``) and flagged, all but
+    foreshortening (the flags are local to a frame; flagging in the same pass lets one thread's Python run while the
+    other's numpy does), then foreshortening from the segments' stored lengths against the clip's own reference
+    lengths. Memory holds the results and a block per core
     besides the sequence, whose pages are let go after each block (a sequence mapped from files, as ``analyze``
     builds it, then stays out of memory). Values equal the whole clip's cleaning up to rounding: the margins
     reach further than any stage (``BLOCK_MARGIN_S``).
@@ -447,6 +450,10 @@ def clean_in_blocks(
     lengths = {pair: np.empty(n) for pair in angle_segments(angles)}  # of the cleaned segments, for the flags
     trunks = np.empty(n)
 
+    views = np.empty(n, dtype=object)
+    flags = {name: {str(code): np.empty(n, dtype=bool) for code in FlagCode} for name in angles}
+    segments = {(L[p], L[q]): (p, q) for p, q in lengths}
+
     def clean_and_keep(a: int, b: int) -> None:  # each block's results go in place at once: one block held
         block = clean_block(sequence, settings, names, labels, a, b)
         xy[a:b], vis[a:b], blank[a:b], glitched[a:b] = block.xy_px, block.visibility, block.blank, block.glitched
@@ -455,31 +462,28 @@ def clean_in_blocks(
         for pair, length in lengths.items():
             length[a:b] = segment_length_px(block.xy_px, *pair)
         trunks[a:b] = length_2d(trunk_down_vector(block.xy_px))
-
-    _map_blocks(clean_and_keep, bounds, workers)
-    trunk_px = clip_reference_px(trunks)  # trunk_length_px of the cleaned landmarks
-    clip_lengths = {pair: clip_reference_px(length) for pair, length in lengths.items()}
-    views = np.empty(n, dtype=object)
-    flags = {name: {str(code): np.empty(n, dtype=bool) for code in FlagCode} for name in angles}
-
-    def flag_block(a: int, b: int) -> None:
         evidence = frame_evidence(
-            xy[a:b],
-            blank[a:b],
-            labels.swapped[a:b],
-            reference_lengths_px,
-            sequence.world_m[a:b],
-            trunk_px,
-            clip_lengths,
+            block.xy_px, block.blank, labels.swapped[a:b], reference_lengths_px, sequence.world_m[a:b], float("nan")
         )
-        evidence = replace(evidence, jumps={name: v[a:b] for name, v in jumps.items()})
+        evidence = replace(evidence, jumps=block.jumps)
         views[a:b] = evidence.views
-        for name, by_code in all_angle_flags({n: v[a:b] for n, v in angles.items()}, xy[a:b], evidence).items():
+        later = {segment: np.zeros(b - a, dtype=bool) for segment in segments}  # judged on the whole clip below
+        for name, by_code in all_angle_flags(block.angles, block.xy_px, evidence, later).items():
             for code, mask in by_code.items():
                 flags[name][code][a:b] = mask
         sequence.release_pages(a, b)
 
-    _map_blocks(flag_block, bounds, workers)
+    _map_blocks(clean_and_keep, bounds, workers)
+    # foreshortening needs the clip's reference lengths, known only now: judged from the stored lengths
+    trunk_px = clip_reference_px(trunks)  # trunk_length_px of the cleaned landmarks
+    clip_lengths = {pair: clip_reference_px(length) for pair, length in lengths.items()}
+    references = frame_evidence(xy[:1], blank[:1], None, reference_lengths_px, None, trunk_px, clip_lengths)
+    short = {segment: short_of_reference(lengths[pair], *segment, references) for segment, pair in segments.items()}
+    for name in angles:
+        d = REGISTRY[name]
+        if d.side:
+            flags[name][str(FlagCode.FORESHORTENED)] = short[(d.proximal, d.vertex)] | short[(d.vertex, d.distal)]
+
     vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     kept = PoseSequence(sequence.xy_px, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
     info = {"left_right_repair": repair_record(sequence.t_s, labels.swapped, glitched) if repair else None}

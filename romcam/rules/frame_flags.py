@@ -244,7 +244,11 @@ def proportion_reference_px(a: L, b: L, trunk_px: float) -> float | None:
 def foreshortened(xy_px: np.ndarray, a: L, b: L, evidence: FrameEvidence) -> np.ndarray:
     """(T,) segment a-b shorter than ``FORESHORTENED_RATIO`` of its reference: a neutral capture's length
     when there is one, else the longer of the clip's own 90th percentile and the body-proportion length."""
-    length = length_2d(xy_px[:, int(a)] - xy_px[:, int(b)])
+    return short_of_reference(length_2d(xy_px[:, int(a)] - xy_px[:, int(b)]), a, b, evidence)
+
+
+def short_of_reference(length: np.ndarray, a: L, b: L, evidence: FrameEvidence) -> np.ndarray:
+    """``foreshortened`` of the segment a-b's lengths ``length`` (T,)."""
     reference = evidence.reference_px.get((a.name, b.name))
     if reference is None:
         reference = evidence.clip_lengths_px.get((a.name, b.name))
@@ -389,11 +393,15 @@ def flagged_any(flags: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def all_angle_flags(
-    angles_deg: dict[str, np.ndarray], xy_px: np.ndarray, evidence: FrameEvidence
+    angles_deg: dict[str, np.ndarray],
+    xy_px: np.ndarray,
+    evidence: FrameEvidence,
+    short: dict[tuple[L, L], np.ndarray] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """``angle_frame_flags`` for every angle of ``angles_deg`` (name -> its values on ``xy_px``), each limb segment
-    judged for foreshortening once for all the angles that share it."""
-    short = {}
+    judged for foreshortening once for all the angles that share it (``short``: the masks where the caller has
+    them)."""
+    short = dict(short or {})
     for name in angles_deg:
         d = REGISTRY[name]
         if d.side:
