@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -48,6 +48,7 @@ from romcam.landmarks import SKELETON_LANDMARKS
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
 from romcam.rules.frame_flags import (
+    FrameEvidence,
     all_angle_flags,
     all_filter_jumps,
     angle_segments,
@@ -416,6 +417,22 @@ def clean_block(
     )
 
 
+def foreshortening_flags(
+    lengths_px: dict[tuple[str, str], np.ndarray], names: Iterable[str], references: FrameEvidence
+) -> dict[str, np.ndarray]:
+    """(T,) ``foreshortened`` per limb angle of ``names`` from its segments' image lengths (``lengths_px`` by
+    landmark name pair, ``angle_segments``) and the reference lengths ``references`` carries."""
+    short = {
+        pair: short_of_reference(length, L[pair[0]], L[pair[1]], references) for pair, length in lengths_px.items()
+    }
+    out = {}
+    for name in names:
+        d = REGISTRY[name]
+        if d.side:
+            out[name] = short[(d.proximal.name, d.vertex.name)] | short[(d.vertex.name, d.distal.name)]
+    return out
+
+
 def clean_in_blocks(
     sequence: PoseSequence,
     settings: FilterSettings,
@@ -452,7 +469,6 @@ def clean_in_blocks(
 
     views = np.empty(n, dtype=object)
     flags = {name: {str(code): np.empty(n, dtype=bool) for code in FlagCode} for name in angles}
-    segments = {(L[p], L[q]): (p, q) for p, q in lengths}
 
     def clean_and_keep(a: int, b: int) -> None:  # each block's results go in place at once: one block held
         block = clean_block(sequence, settings, names, labels, a, b)
@@ -467,7 +483,7 @@ def clean_in_blocks(
         )
         evidence = replace(evidence, jumps=block.jumps)
         views[a:b] = evidence.views
-        later = {segment: np.zeros(b - a, dtype=bool) for segment in segments}  # judged on the whole clip below
+        later = {(L[p], L[q]): np.zeros(b - a, dtype=bool) for p, q in lengths}  # judged on the whole clip below
         for name, by_code in all_angle_flags(block.angles, block.xy_px, evidence, later).items():
             for code, mask in by_code.items():
                 flags[name][code][a:b] = mask
@@ -478,11 +494,8 @@ def clean_in_blocks(
     trunk_px = clip_reference_px(trunks)  # trunk_length_px of the cleaned landmarks
     clip_lengths = {pair: clip_reference_px(length) for pair, length in lengths.items()}
     references = frame_evidence(xy[:1], blank[:1], None, reference_lengths_px, None, trunk_px, clip_lengths)
-    short = {segment: short_of_reference(lengths[pair], *segment, references) for segment, pair in segments.items()}
-    for name in angles:
-        d = REGISTRY[name]
-        if d.side:
-            flags[name][str(FlagCode.FORESHORTENED)] = short[(d.proximal, d.vertex)] | short[(d.vertex, d.distal)]
+    for name, mask in foreshortening_flags(lengths, angles, references).items():
+        flags[name][str(FlagCode.FORESHORTENED)] = mask
 
     vis.flags.writeable = False  # made here, owned by nobody else: frozen without a copy
     kept = PoseSequence(sequence.xy_px, sequence.world_m, vis, sequence.t_s, sequence.width_px, sequence.height_px)
