@@ -461,7 +461,6 @@ def clean_in_blocks(
     xy = landmark_major(sequence.xy_px.shape)
     vis = np.empty(sequence.visibility.shape[::-1]).T  # landmark by landmark, as the summary reads it
     angles = {name: np.empty(n) for name in resolve_angle_names(names)}
-    jumps = {name: np.empty(n, dtype=bool) for name in angles}
     blank = np.empty((n, sequence.xy_px.shape[1]), dtype=bool)
     glitched = np.empty(labels.swapped.shape, dtype=bool)
     lengths = {pair: np.empty(n) for pair in angle_segments(angles)}  # of the cleaned segments, for the flags
@@ -474,7 +473,7 @@ def clean_in_blocks(
         block = clean_block(sequence, settings, names, labels, a, b)
         xy[a:b], vis[a:b], blank[a:b], glitched[a:b] = block.xy_px, block.visibility, block.blank, block.glitched
         for name in angles:
-            angles[name][a:b], jumps[name][a:b] = block.angles[name], block.jumps[name]
+            angles[name][a:b] = block.angles[name]
         for pair, length in lengths.items():
             length[a:b] = segment_length_px(block.xy_px, *pair)
         trunks[a:b] = length_2d(trunk_down_vector(block.xy_px))
