@@ -24,8 +24,14 @@ detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one
 ``--mirror-fuse`` measures a lever for the end range (test-time augmentation): the model also runs on each
 mirrored frame, and the two sets of landmarks (the mirrored one mirrored back) are averaged.
 
+``--hip-shift DOWN,BACK`` measures another (anatomical joint centres): both hip landmarks moved DOWN trunk lengths
+along the trunk and BACK trunk lengths against the facing direction, where the hip joint centre would lie if
+MediaPipe's hip point sat above and in front of it (``hip_centres_px``). ``--fit-hip-shift`` finds the shift that
+minimises raw hip flexion MAE on the side-view clips chosen (fit it on the development set only, then measure the
+held-out and confirmation sets and real people, ``bench/mocap.py --hip-shift``, with it).
+
 Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout | --confirm] [--follow-everyone]
-       [--model TASK] [--mirror-fuse] [NAME_SUBSTRING ...]
+       [--model TASK] [--mirror-fuse] [--hip-shift DOWN,BACK | --fit-hip-shift] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -38,11 +44,15 @@ import cv2
 import numpy as np
 
 from romcam.app.analyze import AnalyzeConfig, LoadedModel, measure_sequence, run_analyze
-from romcam.kinematics.filters import FilterSettings
+from romcam.kinematics.angles import compute_angles_deg, forward_vector, trunk_down_vector
+from romcam.kinematics.filters import FilterSettings, mask_low_visibility
+from romcam.kinematics.geometry import length_2d
+from romcam.landmarks import Landmark as L
 from romcam.output.tables import read_angles_csv
 from romcam.pipeline.evaluate import build_summary
 from romcam.pose.models import bench_model
 from romcam.rules.frame_flags import flagged_any
+from romcam.thresholds import MIN_VISIBILITY
 from romcam.types import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,6 +166,53 @@ def mirror_fused(clip: Path, seq: PoseSequence, model: LoadedModel, cache: Path)
         seq.width_px,
         seq.height_px,
     )
+
+
+def hip_centres_px(xy_px: np.ndarray, down: float, back: float) -> np.ndarray:
+    """Copy of (T, 33, 2) landmarks with both hips moved by ``down * |t| * t/|t| - back * |t| * f/|f|``, where
+    ``t`` is the trunk's downward axis (mid-shoulder to mid-hip, ``trunk_down_vector``) and ``f`` the facing
+    direction (``forward_vector``; zero where the view is not side-on, so a front view moves the hips along the
+    trunk only). ``down`` and ``back`` are fractions of the trunk's image length: the offset of the hip joint
+    centre from MediaPipe's hip point if it is fixed in the trunk's frame."""
+    xy = np.array(xy_px, dtype=float)
+    trunk = trunk_down_vector(xy)
+    length = length_2d(trunk)[:, None]
+    facing = forward_vector(xy, trunk_down=trunk)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offset = down * trunk - back * length * np.nan_to_num(facing / length_2d(facing)[:, None])
+    for hip in (L.LEFT_HIP, L.RIGHT_HIP):
+        xy[:, hip] += offset
+    return xy
+
+
+def hips_shifted(seq: PoseSequence, shift: tuple[float, float]) -> PoseSequence:
+    """``seq`` with ``hip_centres_px`` (down, back) applied."""
+    return seq.with_xy(hip_centres_px(seq.xy_px, *shift))
+
+
+def hip_flexion_errors(seqs: list[tuple[Path, PoseSequence]], shift: tuple[float, float]) -> np.ndarray:
+    """Raw (unfiltered, unrepaired) hip flexion errors of every side-view clip's moving hips with ``shift``."""
+    out = []
+    for clip, seq in seqs:
+        _, truth = read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")
+        xy = mask_low_visibility(hip_centres_px(seq.xy_px, *shift), seq.visibility, MIN_VISIBILITY)
+        names = [n for n in ("left_hip_flexion", "right_hip_flexion") if n in truth and np.ptp(truth[n]) >= 20]
+        for name, value in compute_angles_deg(xy, tuple(names)).items() if names else ():
+            n = min(len(value), len(truth[name]))
+            out.append(value[:n] - truth[name][:n])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def fit_hip_shift(seqs: list[tuple[Path, PoseSequence]], step: float = 0.01) -> tuple[float, float]:
+    """The (down, back) of ``hip_centres_px``, each within +-0.3 trunk lengths on a ``step`` grid, that minimises
+    the raw hip flexion MAE over the side-view clips of ``seqs``."""
+    side = [(clip, seq) for clip, seq in seqs if "side" in clip.stem]
+    grid = np.round(np.arange(-0.3, 0.3 + step / 2, step), 6)
+    scores = {(d, b): np.nanmean(np.abs(hip_flexion_errors(side, (d, b)))) for d in grid for b in grid}
+    best = min(scores, key=lambda k: scores[k])
+    print(f"hip shift fitted on {len(side)} side-view clips: down {best[0]:+.2f}, back {best[1]:+.2f} trunk lengths")
+    print(f"  raw hip flexion MAE {scores[(0.0, 0.0)]:.2f} -> {scores[best]:.2f} deg")
+    return float(best[0]), float(best[1])
 
 
 def stats(err: np.ndarray) -> str:
@@ -305,8 +362,13 @@ def main() -> None:
     parser.add_argument(
         "--mirror-fuse", action="store_true", help="lever: average with the landmarks of the mirrored frames"
     )
+    parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (hip_centres_px)")
+    parser.add_argument("--fit-hip-shift", action="store_true", help="fit --hip-shift on these clips, then apply it")
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
+    shift = tuple(float(v) for v in args.hip_shift.split(",")) if args.hip_shift else None
+    if shift is not None and len(shift) != 2:
+        raise SystemExit("--hip-shift takes DOWN,BACK (two numbers, trunk lengths)")
     cache = args.cache or Path(tempfile.mkdtemp())
     cache.mkdir(parents=True, exist_ok=True)
     model = bench_model(args.model) if args.model else LoadedModel.load(None, "full")  # each model: its own --cache
@@ -317,11 +379,14 @@ def main() -> None:
     chosen = [c for c in clips(held_out) if not args.only or any(s in c.stem for s in args.only)]
     if args.scale:
         chosen += [downscaled(c, args.scale, cache) for c in chosen]
+    seqs = []
     for clip in chosen:
         seq = landmarks(clip, model, cache, not args.follow_everyone)
-        if args.mirror_fuse:
-            seq = mirror_fused(clip, seq, model, cache)
-        report_clip(clip, seq, pool, model.resolved.variant)
+        seqs.append((clip, mirror_fused(clip, seq, model, cache) if args.mirror_fuse else seq))
+    if args.fit_hip_shift:
+        shift = fit_hip_shift(seqs)
+    for clip, seq in seqs:
+        report_clip(clip, hips_shifted(seq, shift) if shift else seq, pool, model.resolved.variant)
     pool.print()
     print_kinds()
     GRADES.print()
