@@ -24,20 +24,23 @@ detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one
 ``--mirror-fuse`` measures a lever for the end range (test-time augmentation): the model also runs on each
 mirrored frame, and the two sets of landmarks (the mirrored one mirrored back) are averaged.
 
-``--hip-shift DOWN,BACK`` measures another (anatomical joint centres): both hip landmarks moved DOWN trunk lengths
-along the trunk and BACK trunk lengths against the facing direction, where the hip joint centre would lie if
-MediaPipe's hip point sat above and in front of it (``hip_centres_px``). ``--fit-hip-shift`` finds the shift that
-minimises raw hip flexion MAE on the side-view clips chosen (fit it on the development set only, then measure the
-held-out and confirmation sets and real people, ``bench/mocap.py --hip-shift``, with it).
+``--hip-shift DOWN,BACK`` and ``--shoulder-shift DOWN`` measure another (anatomical joint centres): both hip landmarks
+moved DOWN trunk lengths along the trunk and BACK trunk lengths against the facing direction, both shoulders DOWN
+along the trunk, where the joint centres would lie if MediaPipe's points sat above (and, for the hip, in front of)
+them (``joint_centres_px``). ``--fit hip`` (``--fit shoulder``) finds the shift that minimises raw hip flexion (front
+view shoulder abduction) MAE on the clips chosen: fit on the development set only, then measure the held-out and
+confirmation sets and real people (``bench/mocap.py --hip-shift / --shoulder-shift``) with it.
 
 Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout | --confirm] [--follow-everyone]
-       [--model TASK] [--mirror-fuse] [--hip-shift DOWN,BACK | --fit-hip-shift] [NAME_SUBSTRING ...]
+       [--model TASK] [--mirror-fuse] [--hip-shift DOWN,BACK] [--shoulder-shift DOWN]
+       [--fit {hip,shoulder}] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -168,51 +171,70 @@ def mirror_fused(clip: Path, seq: PoseSequence, model: LoadedModel, cache: Path)
     )
 
 
-def hip_centres_px(xy_px: np.ndarray, down: float, back: float) -> np.ndarray:
-    """Copy of (T, 33, 2) landmarks with both hips moved by ``down * |t| * t/|t| - back * |t| * f/|f|``, where
-    ``t`` is the trunk's downward axis (mid-shoulder to mid-hip, ``trunk_down_vector``) and ``f`` the facing
-    direction (``forward_vector``; zero where the view is not side-on, so a front view moves the hips along the
-    trunk only). ``down`` and ``back`` are fractions of the trunk's image length: the offset of the hip joint
-    centre from MediaPipe's hip point if it is fixed in the trunk's frame."""
+@dataclass(frozen=True)
+class CentreShift:
+    """Lever (anatomical joint centres): landmarks moved toward the joint centres, in fractions of the trunk's image
+    length (mid-shoulder to mid-hip): both hips ``hip_down`` along the trunk's downward axis and ``hip_back``
+    against the facing direction (side-on frames only, ``forward_vector``), both shoulders ``shoulder_down`` along
+    the trunk (the glenohumeral joint lies below the top of the shoulder MediaPipe marks)."""
+
+    hip_down: float = 0.0
+    hip_back: float = 0.0
+    shoulder_down: float = 0.0
+
+    def __str__(self) -> str:
+        return f"hips {self.hip_down:+.2f} down, {self.hip_back:+.2f} back; shoulders {self.shoulder_down:+.2f} down"
+
+
+def joint_centres_px(xy_px: np.ndarray, shift: CentreShift) -> np.ndarray:
+    """Copy of (T, 33, 2) landmarks with ``shift`` applied: hips moved by ``hip_down * t - hip_back * |t| * f/|f|``
+    and shoulders by ``shoulder_down * t``, ``t`` the trunk's downward axis (``trunk_down_vector``), ``f`` the facing
+    direction (``forward_vector``; zero where the view is not side-on)."""
     xy = np.array(xy_px, dtype=float)
     trunk = trunk_down_vector(xy)
-    length = length_2d(trunk)[:, None]
     facing = forward_vector(xy, trunk_down=trunk)
     with np.errstate(invalid="ignore", divide="ignore"):
-        offset = down * trunk - back * length * np.nan_to_num(facing / length_2d(facing)[:, None])
+        back = length_2d(trunk)[:, None] * np.nan_to_num(facing / length_2d(facing)[:, None])
     for hip in (L.LEFT_HIP, L.RIGHT_HIP):
-        xy[:, hip] += offset
+        xy[:, hip] += shift.hip_down * trunk - shift.hip_back * back
+    for shoulder in (L.LEFT_SHOULDER, L.RIGHT_SHOULDER):
+        xy[:, shoulder] += shift.shoulder_down * trunk
     return xy
 
 
-def hips_shifted(seq: PoseSequence, shift: tuple[float, float]) -> PoseSequence:
-    """``seq`` with ``hip_centres_px`` (down, back) applied."""
-    return seq.with_xy(hip_centres_px(seq.xy_px, *shift))
-
-
-def hip_flexion_errors(seqs: list[tuple[Path, PoseSequence]], shift: tuple[float, float]) -> np.ndarray:
-    """Raw (unfiltered, unrepaired) hip flexion errors of every side-view clip's moving hips with ``shift``."""
+def raw_errors(seqs: list[tuple[Path, PoseSequence]], kind: str, shift: CentreShift) -> np.ndarray:
+    """Raw (unfiltered, unrepaired) errors of angle ``kind`` (e.g. "hip_flexion"), both sides, over the clips that
+    move it, with ``shift`` applied."""
     out = []
     for clip, seq in seqs:
         _, truth = read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")
-        xy = mask_low_visibility(hip_centres_px(seq.xy_px, *shift), seq.visibility, MIN_VISIBILITY)
-        names = [n for n in ("left_hip_flexion", "right_hip_flexion") if n in truth and np.ptp(truth[n]) >= 20]
-        for name, value in compute_angles_deg(xy, tuple(names)).items() if names else ():
+        xy = mask_low_visibility(joint_centres_px(seq.xy_px, shift), seq.visibility, MIN_VISIBILITY)
+        names = tuple(n for n in (f"left_{kind}", f"right_{kind}") if n in truth and np.ptp(truth[n]) >= 20)
+        for name, value in compute_angles_deg(xy, names).items() if names else ():
             n = min(len(value), len(truth[name]))
             out.append(value[:n] - truth[name][:n])
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def fit_hip_shift(seqs: list[tuple[Path, PoseSequence]], step: float = 0.01) -> tuple[float, float]:
-    """The (down, back) of ``hip_centres_px``, each within +-0.3 trunk lengths on a ``step`` grid, that minimises
-    the raw hip flexion MAE over the side-view clips of ``seqs``."""
-    side = [(clip, seq) for clip, seq in seqs if "side" in clip.stem]
-    grid = np.round(np.arange(-0.3, 0.3 + step / 2, step), 6)
-    scores = {(d, b): np.nanmean(np.abs(hip_flexion_errors(side, (d, b)))) for d in grid for b in grid}
-    best = min(scores, key=lambda k: scores[k])
-    print(f"hip shift fitted on {len(side)} side-view clips: down {best[0]:+.2f}, back {best[1]:+.2f} trunk lengths")
-    print(f"  raw hip flexion MAE {scores[(0.0, 0.0)]:.2f} -> {scores[best]:.2f} deg")
-    return float(best[0]), float(best[1])
+STEPS = np.round(np.arange(-0.3, 0.3001, 0.01), 2).tolist()
+"""The shifts tried, in trunk lengths."""
+FITS = {  # joint -> the view and the angle its shift is fitted on, and the shifts tried
+    "hip": ("side", "hip_flexion", [CentreShift(hip_down=d, hip_back=b) for d in STEPS for b in STEPS]),
+    "shoulder": ("front", "shoulder_abduction", [CentreShift(shoulder_down=d) for d in STEPS]),
+}
+
+
+def fit_shift(seqs: list[tuple[Path, PoseSequence]], joint: str) -> CentreShift:
+    """The shift of ``joint`` (``FITS``) that minimises the raw MAE of its angle over the clips of ``seqs`` filmed
+    from its view."""
+    view, kind, tried = FITS[joint]
+    chosen = [(clip, seq) for clip, seq in seqs if view in clip.stem]
+    scores = [float(np.nanmean(np.abs(raw_errors(chosen, kind, c)))) for c in tried]
+    best = tried[int(np.argmin(scores))]
+    before = float(np.nanmean(np.abs(raw_errors(chosen, kind, CentreShift()))))
+    print(f"{joint} shift fitted on {len(chosen)} {view}-view clips: {best}")
+    print(f"  raw {kind} MAE {before:.2f} -> {min(scores):.2f} deg")
+    return best
 
 
 def stats(err: np.ndarray) -> str:
@@ -349,6 +371,14 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool, variant: str) -> None
         print(f"    bad frames (|error| > {BAD_DEG:.0f} deg) withheld or flagged: {share}")
 
 
+def centre_shift(hip: str | None, shoulder_down: float | None) -> CentreShift:
+    """The ``CentreShift`` of the command line's ``--hip-shift DOWN,BACK`` and ``--shoulder-shift DOWN``."""
+    parts = hip.split(",") if hip else ["0", "0"]
+    if len(parts) != 2:
+        raise SystemExit("--hip-shift takes DOWN,BACK (two numbers, trunk lengths)")
+    return CentreShift(float(parts[0]), float(parts[1]), shoulder_down or 0.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, help="keep the clips' landmarks here between runs")
@@ -362,13 +392,14 @@ def main() -> None:
     parser.add_argument(
         "--mirror-fuse", action="store_true", help="lever: average with the landmarks of the mirrored frames"
     )
-    parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (hip_centres_px)")
-    parser.add_argument("--fit-hip-shift", action="store_true", help="fit --hip-shift on these clips, then apply it")
+    parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (joint_centres_px)")
+    parser.add_argument("--shoulder-shift", type=float, help="lever: DOWN shoulder shift in trunk lengths")
+    parser.add_argument(
+        "--fit", choices=sorted(FITS), action="append", default=[], help="fit that joint's shift here, then apply it"
+    )
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
-    shift = tuple(float(v) for v in args.hip_shift.split(",")) if args.hip_shift else None
-    if shift is not None and len(shift) != 2:
-        raise SystemExit("--hip-shift takes DOWN,BACK (two numbers, trunk lengths)")
+    shift = centre_shift(args.hip_shift, args.shoulder_shift)
     cache = args.cache or Path(tempfile.mkdtemp())
     cache.mkdir(parents=True, exist_ok=True)
     model = bench_model(args.model) if args.model else LoadedModel.load(None, "full")  # each model: its own --cache
@@ -383,10 +414,13 @@ def main() -> None:
     for clip in chosen:
         seq = landmarks(clip, model, cache, not args.follow_everyone)
         seqs.append((clip, mirror_fused(clip, seq, model, cache) if args.mirror_fuse else seq))
-    if args.fit_hip_shift:
-        shift = fit_hip_shift(seqs)
+    for joint in args.fit:
+        fitted = fit_shift(seqs, joint)
+        shift = replace(shift, **{f: getattr(fitted, f) for f in fitted.__dataclass_fields__ if f.startswith(joint)})
+    if shift != CentreShift():
+        print(f"landmarks moved toward the joint centres: {shift}")
     for clip, seq in seqs:
-        report_clip(clip, hips_shifted(seq, shift) if shift else seq, pool, model.resolved.variant)
+        report_clip(clip, seq.with_xy(joint_centres_px(seq.xy_px, shift)), pool, model.resolved.variant)
     pool.print()
     print_kinds()
     GRADES.print()

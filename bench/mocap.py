@@ -17,13 +17,13 @@ stills (an angle whose mocap value is beyond 180 deg, e.g. abduction of a body b
 MediaPipe (full model, or ``--model TASK``) and with the mirrored frame fused (``bench/accuracy.py
 --mirror-fuse``'s lever).
 
-``--hip-shift DOWN,BACK`` adds raw MediaPipe with its hips moved toward the hip joint centres (``bench/accuracy.py
---hip-shift``'s lever, ``hip_centres_px``).
+``--hip-shift DOWN,BACK`` and ``--shoulder-shift DOWN`` add raw MediaPipe with its hips (shoulders) moved toward the
+joint centres (``bench/accuracy.py``'s lever, ``joint_centres_px``).
 
 ``--compare TASK`` adds another model (e.g. ``bench/make_task.py``'s heavy bundle) and both over the values both
 measured.
 
-Usage: python bench/mocap.py [--model TASK] [--compare TASK] [--hip-shift DOWN,BACK] DIR [DIR ...]
+Usage: python bench/mocap.py [--model TASK] [--compare TASK] [--hip-shift DOWN,BACK] [--shoulder-shift DOWN] DIR ...
        (each DIR: a fixture folder as above, its photographs directly in it)
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from accuracy import hip_centres_px
+from accuracy import CentreShift, centre_shift, joint_centres_px
 
 from romcam.kinematics.angles import compute_angles_deg
 from romcam.kinematics.filters import mask_low_visibility
@@ -102,12 +102,12 @@ def landmarks_of(image_bgr: np.ndarray, model: LoadedModel) -> PoseFrame | None:
         return pose.estimate(image_bgr, 0.0)
 
 
-def image_angles(frame: PoseFrame | None, hip_shift: tuple[float, float] | None = None) -> dict[str, float]:
+def image_angles(frame: PoseFrame | None, shift: CentreShift | None = None) -> dict[str, float]:
     """romcam's angles of one pose (magnitudes), NaN where MediaPipe found nobody or a landmark is hidden; with
-    ``hip_shift`` (down, back), its hips moved first (``hip_centres_px``)."""
+    ``shift``, its landmarks moved toward the joint centres first (``joint_centres_px``)."""
     if frame is None:
         return dict.fromkeys(ANGLES, float("nan"))
-    xy_px = frame.xy_px[None] if hip_shift is None else hip_centres_px(frame.xy_px[None], *hip_shift)
+    xy_px = frame.xy_px[None] if shift is None else joint_centres_px(frame.xy_px[None], shift)
     xy = mask_low_visibility(xy_px, frame.visibility[None], MIN_VISIBILITY)
     return {n: float(abs(v[0])) for n, v in compute_angles_deg(xy, ANGLES).items()}
 
@@ -166,9 +166,11 @@ def main() -> None:
     parser.add_argument("--model", help="a .task model file (default: the full model romcam resolves)")
     parser.add_argument("--compare", metavar="TASK", help="another .task model: its raw 2D errors, and both paired")
     parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (bench/accuracy.py)")
+    parser.add_argument("--shoulder-shift", type=float, help="lever: DOWN shoulder shift in trunk lengths")
     parser.add_argument("folders", type=Path, nargs="+")
     args = parser.parse_args()
-    shift = (float(args.hip_shift.split(",")[0]), float(args.hip_shift.split(",")[1])) if args.hip_shift else None
+    requested = centre_shift(args.hip_shift, args.shoulder_shift)
+    shift = None if requested == CentreShift() else requested
     stills = [(folder, fixture) for folder in args.folders for fixture in FIXTURES if (folder / fixture).is_file()]
     if not stills:
         raise SystemExit(f"none of {', '.join(FIXTURES)} in {', '.join(map(str, args.folders))}")
@@ -176,7 +178,7 @@ def main() -> None:
     other = bench_model(args.compare) if args.compare else None
     errors: Errors = {"raw 2D": {}, "mirror-fused 2D": {}, "raw vs 3D": {}}
     if shift is not None:
-        errors["hip-shifted 2D"] = {}
+        errors["centres 2D"] = {}
     if other is not None:
         errors[f"{other.resolved.variant} 2D"] = {}
     for folder, fixture in stills:
@@ -197,9 +199,9 @@ def main() -> None:
 
 
 def measure_still(
-    image: np.ndarray, model: LoadedModel, other: LoadedModel | None, hip_shift: tuple[float, float] | None = None
+    image: np.ndarray, model: LoadedModel, other: LoadedModel | None, shift: CentreShift | None = None
 ) -> dict[str, dict[str, float]]:
-    """The still's angles: raw MediaPipe, mirror-fused, the other model's raw, raw with the hips shifted."""
+    """The still's angles: raw MediaPipe, mirror-fused, the other model's raw, raw moved toward the joint centres."""
     height, width = image.shape[:2]
     plain = landmarks_of(image, model)
     mirrored = landmarks_of(cv2.flip(image, 1), model)
@@ -209,8 +211,8 @@ def measure_still(
     }
     if other is not None:
         variants[f"{other.resolved.variant} 2D"] = image_angles(landmarks_of(image, other))
-    if hip_shift is not None:
-        variants["hip-shifted 2D"] = image_angles(plain, hip_shift)
+    if shift is not None:
+        variants["centres 2D"] = image_angles(plain, shift)
     return variants
 
 
