@@ -11,10 +11,11 @@ from conftest import SAMPLES, require
 from test_sides import _swap_limbs, _walk
 
 from romcam.kinematics.filters import FilterSettings
+from romcam.kinematics.sides import GLITCH_SEGMENTS, apply_swaps, clip_reference_px, segment_length_px
 from romcam.landmarks import Landmark as L
 from romcam.output.words import summary_record
 from romcam.pipeline.evaluate import build_summary
-from romcam.pipeline.offline import Measured, clean_offline
+from romcam.pipeline.offline import Measured, block_bounds, block_length, clean_offline, clip_labels
 from romcam.types import PoseSequence, release_rows
 
 FPS = 30.0
@@ -73,6 +74,35 @@ def _rounded(record: object) -> object:
     if isinstance(record, list | tuple):
         return [_rounded(value) for value in record]
     return round(record, 6) if isinstance(record, float) else record
+
+
+@pytest.mark.parametrize("n", [8193, 20000, 108000, 1_000_000])
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_block_length_gives_each_thread_as_many_blocks_as_few_as_fit(n: int, workers: int) -> None:
+    most = 16384
+    length = block_length(n, workers, most)
+    blocks = -(-n // length)
+    assert length <= most
+    assert blocks % workers == 0 or blocks < workers  # every thread as many blocks, but for very short clips
+    assert blocks - workers < -(-n // most) or blocks <= workers  # no more rounds than blocks of ``most`` need
+    assert n - (blocks - 1) * length > 0  # the last block is not empty
+    if n == 108000 and workers == 2:
+        assert (length, blocks) == (13500, 8)  # an hour at 30 fps on 2 cores
+
+
+def test_automatic_blocks_give_the_whole_clip_cleaning() -> None:
+    sequence = _troubled_walk(9000)  # longer than BLOCK_FRAMES: blocks of block_length, on all cores
+    whole = clean_offline(sequence, FilterSettings(), block_frames=10**6)
+    _assert_same(clean_offline(sequence, FilterSettings()), whole)
+
+
+def test_clip_reference_lengths_are_those_of_the_repaired_labels() -> None:
+    sequence = _troubled_walk(1300)
+    labels = clip_labels(sequence, FilterSettings(), block_bounds(1300, 400), repair=True)
+    assert labels.swapped.any()  # the walk's swaps were found, so some lengths come from the swapped pairs
+    xy, _ = apply_swaps(sequence.xy_px, sequence.visibility, labels.swapped)
+    for pair in GLITCH_SEGMENTS:
+        assert labels.glitch_reference_px[pair] == clip_reference_px(segment_length_px(xy, *pair)), pair
 
 
 def test_blocks_keep_a_neutral_capture_and_the_choice_of_angles() -> None:
