@@ -88,6 +88,7 @@ def test_block_length_gives_each_thread_as_many_blocks_as_few_as_fit(n: int, wor
     assert n - (blocks - 1) * length > 0  # the last block is not empty
     if n == 108000 and workers == 2:
         assert (length, blocks) == (13500, 8)  # an hour at 30 fps on 2 cores
+        assert block_length(n, workers) == 10800  # with the default longest block
 
 
 def test_automatic_blocks_give_the_whole_clip_cleaning() -> None:
