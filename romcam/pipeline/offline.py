@@ -386,14 +386,21 @@ def clip_labels(
         for i in range(len(groups)):
             keep, swap, seen = (np.concatenate([part.costs[i][k] for part in scans]) for k in range(3))
             swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
+    visible_trunk_px = clip_reference_px(np.concatenate([part.visible_trunk_px for part in scans]))
+    return ClipLabels(dt_s, swapped, allowed, repaired_references_px(scans, swapped), visible_trunk_px, raw)
+
+
+def repaired_references_px(scans: list[BlockScan], swapped: np.ndarray) -> dict[tuple[str, str], float]:
+    """``clip_reference_px`` of each of ``GLITCH_SEGMENTS`` with the label swaps ``swapped`` (T, groups) applied:
+    each frame's length from the pair its swap state gives the segment (``swapped_pair``), out of the blocks'
+    scans."""
     references = {}
     for pair in GLITCH_SEGMENTS:
         as_labelled, as_swapped = (
             np.concatenate([part.segments_px[p] for part in scans]) for p in (pair, swapped_pair(pair))
         )
         references[pair] = clip_reference_px(np.where(swapped[:, _limb_group(pair)], as_swapped, as_labelled))
-    visible_trunk_px = clip_reference_px(np.concatenate([part.visible_trunk_px for part in scans]))
-    return ClipLabels(dt_s, swapped, allowed, references, visible_trunk_px, raw)
+    return references
 
 
 @dataclass
