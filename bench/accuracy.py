@@ -189,16 +189,16 @@ class CentreShift:
 def joint_centres_px(xy_px: np.ndarray, shift: CentreShift) -> np.ndarray:
     """Copy of (T, 33, 2) landmarks with ``shift`` applied: hips moved by ``hip_down * t - hip_back * |t| * f/|f|``
     and shoulders by ``shoulder_down * t``, ``t`` the trunk's downward axis (``trunk_down_vector``), ``f`` the facing
-    direction (``forward_vector``; zero where the view is not side-on)."""
+    direction (``forward_vector``; zero where the view is not side-on). Points stay where the trunk is unknown."""
     xy = np.array(xy_px, dtype=float)
     trunk = trunk_down_vector(xy)
     facing = forward_vector(xy, trunk_down=trunk)
     with np.errstate(invalid="ignore", divide="ignore"):
         back = length_2d(trunk)[:, None] * np.nan_to_num(facing / length_2d(facing)[:, None])
     for hip in (L.LEFT_HIP, L.RIGHT_HIP):
-        xy[:, hip] += shift.hip_down * trunk - shift.hip_back * back
+        xy[:, hip] += np.nan_to_num(shift.hip_down * trunk - shift.hip_back * back)
     for shoulder in (L.LEFT_SHOULDER, L.RIGHT_SHOULDER):
-        xy[:, shoulder] += shift.shoulder_down * trunk
+        xy[:, shoulder] += np.nan_to_num(shift.shoulder_down * trunk)
     return xy
 
 
@@ -420,7 +420,8 @@ def main() -> None:
     if shift != CentreShift():
         print(f"landmarks moved toward the joint centres: {shift}")
     for clip, seq in seqs:
-        report_clip(clip, seq.with_xy(joint_centres_px(seq.xy_px, shift)), pool, model.resolved.variant)
+        moved = seq if shift == CentreShift() else seq.with_xy(joint_centres_px(seq.xy_px, shift))
+        report_clip(clip, moved, pool, model.resolved.variant)
     pool.print()
     print_kinds()
     GRADES.print()
