@@ -39,6 +39,7 @@ Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout | --co
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -202,12 +203,18 @@ def joint_centres_px(xy_px: np.ndarray, shift: CentreShift) -> np.ndarray:
     return xy
 
 
+@functools.cache
+def truth_of(clip: Path) -> dict[str, np.ndarray]:
+    """The clip's true angle series (``<name>_truth.csv``), read once: a fit measures every clip thousands of times."""
+    return read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")[1]
+
+
 def raw_errors(seqs: list[tuple[Path, PoseSequence]], kind: str, shift: CentreShift) -> np.ndarray:
     """Raw (unfiltered, unrepaired) errors of angle ``kind`` (e.g. "hip_flexion"), both sides, over the clips that
     move it, with ``shift`` applied."""
     out = []
     for clip, seq in seqs:
-        _, truth = read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")
+        truth = truth_of(clip)
         xy = mask_low_visibility(joint_centres_px(seq.xy_px, shift), seq.visibility, MIN_VISIBILITY)
         names = tuple(n for n in (f"left_{kind}", f"right_{kind}") if n in truth and np.ptp(truth[n]) >= 20)
         for name, value in compute_angles_deg(xy, names).items() if names else ():
@@ -332,7 +339,7 @@ class Pool:
 
 def report_clip(clip: Path, seq: PoseSequence, pool: Pool, variant: str) -> None:
     """Print the clip's errors; grades as ``analyze`` gives them for landmarks of the model ``variant``."""
-    _, truth = read_angles_csv(clip.parent / f"{clip.stem}_truth.csv")
+    truth = truth_of(clip)
     raw = measure_sequence(
         seq, AnalyzeConfig(out_dir=Path("."), filter=FilterSettings(kind="none"), repair_left_right=False)
     )
