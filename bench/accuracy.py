@@ -24,6 +24,15 @@ detector on every frame) instead of tracking one pose (``AnalyzeConfig.track_one
 ``--mirror-fuse`` measures a lever for the end range (test-time augmentation): the model also runs on each
 mirrored frame, and the two sets of landmarks (the mirrored one mirrored back) are averaged.
 
+``--crop upper`` (``--crop body``) measures the lever "resolution": a second pass of the model (tracking, as the
+first) over a lossless copy of each clip cut to the box that holds the first pass's upper-body (whole-body) landmarks
+throughout, 15 % margin, scaled by ``--crop-scale`` (default 2), its landmarks mapped back into the frame
+(``crop_pass``).
+
+``--still`` measures the landmarks of every frame detected on its own (a fresh MediaPipe graph per frame, as a
+photograph is: the detector places the person, no tracking), what a second pass over only the frames that decide a
+peak would have (``still_frames``).
+
 ``--hip-shift DOWN,BACK`` and ``--shoulder-shift DOWN`` measure another (anatomical joint centres): both hip landmarks
 moved DOWN trunk lengths along the trunk and BACK trunk lengths against the facing direction, both shoulders DOWN
 along the trunk, where the joint centres would lie if MediaPipe's points sat above (and, for the hip, in front of)
@@ -32,8 +41,8 @@ view shoulder abduction) MAE on the clips chosen: fit on the development set onl
 confirmation sets and real people (``bench/mocap.py --hip-shift / --shoulder-shift``) with it.
 
 Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout | --confirm] [--follow-everyone]
-       [--model TASK] [--mirror-fuse] [--hip-shift DOWN,BACK] [--shoulder-shift DOWN]
-       [--fit {hip,shoulder}] [NAME_SUBSTRING ...]
+       [--model TASK] [--mirror-fuse] [--crop {upper,body}] [--crop-scale S] [--still] [--hip-shift DOWN,BACK]
+       [--shoulder-shift DOWN] [--fit {hip,shoulder}] [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from romcam.kinematics.geometry import length_2d
 from romcam.landmarks import Landmark as L
 from romcam.output.tables import read_angles_csv
 from romcam.pipeline.evaluate import build_summary
+from romcam.pose.mediapipe_pose import MediaPipePose
 from romcam.pose.models import bench_model
 from romcam.rules.frame_flags import flagged_any
 from romcam.thresholds import MIN_VISIBILITY
@@ -170,6 +180,80 @@ def mirror_fused(clip: Path, seq: PoseSequence, model: LoadedModel, cache: Path)
         seq.width_px,
         seq.height_px,
     )
+
+
+CROP_PARTS = {"upper": [p for p in L if p <= L.RIGHT_HIP], "body": list(L)}
+"""The landmarks a crop holds throughout: face, arms and hips; or all."""
+CROP_MARGIN = 0.15
+"""The crop's margin on each side, a fraction of the box's width (height)."""
+
+
+def crop_box_px(xy_px: np.ndarray, width_px: int, height_px: int, part: str) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the box holding landmarks ``CROP_PARTS[part]`` of every frame of (T, 33, 2) ``xy_px``,
+    widened by ``CROP_MARGIN`` on each side and kept within the frame."""
+    pts = xy_px[:, CROP_PARTS[part]].reshape(-1, 2)
+    (x0, y0), (x1, y1) = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
+    mx, my = CROP_MARGIN * (x1 - x0), CROP_MARGIN * (y1 - y0)
+    return int(max(0, x0 - mx)), int(max(0, y0 - my)), int(min(width_px, x1 + mx)), int(min(height_px, y1 + my))
+
+
+def crop_pass(clip: Path, seq: PoseSequence, model: LoadedModel, cache: Path, part: str, scale: float) -> PoseSequence:
+    """Lever "resolution": the model run again (tracking one pose) over the clip cut to ``crop_box_px`` of the
+    first pass ``seq`` and scaled by ``scale`` (written losslessly, FFV1), its landmarks mapped back to the frame:
+    ``xy = xy_crop / scale + (x0, y0)``."""
+    box = crop_box_px(seq.xy_px, seq.width_px, seq.height_px, part)
+    x0, y0, x1, y1 = box
+    name = f"{clip.stem}_crop_{part}_x{scale:g}"
+    video, out = cache / f"{name}.avi", cache / name
+    if not (out / "landmarks.npz").exists():
+        cap, writer = cv2.VideoCapture(str(clip)), None
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            big = cv2.resize(frame[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            if writer is None:
+                size = (big.shape[1], big.shape[0])
+                writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"FFV1"), fps, size)
+            writer.write(big)
+        cap.release()
+        if writer is not None:
+            writer.release()
+        run_analyze(AnalyzeConfig(out_dir=out, source=str(video), write_video=False), model=model)
+        video.unlink()
+    again = PoseSequence.load_npz(out / "landmarks.npz")
+    n = min(len(seq), len(again))
+    print(f"{clip.stem}: second pass over the crop {box}, scaled x{scale:g}")
+    return PoseSequence(
+        again.xy_px[:n] / scale + np.array([x0, y0], dtype=float),
+        again.world_m[:n],
+        again.visibility[:n],
+        seq.t_s[:n],
+        seq.width_px,
+        seq.height_px,
+    )
+
+
+def still_frames(clip: Path, seq: PoseSequence, model: LoadedModel, cache: Path) -> PoseSequence:
+    """Every frame's landmarks detected on their own (a fresh ``MediaPipePose`` per frame: detector, then landmarks;
+    nothing carried from the frame before), cached as ``<clip>_still.npz``; frames where nobody is found are NaN."""
+    path = cache / f"{clip.stem}_still.npz"
+    if not path.exists():
+        xy = np.full_like(seq.xy_px, np.nan)
+        world, visibility = np.full_like(seq.world_m, np.nan), np.zeros_like(seq.visibility)
+        cap = cv2.VideoCapture(str(clip))
+        for i in range(len(seq)):
+            ok, frame = cap.read()
+            if not ok:
+                break
+            with MediaPipePose(model.data, num_poses=1) as pose:
+                found = pose.estimate(frame, 0.0)
+            if found is not None:
+                xy[i], world[i], visibility[i] = found.xy_px, found.world_m, found.visibility
+        cap.release()
+        PoseSequence(xy, world, visibility, seq.t_s, seq.width_px, seq.height_px).save_npz(path)
+    return PoseSequence.load_npz(path)
 
 
 @dataclass(frozen=True)
@@ -399,6 +483,9 @@ def main() -> None:
     parser.add_argument(
         "--mirror-fuse", action="store_true", help="lever: average with the landmarks of the mirrored frames"
     )
+    parser.add_argument("--crop", choices=sorted(CROP_PARTS), help="lever: a second pass over a crop (crop_pass)")
+    parser.add_argument("--crop-scale", type=float, default=2.0, help="the crop's scale factor (default 2)")
+    parser.add_argument("--still", action="store_true", help="lever: every frame detected on its own")
     parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (joint_centres_px)")
     parser.add_argument("--shoulder-shift", type=float, help="lever: DOWN shoulder shift in trunk lengths")
     parser.add_argument(
@@ -420,6 +507,8 @@ def main() -> None:
     seqs = []
     for clip in chosen:
         seq = landmarks(clip, model, cache, not args.follow_everyone)
+        seq = crop_pass(clip, seq, model, cache, args.crop, args.crop_scale) if args.crop else seq
+        seq = still_frames(clip, seq, model, cache) if args.still else seq
         seqs.append((clip, mirror_fused(clip, seq, model, cache) if args.mirror_fuse else seq))
     for joint in args.fit:
         fitted = fit_shift(seqs, joint)
