@@ -190,8 +190,10 @@ CROP_MARGIN = 0.15
 
 def crop_box_px(xy_px: np.ndarray, width_px: int, height_px: int, part: str) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1): the box holding landmarks ``CROP_PARTS[part]`` of every frame of (T, 33, 2) ``xy_px``,
-    widened by ``CROP_MARGIN`` on each side and kept within the frame."""
+    widened by ``CROP_MARGIN`` on each side and kept within the frame; the whole frame where none was found."""
     pts = xy_px[:, CROP_PARTS[part]].reshape(-1, 2)
+    if not np.isfinite(pts).any():
+        return 0, 0, width_px, height_px
     (x0, y0), (x1, y1) = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
     mx, my = CROP_MARGIN * (x1 - x0), CROP_MARGIN * (y1 - y0)
     return int(max(0, x0 - mx)), int(max(0, y0 - my)), int(min(width_px, x1 + mx)), int(min(height_px, y1 + my))
