@@ -36,13 +36,16 @@ peak would have (``still_frames``).
 ``--hip-shift DOWN,BACK`` and ``--shoulder-shift DOWN`` measure another (anatomical joint centres): both hip landmarks
 moved DOWN trunk lengths along the trunk and BACK trunk lengths against the facing direction, both shoulders DOWN
 along the trunk, where the joint centres would lie if MediaPipe's points sat above (and, for the hip, in front of)
-them (``joint_centres_px``). ``--fit hip`` (``--fit shoulder``) finds the shift that minimises raw hip flexion (front
-view shoulder abduction) MAE on the clips chosen: fit on the development set only, then measure the held-out and
-confirmation sets and real people (``bench/mocap.py --hip-shift / --shoulder-shift``) with it.
+them (``joint_centres_px``); ``--knee-in IN`` and ``--elbow-in IN`` move both knees (elbows) IN trunk lengths into
+the bend, scaled by ``into_bend_px`` (nothing for a straight limb). ``--fit hip`` (``shoulder``, ``knee``, ``elbow``)
+finds the shift that minimises raw hip flexion (front view shoulder abduction, side view knee or elbow flexion) MAE on
+the clips chosen: fit on the development set only, then measure the held-out and confirmation sets and real people
+(``bench/mocap.py`` takes the same options) with it.
 
 Usage: python bench/accuracy.py [--cache DIR] [--scale FACTOR] [--heldout | --confirm] [--follow-everyone]
        [--model TASK] [--mirror-fuse] [--crop {upper,body}] [--crop-scale S] [--still] [--hip-shift DOWN,BACK]
-       [--shoulder-shift DOWN] [--fit {hip,shoulder}] [NAME_SUBSTRING ...]
+       [--shoulder-shift DOWN] [--knee-in IN] [--elbow-in IN] [--fit {elbow,hip,knee,shoulder}]
+       [NAME_SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -263,22 +266,48 @@ class CentreShift:
     """Lever (anatomical joint centres): landmarks moved toward the joint centres, in fractions of the trunk's image
     length (mid-shoulder to mid-hip): both hips ``hip_down`` along the trunk's downward axis and ``hip_back``
     against the facing direction (side-on frames only, ``forward_vector``), both shoulders ``shoulder_down`` along
-    the trunk (the glenohumeral joint lies below the top of the shoulder MediaPipe marks)."""
+    the trunk (the glenohumeral joint lies below the top of the shoulder MediaPipe marks), and both knees (elbows)
+    ``knee_in`` (``elbow_in``) into the bend (``into_bend_px``: a point on the outside of a bent joint, as the skin over
+    the knee or the olecranon is, makes the joint read straighter than its centre)."""
 
     hip_down: float = 0.0
     hip_back: float = 0.0
     shoulder_down: float = 0.0
+    knee_in: float = 0.0
+    elbow_in: float = 0.0
 
     def __str__(self) -> str:
-        return f"hips {self.hip_down:+.2f} down, {self.hip_back:+.2f} back; shoulders {self.shoulder_down:+.2f} down"
+        return (
+            f"hips {self.hip_down:+.2f} down, {self.hip_back:+.2f} back; shoulders {self.shoulder_down:+.2f} down; "
+            f"knees {self.knee_in:+.2f} and elbows {self.elbow_in:+.2f} into the bend"
+        )
+
+
+BENDS = {  # joint -> its landmark and the two it bends between, per side
+    "knee": ((L.LEFT_KNEE, L.LEFT_HIP, L.LEFT_ANKLE), (L.RIGHT_KNEE, L.RIGHT_HIP, L.RIGHT_ANKLE)),
+    "elbow": ((L.LEFT_ELBOW, L.LEFT_SHOULDER, L.LEFT_WRIST), (L.RIGHT_ELBOW, L.RIGHT_SHOULDER, L.RIGHT_WRIST)),
+}
+
+
+def into_bend_px(xy_px: np.ndarray, joint: L, a: L, b: L) -> np.ndarray:
+    """(T, 2) ``u(a - joint) + u(b - joint)``, ``u`` the unit vector: it points into the bend (along the bisector of
+    the angle at ``joint``) with length ``2 cos(theta / 2)``, ``theta`` the angle between the two segments; zero for
+    a straight limb, about 1.41 at a right-angle bend, 2 folded shut; NaN where a point is missing."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        to_a, to_b = xy_px[:, a] - xy_px[:, joint], xy_px[:, b] - xy_px[:, joint]
+        return to_a / length_2d(to_a)[:, None] + to_b / length_2d(to_b)[:, None]
 
 
 def joint_centres_px(xy_px: np.ndarray, shift: CentreShift) -> np.ndarray:
     """Copy of (T, 33, 2) landmarks with ``shift`` applied: hips moved by ``hip_down * t - hip_back * |t| * f/|f|``
     and shoulders by ``shoulder_down * t``, ``t`` the trunk's downward axis (``trunk_down_vector``), ``f`` the facing
-    direction (``forward_vector``; zero where the view is not side-on). Points stay where the trunk is unknown."""
+    direction (``forward_vector``; zero where the view is not side-on); knees (elbows) by
+    ``knee_in * |t| * into_bend_px`` (``elbow_in``), from the points as given. Points stay where the trunk is
+    unknown."""
     xy = np.array(xy_px, dtype=float)
     trunk = trunk_down_vector(xy)
+    moved = [joint for joint in BENDS if getattr(shift, f"{joint}_in")]
+    bends = {joint: [into_bend_px(xy, *points) for points in BENDS[joint]] for joint in moved}
     facing = forward_vector(xy, trunk_down=trunk)
     with np.errstate(invalid="ignore", divide="ignore"):
         back = length_2d(trunk)[:, None] * np.nan_to_num(facing / length_2d(facing)[:, None])
@@ -286,6 +315,9 @@ def joint_centres_px(xy_px: np.ndarray, shift: CentreShift) -> np.ndarray:
         xy[:, hip] += np.nan_to_num(shift.hip_down * trunk - shift.hip_back * back)
     for shoulder in (L.LEFT_SHOULDER, L.RIGHT_SHOULDER):
         xy[:, shoulder] += np.nan_to_num(shift.shoulder_down * trunk)
+    for joint, into in bends.items():
+        for (point, _, _), direction in zip(BENDS[joint], into, strict=True):
+            xy[:, point] += np.nan_to_num(getattr(shift, f"{joint}_in") * length_2d(trunk)[:, None] * direction)
     return xy
 
 
@@ -314,6 +346,8 @@ STEPS = np.round(np.arange(-0.3, 0.3001, 0.01), 2).tolist()
 FITS = {  # joint -> the view and the angle its shift is fitted on, and the shifts tried
     "hip": ("side", "hip_flexion", [CentreShift(hip_down=d, hip_back=b) for d in STEPS for b in STEPS]),
     "shoulder": ("front", "shoulder_abduction", [CentreShift(shoulder_down=d) for d in STEPS]),
+    "knee": ("side", "knee_flexion", [CentreShift(knee_in=d) for d in STEPS]),
+    "elbow": ("side", "elbow_flexion", [CentreShift(elbow_in=d) for d in STEPS]),
 }
 
 
@@ -464,12 +498,21 @@ def report_clip(clip: Path, seq: PoseSequence, pool: Pool, variant: str) -> None
         print(f"    bad frames (|error| > {BAD_DEG:.0f} deg) withheld or flagged: {share}")
 
 
-def centre_shift(hip: str | None, shoulder_down: float | None) -> CentreShift:
-    """The ``CentreShift`` of the command line's ``--hip-shift DOWN,BACK`` and ``--shoulder-shift DOWN``."""
-    parts = hip.split(",") if hip else ["0", "0"]
+def centre_shift(args: argparse.Namespace) -> CentreShift:
+    """The ``CentreShift`` of the command line's ``--hip-shift DOWN,BACK``, ``--shoulder-shift DOWN``, ``--knee-in IN``
+    and ``--elbow-in IN`` (``add_shift_options``)."""
+    parts = args.hip_shift.split(",") if args.hip_shift else ["0", "0"]
     if len(parts) != 2:
         raise SystemExit("--hip-shift takes DOWN,BACK (two numbers, trunk lengths)")
-    return CentreShift(float(parts[0]), float(parts[1]), shoulder_down or 0.0)
+    return CentreShift(float(parts[0]), float(parts[1]), args.shoulder_shift, args.knee_in, args.elbow_in)
+
+
+def add_shift_options(parser: argparse.ArgumentParser) -> None:
+    """The lever "anatomical joint centres" on a command line (``centre_shift``)."""
+    parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (joint_centres_px)")
+    parser.add_argument("--shoulder-shift", type=float, default=0.0, help="lever: DOWN shoulder shift, trunk lengths")
+    parser.add_argument("--knee-in", type=float, default=0.0, help="lever: knees into the bend, trunk lengths")
+    parser.add_argument("--elbow-in", type=float, default=0.0, help="lever: elbows into the bend, trunk lengths")
 
 
 def main() -> None:
@@ -488,14 +531,13 @@ def main() -> None:
     parser.add_argument("--crop", choices=sorted(CROP_PARTS), help="lever: a second pass over a crop (crop_pass)")
     parser.add_argument("--crop-scale", type=float, default=2.0, help="the crop's scale factor (default 2)")
     parser.add_argument("--still", action="store_true", help="lever: every frame detected on its own")
-    parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (joint_centres_px)")
-    parser.add_argument("--shoulder-shift", type=float, help="lever: DOWN shoulder shift in trunk lengths")
+    add_shift_options(parser)
     parser.add_argument(
         "--fit", choices=sorted(FITS), action="append", default=[], help="fit that joint's shift here, then apply it"
     )
     parser.add_argument("only", nargs="*", help="clips whose name contains any of these")
     args = parser.parse_args()
-    shift = centre_shift(args.hip_shift, args.shoulder_shift)
+    shift = centre_shift(args)
     cache = args.cache or Path(tempfile.mkdtemp())
     cache.mkdir(parents=True, exist_ok=True)
     model = bench_model(args.model) if args.model else LoadedModel.load(None, "full")  # each model: its own --cache

@@ -17,13 +17,14 @@ stills (an angle whose mocap value is beyond 180 deg, e.g. abduction of a body b
 MediaPipe (full model, or ``--model TASK``) and with the mirrored frame fused (``bench/accuracy.py
 --mirror-fuse``'s lever).
 
-``--hip-shift DOWN,BACK`` and ``--shoulder-shift DOWN`` add raw MediaPipe with its hips (shoulders) moved toward the
-joint centres (``bench/accuracy.py``'s lever, ``joint_centres_px``).
+``--hip-shift DOWN,BACK``, ``--shoulder-shift DOWN``, ``--knee-in IN`` and ``--elbow-in IN`` add raw MediaPipe with its
+hips, shoulders, knees or elbows moved toward the joint centres (``bench/accuracy.py``'s lever, ``joint_centres_px``).
 
 ``--compare TASK`` adds another model (e.g. ``bench/make_task.py``'s heavy bundle) and both over the values both
 measured.
 
-Usage: python bench/mocap.py [--model TASK] [--compare TASK] [--hip-shift DOWN,BACK] [--shoulder-shift DOWN] DIR ...
+Usage: python bench/mocap.py [--model TASK] [--compare TASK] [--hip-shift DOWN,BACK] [--shoulder-shift DOWN]
+       [--knee-in IN] [--elbow-in IN] DIR ...
        (each DIR: a fixture folder as above, its photographs directly in it)
 """
 
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from accuracy import CentreShift, centre_shift, joint_centres_px
+from accuracy import CentreShift, add_shift_options, centre_shift, joint_centres_px
 
 from romcam.kinematics.angles import compute_angles_deg
 from romcam.kinematics.filters import mask_low_visibility
@@ -165,11 +166,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a .task model file (default: the full model romcam resolves)")
     parser.add_argument("--compare", metavar="TASK", help="another .task model: its raw 2D errors, and both paired")
-    parser.add_argument("--hip-shift", help="lever: DOWN,BACK hip shift in trunk lengths (bench/accuracy.py)")
-    parser.add_argument("--shoulder-shift", type=float, help="lever: DOWN shoulder shift in trunk lengths")
+    add_shift_options(parser)
     parser.add_argument("folders", type=Path, nargs="+")
     args = parser.parse_args()
-    requested = centre_shift(args.hip_shift, args.shoulder_shift)
+    requested = centre_shift(args)
     shift = None if requested == CentreShift() else requested
     stills = [(folder, fixture) for folder in args.folders for fixture in FIXTURES if (folder / fixture).is_file()]
     if not stills:
