@@ -267,8 +267,9 @@ class CentreShift:
     length (mid-shoulder to mid-hip): both hips ``hip_down`` along the trunk's downward axis and ``hip_back``
     against the facing direction (side-on frames only, ``forward_vector``), both shoulders ``shoulder_down`` along
     the trunk (the glenohumeral joint lies below the top of the shoulder MediaPipe marks), and both knees (elbows)
-    ``knee_in`` (``elbow_in``) into the bend (``into_bend_px``: a point on the outside of a bent joint, as the skin over
-    the knee or the olecranon is, makes the joint read straighter than its centre)."""
+    ``knee_in`` (``elbow_in``) into the bend, negative out of it (``into_bend_px``): a joint's point moved into the
+    bend, toward the line between the segments' far ends, opens the angle (the joint reads straighter); moved out of
+    it, toward the kneecap or the point of the elbow, it closes the angle."""
 
     hip_down: float = 0.0
     hip_back: float = 0.0
