@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import functools
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -90,26 +91,34 @@ def clips(held_out: str = "") -> list[Path]:
     return [c for c in found if (c.parent / f"{c.stem}_truth.csv").exists()]
 
 
+def write_frames(clip: Path, out: Path, fourcc: str, change: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Write ``clip``'s frames, each passed through ``change``, to the video ``out`` (codec ``fourcc``, same rate)."""
+    cap, writer = cv2.VideoCapture(str(clip)), None
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        changed = change(frame)
+        if writer is None:
+            size = (changed.shape[1], changed.shape[0])
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*fourcc), fps, size)
+        writer.write(changed)
+    cap.release()
+    if writer is not None:
+        writer.release()
+
+
 def downscaled(clip: Path, factor: float, cache: Path) -> Path:
     """A copy of ``clip`` scaled by ``factor`` (cached), with its truth file beside it."""
     out = cache / f"{clip.stem}_x{factor:g}.mp4"
     truth = cache / f"{clip.stem}_x{factor:g}_truth.csv"
     if not out.exists():
-        cap = cv2.VideoCapture(str(clip))
-        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-        writer = None
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            small = cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-            if writer is None:
-                size = (small.shape[1], small.shape[0])
-                writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
-            writer.write(small)
-        cap.release()
-        if writer is not None:
-            writer.release()
+
+        def small(frame: np.ndarray) -> np.ndarray:
+            return cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+
+        write_frames(clip, out, "mp4v", small)
     if not truth.exists():
         truth.write_text((clip.parent / f"{clip.stem}_truth.csv").read_text())
     return out
@@ -211,20 +220,11 @@ def crop_pass(clip: Path, seq: PoseSequence, model: LoadedModel, cache: Path, pa
     name = f"{clip.stem}_crop_{part}_x{scale:g}"
     video, out = cache / f"{name}.avi", cache / name
     if not (out / "landmarks.npz").exists():
-        cap, writer = cv2.VideoCapture(str(clip)), None
-        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            big = cv2.resize(frame[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-            if writer is None:
-                size = (big.shape[1], big.shape[0])
-                writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"FFV1"), fps, size)
-            writer.write(big)
-        cap.release()
-        if writer is not None:
-            writer.release()
+
+        def cut(frame: np.ndarray) -> np.ndarray:
+            return cv2.resize(frame[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+
+        write_frames(clip, video, "FFV1", cut)
         run_analyze(AnalyzeConfig(out_dir=out, source=str(video), write_video=False), model=model)
         video.unlink()
     again = PoseSequence.load_npz(out / "landmarks.npz")
