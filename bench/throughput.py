@@ -1,15 +1,18 @@
 """Frames per second of a bare decode + MediaPipe loop versus ``romcam analyze --no-video``.
 
-Usage: python bench/throughput.py [VIDEO] [--model TASK]   (TASK: any .task file, e.g. a heavy bundle)
+Usage: python bench/throughput.py [VIDEO] [--model TASK] [--rounds N]   (TASK: any .task file, e.g. a heavy bundle)
 The bare loop tracks one person (VIDEO mode, ``num_poses=1``), the fastest MediaPipe can go; it also runs
 with ``num_poses=2`` (the detector on every frame). analyze keeps bystanders out: by default it tracks one
 pose and looks for everyone now and then; ``track_one_pose=False`` follows everyone on every frame. The
-ratio analyze/bare says what that and romcam's own work cost on top of decoding and inference.
+ratio analyze/bare says what that and romcam's own work cost on top of decoding and inference. The bare loop
+and analyze run alternately ``--rounds`` times (default 3) and the ratio is the median of each round's: on a shared
+host one pass of each can differ by 10 % from the host alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -59,20 +62,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", nargs="?", default=str(ROOT / "samples" / "rendered_side_left.mp4"))
     parser.add_argument("--model", help="a .task model file (default: the full model romcam resolves)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating passes of the bare loop and analyze")
     args = parser.parse_args()
     loaded = bench_model(args.model) if args.model else LoadedModel.load(None, "full")
     model = loaded.resolved.path
     video = Path(args.video)
-    bare, n = bare_loop_fps(video, model)
+    rounds = [(bare_loop_fps(video, model), analyze_fps(video, loaded)) for _ in range(args.rounds)]
     bare_two, _ = bare_loop_fps(video, model, num_poses=2)
-    full, _ = analyze_fps(video, loaded)
     everyone, _ = analyze_fps(video, loaded, track_one_pose=False)
-    print(f"clip: {video.name} ({n} frames)")
-    print(f"bare decode+MediaPipe loop, num_poses=1: {bare:7.1f} frames/s")
+    print(f"clip: {video.name} ({rounds[0][0][1]} frames)")
+    for i, ((bare, _), (full, _)) in enumerate(rounds, 1):
+        print(f"round {i}: bare num_poses=1 {bare:6.1f} frames/s, analyze --no-video {full:6.1f} frames/s")
+    bare = statistics.median(b for (b, _), _ in rounds)
+    full = statistics.median(f for _, (f, _) in rounds)
+    print(f"bare decode+MediaPipe loop, num_poses=1: {bare:7.1f} frames/s (median of {len(rounds)})")
     print(f"bare decode+MediaPipe loop, num_poses=2: {bare_two:7.1f} frames/s")
-    print(f"romcam analyze --no-video:               {full:7.1f} frames/s")
+    print(f"romcam analyze --no-video:               {full:7.1f} frames/s (median of {len(rounds)})")
     print(f"romcam analyze, following everyone:      {everyone:7.1f} frames/s")
-    print(f"ratio analyze / bare num_poses=1:        {full / bare:7.2f}  (target >= 0.95)")
+    ratio = statistics.median(f / b for (b, _), (f, _) in rounds)
+    print(f"ratio analyze / bare num_poses=1:        {ratio:7.3f}  (median of the rounds' ratios; target >= 0.95)")
 
 
 if __name__ == "__main__":

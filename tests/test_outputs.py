@@ -254,6 +254,35 @@ def test_angles_plot_draws_only_measurable_angles_and_flagged_frames_never_as_da
     assert "left_knee_valgus" in legend.get_title().get_text() and "left_hip_abduction" in legend.get_title().get_text()
 
 
+@pytest.mark.parametrize(
+    ("panels", "missing", "seconds", "title"),
+    [(1, 4, 10, "one panel, a long note"), (6, 0, 10, ""), (9, 1, 3600, "an hour, wide tick labels")],
+)
+def test_angles_plot_layout_keeps_panels_legend_and_notes_apart(
+    panels: int, missing: int, seconds: float, title: str
+) -> None:
+    """The fixed layout (no layout engine): no panel, with its tick labels and titles, overlaps another, the legend
+    or the title, and everything lies inside the figure."""
+    from romcam.kinematics.angles import REGISTRY
+    from romcam.output.plot import angles_figure
+
+    names = [n for n in REGISTRY if not n.startswith("right_")]
+    t = np.linspace(0.0, seconds, 3000)
+    angles = {n: -150 + 300 * np.sin(t / seconds * 20 + i) ** 2 for i, n in enumerate(names[:panels])}
+    angles |= {f"right_{n.removeprefix('left_')}": np.full(t.size, np.nan) for n in names[panels : panels + missing]}
+    fig = angles_figure(t, angles, {}, title)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes] + [fig.legends[0].get_window_extent(renderer)]
+    if title:
+        boxes.append(fig._suptitle.get_window_extent(renderer))  # type: ignore[union-attr]
+    assert len(fig.axes) == panels
+    width, height = fig.bbox.width, fig.bbox.height
+    for i, box in enumerate(boxes):
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, (i, box)
+        for other in boxes[i + 1 :]:
+            assert not box.overlaps(other), (box, other)
+
+
 def test_overlay_writes_the_angles_of_the_frames_view_without_overlapping_labels() -> None:
     from romcam.output import overlay
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from queue import Full, Queue
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -41,6 +44,71 @@ class FrameStream(Protocol):
     def __iter__(self) -> Iterator[TimedFrame]: ...
 
 
+T = TypeVar("T")
+
+READ_AHEAD_ITEMS = 2
+"""Frames decoded ahead of the model in ``estimate_sequence`` (each a few MB)."""
+
+
+@dataclass(frozen=True)
+class _End:
+    """The reader's last word: the items ran out, or reading them raised ``error``."""
+
+    error: BaseException | None
+
+
+class _Reader(threading.Thread):
+    """Reads ``items`` into a queue of ``depth`` until they run out or ``stop`` is set (``read_ahead``)."""
+
+    def __init__(self, items: Iterable[Any], depth: int) -> None:
+        super().__init__(name="romcam-read-ahead", daemon=True)
+        self.items, self.queue, self.stop = items, Queue[Any](maxsize=max(1, depth)), threading.Event()
+
+    def put(self, item: Any) -> bool:
+        """Queue ``item`` when there is room; False when told to stop first."""
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        iterator = iter(self.items)
+        error: BaseException | None = None
+        try:
+            for item in iterator:
+                if not self.put(item):
+                    return
+        except Exception as exc:  # raised again on the consumer's side, in order
+            error = exc
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+        self.put(_End(error))
+
+
+def read_ahead(items: Iterable[T], depth: int = READ_AHEAD_ITEMS) -> Generator[T, None, None]:
+    """``items`` in order, read up to ``depth`` ahead on a background thread: decoding the next frame overlaps the
+    model's work on this one (OpenCV's decoder and MediaPipe's graph let go of the interpreter lock while they
+    work, and the bare decode + inference loop keeps about one core busy). An error raised while reading is
+    raised here, after the items read before it. Closing this iterator (``contextlib.closing``; a loop left by
+    ``break``, Ctrl-C or an error) stops the reader, closes ``items``' iterator on the reader's thread and waits
+    for it: nothing is still reading from a source its owner is about to close."""
+    reader = _Reader(items, depth)
+    reader.start()
+    try:
+        while not isinstance(item := reader.queue.get(), _End):
+            yield item
+        if item.error is not None:
+            raise item.error
+    finally:
+        reader.stop.set()
+        reader.join()
+
+
 def estimate_sequence(
     source: FrameStream,
     estimator: PoseEstimator,
@@ -55,10 +123,11 @@ def estimate_sequence(
     interrupted = False
     total = source.info.frame_count_header
     try:
-        for frame in source:
-            collected.append(estimator.estimate(frame.bgr, frame.t_s), frame.t_s)
-            if progress:
-                progress(len(collected), total)
+        with closing(read_ahead(source)) as frames:  # the next frame decodes while the model works on this one
+            for frame in frames:
+                collected.append(estimator.estimate(frame.bgr, frame.t_s), frame.t_s)
+                if progress:
+                    progress(len(collected), total)
     except KeyboardInterrupt:
         interrupted = True
     if not len(collected):

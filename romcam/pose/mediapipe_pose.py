@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,10 @@ class MediaPipePose:
     until only one person has been in view for ``check_every_s``. At a scene cut of the subject the one-pose
     tracking restarts, so MediaPipe's smoothing never blends two scenes. ``track_one=False`` follows everyone on
     every frame from the start; ``num_poses=1`` never checks. On the rendered development and held-out sets
-    tracking one pose gives smaller errors (README, Accuracy). Use as a context manager to free the graphs.
+    tracking one pose gives smaller errors (README, Accuracy). A check that is due by the clock runs on a second
+    thread while the tracking runs on the same frame (the two graphs share no state and let go of the
+    interpreter lock), so on a machine with a core to spare it costs no time; the result is the same as one
+    after the other. Use as a context manager to free the graphs and the thread.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class MediaPipePose:
         self.track_one = track_one or num_poses <= 1
         self._single = self._landmarker("video", 1) if self.track_one else None
         self._everyone: Any = None  # IMAGE mode, num_poses people: the checks
+        self._checker: ThreadPoolExecutor | None = None  # runs a check due by the clock beside the tracking
         self._multi: Any = None if self.track_one else self._landmarker("video", num_poses)  # following everyone
         self._multi_until_s = -np.inf if self.track_one else np.inf
         self._next_check_s = -np.inf
@@ -103,30 +108,51 @@ class MediaPipePose:
         if self._multi is not None:
             return self._follow_everyone(image, t_ms, t_s, size)
         assert self._single is not None  # tracking one pose whenever not following everyone
+        due = self._start_check(image, size) if self.num_poses > 1 and t_s >= self._next_check_s else None
         tracked = _poses(self._single.detect_for_video(image, t_ms), *size)
-        cut = (
-            bool(tracked) and self._last is not None and bool(is_cut(self._last.xy_px[None], tracked[0].xy_px[None])[0])
-        )
-        self._last = tracked[0] if tracked else self._last
+        cut = self._tracked_cut(tracked)
         if self.num_poses <= 1:
             return self.tracker.step(tracked, t_s)
-        routine = t_s < self._next_check_s and (not tracked or self.tracker.accepts(tracked, t_s))
+        routine = due is None and (not tracked or self.tracker.accepts(tracked, t_s))
         if routine and not cut:
             return self.tracker.step(tracked, t_s)
-        return self._check(image, tracked, t_ms, t_s, size, cut)
+        everyone = due.result() if due is not None else self._everyone_in(image, size)
+        return self._check(everyone, image, tracked, t_ms, t_s, size, cut)
 
-    def _check(
-        self, image: Any, tracked: list[PoseFrame], t_ms: int, t_s: float, size: tuple[int, int], cut: bool
-    ) -> PoseFrame | None:
-        """Everyone in view and the subject among them (``SubjectTracker``): the tracked pose is kept when it is
-        the subject (at a scene ``cut`` the one-pose tracking restarts, so MediaPipe's smoothing does not blend
-        two scenes), else estimation follows everyone from this frame on."""
+    def _tracked_cut(self, tracked: list[PoseFrame]) -> bool:
+        """Whether the tracked pose moved like a scene cut (``is_cut``) since the last one; remembers it."""
+        last, self._last = self._last, tracked[0] if tracked else self._last
+        return bool(tracked) and last is not None and bool(is_cut(last.xy_px[None], tracked[0].xy_px[None])[0])
+
+    def _everyone_in(self, image: Any, size: tuple[int, int]) -> list[PoseFrame]:
+        """Everyone the IMAGE-mode landmarker finds in ``image`` (made on first use)."""
         if self._everyone is None:
             self._everyone = self._landmarker("image", self.num_poses)
+        return _poses(self._everyone.detect(image), *size)
+
+    def _start_check(self, image: Any, size: tuple[int, int]) -> Future[list[PoseFrame]]:
+        """``_everyone_in`` of ``image`` started on the checking thread."""
+        if self._checker is None:
+            self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-check")
+        return self._checker.submit(self._everyone_in, image, size)
+
+    def _check(
+        self,
+        everyone: list[PoseFrame],
+        image: Any,
+        tracked: list[PoseFrame],
+        t_ms: int,
+        t_s: float,
+        size: tuple[int, int],
+        cut: bool,
+    ) -> PoseFrame | None:
+        """The subject among ``everyone`` in view and the ``tracked`` pose (``SubjectTracker``): the tracked pose
+        is kept when it is the subject (at a scene ``cut`` the one-pose tracking restarts, so MediaPipe's
+        smoothing does not blend two scenes), else estimation follows everyone from this frame on."""
         self.checks += 1
         self._next_check_s = t_s + self.check_every_s
         # the tracked pose is a candidate too: the one nearest the subject's last position wins
-        chosen = self.tracker.step([*_poses(self._everyone.detect(image), *size), *tracked], t_s)
+        chosen = self.tracker.step([*everyone, *tracked], t_s)
         if not tracked:
             return chosen
         if chosen is not None and same_person(chosen, tracked[0]):
@@ -168,6 +194,9 @@ class MediaPipePose:
     def close(self) -> None:
         """Close the landmarkers and hand the memory they freed back to the system (the cleaning of a long
         recording that follows then does not stack on top of it)."""
+        if self._checker is not None:
+            self._checker.shutdown(wait=True)  # a check under way finishes before its graph is closed
+            self._checker = None
         for landmarker in (self._single, self._everyone, self._multi):
             if landmarker is not None:
                 landmarker.close()
