@@ -271,11 +271,14 @@ def test_angles_plot_layout_keeps_panels_legend_and_notes_apart(
     angles = {n: -150 + 300 * np.sin(t / seconds * 20 + i) ** 2 for i, n in enumerate(names[:panels])}
     angles |= {f"right_{n.removeprefix('left_')}": np.full(t.size, np.nan) for n in names[panels : panels + missing]}
     fig = angles_figure(t, angles, {}, title)
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes] + [fig.legends[0].get_window_extent(renderer)]
-    if title:
-        boxes.append(fig._suptitle.get_window_extent(renderer))  # type: ignore[union-attr]
-    assert len(fig.axes) == panels
+    titles = [text for text in fig.findobj(Text) if title and text.get_text() == title]
+    artists = [*fig.axes, fig.legends[0], *titles[:1]]
+    boxes: list[Bbox] = [box for a in artists if (box := a.get_tightbbox(renderer)) is not None]
+    assert len(boxes) == len(artists) == panels + 1 + bool(title)
     width, height = fig.bbox.width, fig.bbox.height
     for i, box in enumerate(boxes):
         assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, (i, box)

@@ -34,3 +34,27 @@ def test_tracking_one_pose_keeps_the_subject_a_full_search_keeps(clip: str, mode
         if a is not None and b is not None:  # the same person: torso centres within a tenth of a body
             assert np.linalg.norm(torso_center_px(a) - torso_center_px(b)) < 0.1 * body_size_px(b)
     assert checks <= 1 + len(frames) / 30.0  # looked for everyone now and then, not every frame
+
+
+def test_a_check_beside_the_tracking_finds_what_one_after_it_finds(
+    model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check due by the clock runs on a second thread while the tracking runs on the same frame: the poses and
+    the checks are exactly those of running the check after the tracking."""
+    from concurrent.futures import Future
+
+    frames = read_frames(clip_path("hard_two_people_02_lab_bystander.mp4"))  # 100 frames, 3.3 s at 30 fps
+    beside, checks_beside = _follow(frames, model_path, everyone_every_frame=False)
+
+    def in_turn(self: MediaPipePose, image: object, size: tuple[int, int]) -> Future[list[PoseFrame]]:
+        done: Future[list[PoseFrame]] = Future()
+        done.set_result(self._everyone_in(image, size))
+        return done
+
+    monkeypatch.setattr(MediaPipePose, "_start_check", in_turn)
+    after, checks_after = _follow(frames, model_path, everyone_every_frame=False)
+    assert checks_beside == checks_after >= 2  # the first frame and 2 s later
+    assert [p is None for p in beside] == [p is None for p in after]
+    for a, b in zip(beside, after, strict=True):
+        if a is not None and b is not None:
+            np.testing.assert_array_equal(a.xy_px, b.xy_px)
