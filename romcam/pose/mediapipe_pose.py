@@ -63,10 +63,21 @@ class MediaPipePose:
         self._confidence = (min_detection_confidence, min_tracking_confidence)
         self.num_poses, self.check_every_s = num_poses, check_every_s
         self.track_one = track_one or num_poses <= 1
-        self._single = self._landmarker("video", 1) if self.track_one else None
-        self._everyone: Any = None  # IMAGE mode, num_poses people: the checks
-        self._checker: ThreadPoolExecutor | None = None  # runs a check due by the clock beside the tracking
-        self._multi: Any = None if self.track_one else self._landmarker("video", num_poses)  # following everyone
+        self._everyone: Any = None  # IMAGE mode, num_poses people: the checks, made and used on the checking thread
+        self._single: Any = None  # VIDEO mode, one pose: the tracking
+        self._multi: Any = None  # VIDEO mode, num_poses people: following everyone
+        self._checker: ThreadPoolExecutor | None = None
+        if self.track_one and num_poses > 1:
+            self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-check")
+            self._checker.submit(self._make_everyone)  # while the tracking's graph is made here
+        try:
+            if self.track_one:
+                self._single = self._landmarker("video", 1)
+            else:
+                self._multi = self._landmarker("video", num_poses)
+        except RomcamError:
+            self.close()
+            raise
         self._multi_until_s = -np.inf if self.track_one else np.inf
         self._next_check_s = -np.inf
         self.tracker = SubjectTracker()
@@ -116,7 +127,7 @@ class MediaPipePose:
         routine = due is None and (not tracked or self.tracker.accepts(tracked, t_s))
         if routine and not cut:
             return self.tracker.step(tracked, t_s)
-        everyone = due.result() if due is not None else self._everyone_in(image, size)
+        everyone = (due or self._start_check(image, size)).result()
         return self._check(everyone, image, tracked, t_ms, t_s, size, cut)
 
     def _tracked_cut(self, tracked: list[PoseFrame]) -> bool:
@@ -124,16 +135,20 @@ class MediaPipePose:
         last, self._last = self._last, tracked[0] if tracked else self._last
         return bool(tracked) and last is not None and bool(is_cut(last.xy_px[None], tracked[0].xy_px[None])[0])
 
-    def _everyone_in(self, image: Any, size: tuple[int, int]) -> list[PoseFrame]:
-        """Everyone the IMAGE-mode landmarker finds in ``image`` (made on first use)."""
+    def _make_everyone(self) -> Any:
+        """The IMAGE-mode landmarker of the checks, made on first use (on the checking thread)."""
         if self._everyone is None:
             self._everyone = self._landmarker("image", self.num_poses)
-        return _poses(self._everyone.detect(image), *size)
+        return self._everyone
+
+    def _everyone_in(self, image: Any, size: tuple[int, int]) -> list[PoseFrame]:
+        """Everyone the IMAGE-mode landmarker finds in ``image``."""
+        return _poses(self._make_everyone().detect(image), *size)
 
     def _start_check(self, image: Any, size: tuple[int, int]) -> Future[list[PoseFrame]]:
-        """``_everyone_in`` of ``image`` started on the checking thread."""
-        if self._checker is None:
-            self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-check")
+        """``_everyone_in`` of ``image`` on the checking thread, after whatever it was doing (one thread: the
+        IMAGE-mode landmarker is only ever used by it)."""
+        assert self._checker is not None  # made whenever checks are made
         return self._checker.submit(self._everyone_in, image, size)
 
     def _check(
