@@ -263,6 +263,9 @@ def test_angles_plot_layout_keeps_panels_legend_and_notes_apart(
 ) -> None:
     """The fixed layout (no layout engine): no panel, with its tick labels and titles, overlaps another, the legend
     or the title, and everything lies inside the figure."""
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
     from romcam.kinematics.angles import REGISTRY
     from romcam.output.plot import angles_figure
 
@@ -271,9 +274,6 @@ def test_angles_plot_layout_keeps_panels_legend_and_notes_apart(
     angles = {n: -150 + 300 * np.sin(t / seconds * 20 + i) ** 2 for i, n in enumerate(names[:panels])}
     angles |= {f"right_{n.removeprefix('left_')}": np.full(t.size, np.nan) for n in names[panels : panels + missing]}
     fig = angles_figure(t, angles, {}, title)
-    from matplotlib.text import Text
-    from matplotlib.transforms import Bbox
-
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     titles = [text for text in fig.findobj(Text) if title and text.get_text() == title]
     artists = [*fig.axes, fig.legends[0], *titles[:1]]
