@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from fk import side_view
+from scipy.ndimage import maximum_filter1d
 
 from romcam.kinematics.filters import (
     FilterSettings,
@@ -228,6 +229,63 @@ def test_gaps_bridged_for_the_running_medians_as_np_interp_would() -> None:
             if kept.any():
                 expected[~kept, k] = np.interp(rows[~kept], rows[kept], v[kept, k])
         np.testing.assert_array_equal(_filled(v), expected)
+        for reach in (1, 3):  # within reach of a valid sample as above; further inside a gap left missing
+            near = _filled(v, reach)
+            finite = np.isfinite(v).astype(float)
+            seen = maximum_filter1d(finite, 2 * reach + 1, axis=0, mode="constant") > 0
+            np.testing.assert_array_equal(near[seen], expected[seen])
+            deep = ~seen
+            deep[:reach] = deep[n - reach :] = False  # an end gap's outer samples may be held as well
+            assert np.isnan(near[deep]).all()
+
+
+@pytest.mark.parametrize("width", [1, 3, 5, 7, 9, 11, 13, 15])
+def test_median_network_selects_the_middle_of_every_0_1_input(width: int) -> None:
+    """A comparator network selects the k-th value of every input iff it does so for every input of 0s and 1s
+    (Knuth, TAOCP vol. 3, 5.3.4): all 2**width of them."""
+    from romcam.kinematics.filters import middle_value
+
+    bits = ((np.arange(1 << width)[None, :] >> np.arange(width)[:, None]) & 1).astype(float)
+    np.testing.assert_array_equal(middle_value(bits), np.sort(bits, axis=0)[width // 2])
+
+
+@pytest.mark.parametrize("width", [1, 7, 13, 15, 17, 25])
+def test_middle_value_is_the_median(width: int) -> None:
+    """Networks (up to 15 samples) and sorting (longer windows) give ``np.median`` of real values, ties too."""
+    from romcam.kinematics.filters import middle_value
+
+    rng = np.random.default_rng(width)
+    values = rng.normal(0, 10, (width, 500))
+    values[:, :100] = np.round(values[:, :100] / 10)  # many ties
+    np.testing.assert_array_equal(middle_value(values.copy()), np.median(values, axis=0))
+
+
+@pytest.mark.parametrize("half", [1, 3, 6, 8])
+def test_hampel_equals_its_definition_sample_by_sample(half: int) -> None:
+    """Every finite sample judged against the median and MAD of its own window of the interpolated series (ends
+    repeated), computed one window at a time; halves on both sides of the network's limit."""
+    from romcam.kinematics.filters import hampel
+
+    rng = np.random.default_rng(half)
+    for _ in range(20):
+        n, c = int(rng.integers(3, 150)), int(rng.integers(1, 4))
+        v = np.cumsum(rng.normal(0, 1, (n, c)) * rng.choice([1.0, 25.0], (n, c), p=[0.9, 0.1]), axis=0)
+        v[rng.random((n, c)) < rng.random() * 0.7] = np.nan
+        floor = float(rng.choice([0.5, 2.0, 10.0]))
+        expected = np.zeros(v.shape, dtype=bool)
+        rows = np.arange(n)
+        for k in range(c):
+            kept = np.isfinite(v[:, k])
+            if not kept.any():
+                continue
+            filled = np.interp(rows, rows[kept], v[kept, k])
+            for i in np.flatnonzero(kept):
+                window = filled[np.clip(np.arange(i - half, i + half + 1), 0, n - 1)]
+                median = np.median(window)
+                mad = 1.4826 * np.median(np.abs(window - median))
+                departure = abs(filled[i] - median)
+                expected[i, k] = departure > 3.0 * mad and departure > floor
+        np.testing.assert_array_equal(hampel(v, half, floor), expected)
 
 
 def test_nonzero_2d_is_np_nonzero() -> None:

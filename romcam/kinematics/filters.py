@@ -245,10 +245,12 @@ def one_euro_series(values: np.ndarray, t_s: np.ndarray, settings: FilterSetting
     return np.stack([f.step(v, float(t)) for v, t in zip(values, t_s, strict=True)]) if len(t_s) else values
 
 
-def _filled(values: np.ndarray) -> np.ndarray:
+def _filled(values: np.ndarray, reach: int | None = None) -> np.ndarray:
     """(T, C) with each column's NaNs replaced by linear interpolation (ends held); all-NaN columns stay NaN.
     All gaps of all columns at once: each missing sample between the valid samples either side of its gap
-    (``np.interp``'s formula)."""
+    (``np.interp``'s formula). With ``reach``, only the samples at most ``reach`` from either end of a gap are
+    filled (those a window of ``reach`` either side of a valid sample sees) and the rest stay NaN: a long gap
+    costs no more than a short one."""
     out = np.array(values, dtype=float, order="C")
     missing = ~np.isfinite(out)
     if not missing.any():
@@ -262,8 +264,15 @@ def _filled(values: np.ndarray) -> np.ndarray:
     before, after = first - 1, stop  # the valid samples either side of each gap (-1 or n: none)
     partial = (before >= 0) | (after < n)  # a column missing throughout stays missing
     before, after, col = before[partial], after[partial], col[partial]
-    lengths = after - before - 1
-    rows, cols = _gap_rows(before, after), np.repeat(col, lengths)
+    if reach is not None:  # each gap as two pieces: its first and its last ``reach`` samples (or all, if short)
+        head_stop = np.minimum(after, before + 1 + reach)
+        tail_start = np.maximum(head_stop, after - reach)
+        starts, stops = np.concatenate([before, tail_start - 1]), np.concatenate([head_stop, after])
+        before, after, col = np.tile(before, 2), np.tile(after, 2), np.tile(col, 2)
+    else:
+        starts, stops = before, after
+    lengths = stops - starts - 1
+    rows, cols = _gap_rows(starts, stops), np.repeat(col, lengths)
     lo, hi = np.repeat(before, lengths), np.repeat(after, lengths)
     lo_value, hi_value = out[np.maximum(lo, 0), cols], out[np.minimum(hi, n - 1), cols]
     lo_value = np.where(lo < 0, hi_value, lo_value)  # the ends hold the nearest valid sample
@@ -299,28 +308,86 @@ def hampel(values: np.ndarray, half: int, floor: float, mad_factor: float = 3.0)
     only; the ends repeat the first and last sample.
 
     A sample can only lie ``floor`` from its window's median where the window's range (max - min) exceeds
-    ``floor``, so medians and MADs are computed only for those samples (running max and min first): an hour of
-    66 coordinates takes a fraction of a second.
+    ``floor``, so medians and MADs are computed only for those samples (running max and min first), each by a
+    comparator network over all windows at once (``middle_value``); gaps are bridged only as far as a window of a
+    valid sample reaches. An hour of 66 coordinates takes a fraction of a second.
     """
     v = np.asarray(values, dtype=float)
     n = v.shape[0]
     if n < 3:
         return np.zeros(v.shape, dtype=bool)
-    filled = _filled(v)
+    filled = _filled(v, half)  # only what the windows of valid samples see: NaN stays deep inside long gaps
     spread = running_range(filled, half)
     with np.errstate(invalid="ignore"):
         rows, cols = nonzero_2d(np.isfinite(v) & (spread > floor))
-    at = rows[:, None] + np.arange(-half, half + 1)  # each candidate's window, as flat indices into ``filled``
+    at = rows + np.arange(-half, half + 1)[:, None]  # (window, candidate): flat indices into ``filled``
     np.clip(at, 0, n - 1, out=at)
     at *= filled.shape[1]
-    at += cols[:, None]
-    windows = filled.ravel().take(at)
-    median = np.sort(windows, axis=-1)[:, half]  # sorting a few samples per row beats ``partition``
-    mad = 1.4826 * np.sort(np.abs(windows - median[:, None]), axis=-1)[:, half]
+    at += cols
+    windows = filled.ravel().take(at)  # each window's samples are finite: the windows of valid samples
+    median = middle_value(windows)
+    np.subtract(windows, median, out=windows)
+    mad = 1.4826 * middle_value(np.abs(windows, out=windows))
     departure = np.abs(filled[rows, cols] - median)
     out = np.zeros(v.shape, dtype=bool)
     out[rows, cols] = (departure > mad_factor * mad) & (departure > floor)
     return out
+
+
+def middle_value(samples: np.ndarray) -> np.ndarray:
+    """(N,) the median of each column of ``samples`` (W, N), W odd and no NaN: the value sorting would put in the
+    middle. For windows up to ``NETWORK_MAX_SAMPLES`` long, a comparator network (``median_network``) on whole
+    rows, a few dozen minima and maxima of N values: several times faster than sorting N short windows."""
+    width = samples.shape[0]
+    if width > NETWORK_MAX_SAMPLES:
+        return np.asarray(np.sort(samples, axis=0)[width // 2])
+    wires = list(samples)
+    for i, j, keep_low, keep_high in median_network(width):
+        low = np.minimum(wires[i], wires[j]) if keep_low else wires[i]
+        wires[j] = np.maximum(wires[i], wires[j]) if keep_high else wires[j]
+        wires[i] = low
+    return np.asarray(wires[width // 2])
+
+
+NETWORK_MAX_SAMPLES = 15
+"""The longest window ``middle_value`` takes the median of by a comparator network (30 fps: 7 samples; 60 fps: 13);
+longer ones are sorted, where a network's comparators outgrow a sort's cost."""
+
+
+@functools.cache
+def median_network(width: int) -> tuple[tuple[int, int, bool, bool], ...]:
+    """The comparators (i, j, keep_low, keep_high), i < j, that bring the median of ``width`` values (odd) onto
+    wire ``width // 2``: each puts the smaller of wires i and j on i and the larger on j. Those of a sorting
+    network (``odd_even_merge_sort``) for the next power of two, less those touching the wires beyond ``width``
+    (they hold +inf, which no comparator moves); then, from the last back, only those whose outputs a later kept
+    comparator or the middle wire reads, computing only the outputs read."""
+    size = 1 << max(0, (width - 1).bit_length())
+    needed = {width // 2}
+    kept: list[tuple[int, int, bool, bool]] = []
+    for i, j in reversed([(i, j) for i, j in odd_even_merge_sort(size) if j < width]):
+        if i in needed or j in needed:
+            kept.append((i, j, i in needed, j in needed))
+            needed |= {i, j}
+    return tuple(reversed(kept))
+
+
+def odd_even_merge_sort(size: int) -> list[tuple[int, int]]:
+    """The comparators (i, j), i < j, of Batcher's odd-even merge sort of ``size`` (a power of two) values, in
+    order (Knuth, TAOCP vol. 3, 5.3.4; the iterative form)."""
+    network = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                network += [
+                    (i + j, i + j + k)
+                    for i in range(min(k, size - j - k))
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p)
+                ]
+            k //= 2
+        p *= 2
+    return network
 
 
 def landmark_outliers(
