@@ -105,15 +105,18 @@ def lateral_vector(xy_px: np.ndarray, side: str) -> np.ndarray:
     )
 
 
-def sagittal_handedness(xy_px: np.ndarray, trunk_down: np.ndarray | None = None) -> np.ndarray:
+def sagittal_handedness(
+    xy_px: np.ndarray, trunk_down: np.ndarray | None = None, forward: np.ndarray | None = None
+) -> np.ndarray:
     """(T,) +1 where a forward rotation of a segment hanging down turns counter-clockwise on screen
     (the person faces screen right in an upright image), -1 for the mirror case, NaN if not side-on.
 
     Computed as the turn from the trunk's upward axis to the forward direction, both image vectors,
-    so it holds for a tilted or rotated image too.
+    so it holds for a tilted or rotated image too. ``trunk_down`` and ``forward`` are ``trunk_down_vector`` and
+    ``forward_vector`` of ``xy_px`` where the caller has them.
     """
     axis = trunk_down_vector(xy_px) if trunk_down is None else trunk_down
-    return turn_sign(-axis, forward_vector(xy_px, trunk_down=axis))
+    return turn_sign(-axis, forward_vector(xy_px, trunk_down=axis) if forward is None else forward)
 
 
 def frontal_handedness(xy_px: np.ndarray, side: str, trunk_down: np.ndarray | None = None) -> np.ndarray:
@@ -124,7 +127,8 @@ def frontal_handedness(xy_px: np.ndarray, side: str, trunk_down: np.ndarray | No
 
 class BodyAxes:
     """The image-plane body axes the formulas of one sequence share, each computed once, on first use: the trunk's
-    downward axis, the sagittal handedness and the frontal handedness of each side (see the functions above)."""
+    downward axis, the forward direction, the sagittal handedness and the frontal handedness of each side (see the
+    functions above). The flags read the first two as well (``rules.frame_flags.frame_evidence``)."""
 
     def __init__(self, xy_px: np.ndarray) -> None:
         self.xy_px = xy_px
@@ -135,8 +139,12 @@ class BodyAxes:
         return trunk_down_vector(self.xy_px)
 
     @cached_property
+    def forward(self) -> np.ndarray:
+        return forward_vector(self.xy_px, trunk_down=self.trunk_down)
+
+    @cached_property
     def sagittal(self) -> np.ndarray:
-        return sagittal_handedness(self.xy_px, self.trunk_down)
+        return sagittal_handedness(self.xy_px, self.trunk_down, self.forward)
 
     def frontal(self, side: str) -> np.ndarray:
         if side not in self._frontal:
@@ -467,19 +475,22 @@ def resolve_angle_names(names: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(names)
 
 
-def compute_angles_deg(xy_px: np.ndarray, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+def compute_angles_deg(
+    xy_px: np.ndarray, names: Sequence[str] | None = None, axes: BodyAxes | None = None
+) -> dict[str, np.ndarray]:
     """Every requested angle over time.
 
     Parameters
     ----------
     xy_px : (T, 33, 2) pixel coordinates; NaN landmarks give NaN angles.
     names : angle names from ``REGISTRY``; ``None`` means all.
+    axes : the ``BodyAxes`` of ``xy_px`` where the caller keeps them for later (made here otherwise).
 
     Returns
     -------
     dict mapping each name to a (T,) array in degrees.
     """
     xy = np.asarray(xy_px, dtype=float)
-    axes = BodyAxes(xy)  # the trunk axis and handedness, computed once for every angle
+    axes = BodyAxes(xy) if axes is None else axes  # the trunk axis and handedness, computed once for every angle
     with np.errstate(invalid="ignore"):
         return {n: FORMULAS[REGISTRY[n].kind](xy, REGISTRY[n], axes) for n in resolve_angle_names(names)}

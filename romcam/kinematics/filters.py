@@ -172,15 +172,16 @@ def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, zi: np.nda
     place: each run, extended by ``pad`` odd-reflected samples at both ends, is a row of one block, left-aligned;
     the rows' tails after their ends do not reach back in a causal filter, and the backward pass reverses each
     row within its own length. Rows are filled and read back by slices, one run at a time (a few dozen per
-    block; index arrays the size of the block would cost more)."""
+    block; index arrays the size of the block would cost more); the reflections, a few samples per run, by index."""
     col, start, length = runs[:, 0], runs[:, 1], runs[:, 2] - runs[:, 1]
     width = length + 2 * pad
     x = np.zeros((len(runs), int(width.max())))
     for r, (c, a, n) in enumerate(zip(col.tolist(), start.tolist(), length.tolist(), strict=True)):
-        run = flat[a : a + n, c]
-        x[r, pad : pad + n] = run
-        x[r, :pad] = 2.0 * run[0] - run[1 : pad + 1][::-1]  # odd reflection about the end samples
-        x[r, pad + n : n + 2 * pad] = 2.0 * run[-1] - run[n - 1 - pad : n - 1][::-1]
+        x[r, pad : pad + n] = flat[a : a + n, c]
+    # odd reflection about each run's end samples: before its first (at one column in every row), after its last
+    x[:, :pad] = 2.0 * x[:, pad : pad + 1] - x[:, 2 * pad : pad : -1]
+    rows, last, k = np.arange(len(runs))[:, None], (pad + length - 1)[:, None], np.arange(1, pad + 1)
+    x[rows, last + k] = 2.0 * x[rows, last] - x[rows, last - k]
     zi_rows = zi[:, None, :]
     y, _ = sosfilt(sos, x, axis=-1, zi=zi_rows * x[None, :, :1])
     y = _reverse_rows(y, width)

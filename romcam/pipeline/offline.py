@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from romcam.kinematics.angles import REGISTRY, compute_angles_deg, resolve_angle_names, trunk_down_vector
+from romcam.kinematics.angles import REGISTRY, BodyAxes, compute_angles_deg, resolve_angle_names, trunk_down_vector
 from romcam.kinematics.filters import (
     FilterSettings,
     clean_masked,
@@ -210,8 +210,11 @@ def clean_offline(
     blank = ~finite_2d(visible)
     xy = clean_masked(visible, sequence.t_s, settings, SKELETON_LANDMARKS)
     del visible
-    angles = compute_angles_deg(xy, names)
-    evidence = frame_evidence(xy, blank, swapped, reference_lengths_px, sequence.world_m)
+    axes = BodyAxes(xy)
+    angles = compute_angles_deg(xy, names, axes)
+    evidence = frame_evidence(
+        xy, blank, swapped, reference_lengths_px, sequence.world_m, axes=(axes.trunk_down, axes.forward)
+    )
     evidence = replace(evidence, jumps=all_filter_jumps(unfiltered, angles, sequence.t_s))
     flags = all_angle_flags(angles, xy, evidence)
     return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.views)
@@ -406,7 +409,8 @@ def repaired_references_px(scans: list[BlockScan], swapped: np.ndarray) -> dict[
 @dataclass
 class CleanedBlock:
     """One block's share of a long clip's cleaning: its frames' cleaned landmarks, angles, jump masks, missing
-    points, repaired visibility and misplaced limb points (``limb_glitches``)."""
+    points, repaired visibility, misplaced limb points (``limb_glitches``) and the cleaned landmarks' trunk and
+    forward directions (``BodyAxes``, shared by the angles and the flags)."""
 
     xy_px: np.ndarray
     angles: dict[str, np.ndarray]
@@ -414,6 +418,7 @@ class CleanedBlock:
     blank: np.ndarray
     visibility: np.ndarray
     glitched: np.ndarray
+    axes: tuple[np.ndarray, np.ndarray]
 
 
 def clean_block(
@@ -446,7 +451,8 @@ def clean_block(
     blank = ~finite_2d(visible)
     cleaned = clean_masked(visible, t, settings, SKELETON_LANDMARKS)
     del visible
-    angles = compute_angles_deg(cleaned, names)
+    axes = BodyAxes(cleaned)
+    angles = compute_angles_deg(cleaned, names, axes)
     keep = slice(start - lo, stop - lo)
     return CleanedBlock(
         cleaned[keep],
@@ -455,6 +461,7 @@ def clean_block(
         blank[keep],
         vis[keep],
         glitched[keep],
+        (axes.trunk_down[keep], axes.forward[keep]),
     )
 
 
@@ -509,7 +516,6 @@ def clean_in_blocks(
     xy = landmark_major(sequence.xy_px.shape)
     vis = np.empty(sequence.visibility.shape[::-1]).T  # landmark by landmark, as the summary reads it
     angles = rows_of(resolve_angle_names(names), n)
-    blank = np.empty((n, sequence.xy_px.shape[1]), dtype=bool)
     glitched = np.empty(labels.swapped.shape, dtype=bool)
     lengths = rows_of(sorted(angle_segments(angles)), n)  # of the cleaned segments, for the flags
     trunks = np.empty(n)
@@ -520,14 +526,20 @@ def clean_in_blocks(
 
     def clean_and_keep(a: int, b: int) -> None:  # each block's results go in place at once: one block held
         block = clean_block(sequence, settings, names, labels, a, b)
-        xy[a:b], vis[a:b], blank[a:b], glitched[a:b] = block.xy_px, block.visibility, block.blank, block.glitched
+        xy[a:b], vis[a:b], glitched[a:b] = block.xy_px, block.visibility, block.glitched
         for name in angles:
             angles[name][a:b] = block.angles[name]
         for pair, length in lengths.items():
             length[a:b] = segment_length_px(block.xy_px, *pair)
-        trunks[a:b] = length_2d(trunk_down_vector(block.xy_px))
+        trunks[a:b] = length_2d(block.axes[0])
         evidence = frame_evidence(
-            block.xy_px, block.blank, labels.swapped[a:b], reference_lengths_px, sequence.world_m[a:b], float("nan")
+            block.xy_px,
+            block.blank,
+            labels.swapped[a:b],
+            reference_lengths_px,
+            sequence.world_m[a:b],
+            float("nan"),
+            axes=block.axes,
         )
         evidence = replace(evidence, jumps=block.jumps)
         views[a:b] = evidence.views
@@ -541,7 +553,9 @@ def clean_in_blocks(
     # foreshortening needs the clip's reference lengths, known only now: judged from the stored lengths
     trunk_px = clip_reference_px(trunks)  # trunk_length_px of the cleaned landmarks
     clip_lengths = {pair: clip_reference_px(length) for pair, length in lengths.items()}
-    references = frame_evidence(xy[:1], blank[:1], None, reference_lengths_px, None, trunk_px, clip_lengths)
+    references = frame_evidence(
+        xy[:1], np.zeros((1, xy.shape[1]), bool), None, reference_lengths_px, None, trunk_px, clip_lengths
+    )
     for name, mask in foreshortening_flags(lengths, angles, references).items():
         flags[name][str(FlagCode.FORESHORTENED)] = mask
 

@@ -268,18 +268,23 @@ def frame_evidence(
     world_m: np.ndarray | None = None,
     trunk_px: float | None = None,
     clip_lengths_px: dict[tuple[str, str], float] | None = None,
+    axes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FrameEvidence:
     """Evidence from cleaned landmarks ``xy_px`` (views, near side), the (T, 33) ``blank`` mask, the
     repaired-label mask (none by default) and a neutral capture's segment lengths by angle name
     (vertex to distal landmark). ``trunk_px`` and ``clip_lengths_px`` are the clip's own trunk and segment
-    reference lengths where ``xy_px`` is a stretch of a longer clip (by default ``xy_px``'s own)."""
+    reference lengths where ``xy_px`` is a stretch of a longer clip (by default ``xy_px``'s own); ``axes`` are
+    ``trunk_down_vector`` and ``forward_vector`` of ``xy_px`` where the caller has them (the angles'
+    ``BodyAxes``)."""
     reference = {}
     for name, length in (neutral_lengths_px or {}).items():
         d = REGISTRY.get(name)
         if d is not None:
             reference[(d.vertex.name, d.distal.name)] = float(length)
-    axis = trunk_down_vector(xy_px)
-    forward = forward_vector(xy_px, trunk_down=axis)
+    if axes is None:
+        axis = trunk_down_vector(xy_px)
+        axes = axis, forward_vector(xy_px, trunk_down=axis)
+    axis, forward = axes
     views, near = view_codes(xy_px, axis, forward), near_codes(xy_px, axis, forward)
     return FrameEvidence(
         views=view_names(views),
