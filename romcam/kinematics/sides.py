@@ -34,7 +34,10 @@ def _held_before(values: np.ndarray, seen: np.ndarray, start: np.ndarray) -> np.
     frame_seen = seen[0]
     if (seen == frame_seen).all():
         before = _last_before(frame_seen[None])[0]
-        held = values[:, np.maximum(before, 0)]
+        held = np.empty_like(values)
+        held[:, 1:] = values[:, :-1]  # the frame before, as a rule: a shifted copy, then the frames after a gap
+        after_gap = np.flatnonzero(before != np.arange(len(before)) - 1)
+        held[:, after_gap] = values[:, np.maximum(before[after_gap], 0)]
         held[:, before < 0] = start[:, None]
         return np.asarray(held)
     previous = _last_before(seen)
