@@ -48,7 +48,7 @@ def _assert_same(blocks: Measured, whole: Measured) -> None:
         for code, mask in whole.flags[name].items():
             np.testing.assert_array_equal(blocks.flags[name][code], mask, err_msg=f"{name} {code}")
     np.testing.assert_allclose(blocks.xy_px, whole.xy_px, atol=1e-6, equal_nan=True)
-    np.testing.assert_array_equal(blocks.views, whole.views)
+    np.testing.assert_array_equal(blocks.view_codes, whole.view_codes)
     np.testing.assert_array_equal(blocks.sequence.visibility, whole.sequence.visibility)
     assert blocks.info == whole.info
 

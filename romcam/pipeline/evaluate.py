@@ -26,7 +26,7 @@ from romcam.results import (
 from romcam.rules.accuracy import accuracy_score, size_score
 from romcam.rules.confidence import confidence, view_score, visibility_score
 from romcam.rules.frame_flags import flag_text, flagged_any, trunk_length_px, window_flag_codes
-from romcam.rules.view import PLANE_VIEW, classify_view, dominant_view_within, view_masks
+from romcam.rules.view import PLANE_VIEW, VIEW_NAMES, dominant_view_within, view_code_masks, view_codes
 from romcam.thresholds import MIN_VIEW_SHARE, as_record
 from romcam.types import PoseSequence
 
@@ -55,7 +55,7 @@ def angle_confidence(
     """Confidence of an angle over a clip: visibility of its three landmarks where it was measured, the
     share of those frames seen from the right view, the share of frames it was measured at all, for a
     limb the shares of measured frames on the near side and with the limb in the image plane, and the
-    accuracy measured for the model ``variant``. ``raw_views`` (``view_masks`` of ``classify_view`` of the
+    accuracy measured for the model ``variant``. ``raw_views`` (``view_code_masks`` of ``view_codes`` of the
     sequence's landmarks) and ``trunk_px`` (``trunk_length_px`` of them) are computed when not given."""
     measured = np.isfinite(values)
     if not measured.any():
@@ -71,7 +71,7 @@ def angle_confidence(
         components["in_plane"] = 1.0 - float(flags[FlagCode.FORESHORTENED][measured].mean())
     view = PLANE_VIEW.get(d.plane)
     if view is None:
-        views = view_masks(classify_view(sequence.xy_px)) if raw_views is None else raw_views
+        views = view_code_masks(view_codes(sequence.xy_px)) if raw_views is None else raw_views
         view = dominant_view_within(views, measured)[0]
     components["accuracy"] = accuracy_score(d.kind, view, variant)
     components["size"] = size_score(trunk_length_px(sequence.xy_px) if trunk_px is None else trunk_px)
@@ -143,8 +143,8 @@ def build_summary(
     raw = measured.raw or raw_scan(sequence)
     detected, trunk_px = raw.detected, raw.trunk_px
     variant = str(model.get("variant", "full"))  # landmarks saved without one came from romcam's default
-    in_view = {plane: np.asarray(measured.views == view) for plane, view in PLANE_VIEW.items()}
-    raw_view_masks = view_masks(raw.views)
+    in_view = {plane: np.asarray(measured.view_codes == VIEW_NAMES.index(view)) for plane, view in PLANE_VIEW.items()}
+    raw_view_masks = view_code_masks(raw.view_codes)
     summary = ClipSummary(
         romcam_version=romcam.__version__,
         status="ok" if detected.any() else "no_person",
@@ -179,12 +179,12 @@ def raw_scan(sequence: PoseSequence, block_frames: int = BLOCK_FRAMES) -> RawSca
     views, detected, trunks = [], [], []
     for start in range(0, len(sequence), block_frames):
         xy = sequence.xy_px[start : start + block_frames]
-        views.append(classify_view(xy))
+        views.append(view_codes(xy))
         detected.append(np.isfinite(xy).any(axis=(1, 2)))
         trunks.append(length_2d(trunk_down_vector(xy)))
         sequence.release_pages(start, start + block_frames)
     if not trunks:
-        return RawScan(np.zeros(0, dtype=object), np.zeros(0, dtype=bool), float("nan"))
+        return RawScan(np.zeros(0, dtype=np.int8), np.zeros(0, dtype=bool), float("nan"))
     return RawScan(np.concatenate(views), np.concatenate(detected), clip_reference_px(np.concatenate(trunks)))
 
 

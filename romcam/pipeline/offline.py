@@ -56,7 +56,7 @@ from romcam.rules.frame_flags import (
     short_of_reference,
     trunk_length_px,
 )
-from romcam.rules.view import VIEW_NAMES, classify_view, view_codes, view_names
+from romcam.rules.view import VIEW_NAMES, classify_view, view_codes
 from romcam.thresholds import JUMP_HALF_WINDOW_S, OUTLIER_FLOOR_TRUNK
 from romcam.types import PoseSequence
 
@@ -150,10 +150,10 @@ def repair_record(t_s: np.ndarray, swapped: np.ndarray, glitched: np.ndarray) ->
 @dataclass(frozen=True)
 class RawScan:
     """What a pass over the landmarks as given (before cleaning) found, kept for the summary: each frame's view
-    (``classify_view``), whether a person was found in it (``PoseSequence.detected``) and the clip's trunk length
+    (``view_codes``), whether a person was found in it (``PoseSequence.detected``) and the clip's trunk length
     (``trunk_length_px``)."""
 
-    views: np.ndarray
+    view_codes: np.ndarray
     detected: np.ndarray
     trunk_px: float
 
@@ -161,15 +161,15 @@ class RawScan:
 @dataclass
 class Measured:
     """A sequence after correction and repair, its cleaned landmarks, angles, per-frame flags, each frame's
-    camera view (classified once, on the cleaned landmarks) and what the repair did; ``raw`` is what the cleaning
-    found on the landmarks before cleaning where it read them all (None: not kept)."""
+    camera view (``view_codes``, classified once, on the cleaned landmarks) and what the repair did; ``raw`` is
+    what the cleaning found on the landmarks before cleaning where it read them all (None: not kept)."""
 
     sequence: PoseSequence
     xy_px: np.ndarray
     angles: dict[str, np.ndarray]
     flags: dict[str, dict[str, np.ndarray]]
     info: dict[str, Any]
-    views: np.ndarray
+    view_codes: np.ndarray
     raw: RawScan | None = None
 
 
@@ -217,7 +217,7 @@ def clean_offline(
     )
     evidence = replace(evidence, jumps=all_filter_jumps(unfiltered, angles, sequence.t_s))
     flags = all_angle_flags(angles, xy, evidence)
-    return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.views)
+    return Measured(sequence, xy, angles, flags, {"left_right_repair": repair_info}, evidence.view_code)
 
 
 @dataclass(frozen=True)
@@ -378,7 +378,7 @@ def clip_labels(
     scans = _map_blocks(scan, bounds, workers)
     codes = np.concatenate([part.views for part in scans])
     raw = RawScan(
-        view_names(codes),
+        codes,
         np.concatenate([part.detected for part in scans]),
         clip_reference_px(np.concatenate([part.trunk_px for part in scans])),
     )
@@ -520,7 +520,7 @@ def clean_in_blocks(
     lengths = rows_of(sorted(angle_segments(angles)), n)  # of the cleaned segments, for the flags
     trunks = np.empty(n)
 
-    views = np.empty(n, dtype=object)
+    views = np.empty(n, dtype=np.int8)
     codes = [str(code) for code in FlagCode]
     flags = {name: rows_of(codes, n, bool) for name in angles}
 
@@ -542,7 +542,7 @@ def clean_in_blocks(
             axes=block.axes,
         )
         evidence = replace(evidence, jumps=block.jumps)
-        views[a:b] = evidence.views
+        views[a:b] = evidence.view_code
         later = {(L[p], L[q]): np.zeros(b - a, dtype=bool) for p, q in lengths}  # judged on the whole clip below
         for name, by_code in all_angle_flags(block.angles, block.xy_px, evidence, later).items():
             for code, mask in by_code.items():

@@ -158,8 +158,10 @@ class FrameEvidence:
 
     Attributes
     ----------
-    views : (T,) "front", "side", "oblique" or "" (``rules.view.classify_view``).
-    near : (T,) the side facing the camera in side views (``near_side``).
+    view_code : (T,) int8 index into ``VIEW_NAMES`` of each frame's view (``rules.view.view_codes``; by name:
+        ``views``).
+    near_code : (T,) int8 index into ``NEAR_NAMES`` of the side facing the camera in side views (``near_codes``;
+        by name: ``near``).
     swapped : (T, n_groups) limb labels repaired (``LIMB_GROUPS`` order).
     blank : (T, 33) landmark missing (undetected, hidden or misplaced) before gap filling.
     reference_px : segment reference lengths by (landmark, landmark) name pair; missing pairs use
@@ -173,8 +175,8 @@ class FrameEvidence:
         missing here is measured on the ``xy_px`` judged.
     """
 
-    views: np.ndarray
-    near: np.ndarray
+    view_code: np.ndarray
+    near_code: np.ndarray
     swapped: np.ndarray
     blank: np.ndarray
     reference_px: dict[tuple[str, str], float]
@@ -182,16 +184,21 @@ class FrameEvidence:
     trunk_px: float = float("nan")
     world_m: np.ndarray | None = None
     clip_lengths_px: dict[tuple[str, str], float] = field(default_factory=dict)
-    view_code: np.ndarray | None = None
-    near_code: np.ndarray | None = None
+
+    @cached_property
+    def views(self) -> np.ndarray:
+        """(T,) "front", "side", "oblique" or "" (``rules.view.classify_view``)."""
+        return view_names(self.view_code)
+
+    @cached_property
+    def near(self) -> np.ndarray:
+        """(T,) "left", "right" or "": the side facing the camera in side views (``near_side``)."""
+        return np.asarray(np.array(NEAR_NAMES, dtype=object)[self.near_code])
 
     @cached_property
     def view_is(self) -> dict[str, np.ndarray]:
-        """(T,) bool per view ("front", "side", "oblique", "" unknown), computed once for every angle (from
-        ``view_code``, ``view_codes`` of the frames, when given)."""
-        if self.view_code is not None:
-            return {view: np.asarray(self.view_code == i) for i, view in enumerate(VIEW_NAMES)}
-        return {view: np.asarray(self.views == view) for view in VIEW_NAMES}
+        """(T,) bool per view ("front", "side", "oblique", "" unknown), computed once for every angle."""
+        return {view: np.asarray(self.view_code == i) for i, view in enumerate(VIEW_NAMES)}
 
     @cached_property
     def body_yaw_deg(self) -> np.ndarray | None:
@@ -200,11 +207,8 @@ class FrameEvidence:
 
     @cached_property
     def near_is(self) -> dict[str, np.ndarray]:
-        """(T,) bool per near side ("left", "right", "" none), computed once for every angle (from ``near_code``,
-        ``near_codes`` of the frames, when given)."""
-        if self.near_code is not None:
-            return {side: np.asarray(self.near_code == i) for i, side in enumerate(NEAR_NAMES)}
-        return {side: np.asarray(self.near == side) for side in NEAR_NAMES}
+        """(T,) bool per near side ("left", "right", "" none), computed once for every angle."""
+        return {side: np.asarray(self.near_code == i) for i, side in enumerate(NEAR_NAMES)}
 
 
 SEGMENTS: dict[frozenset[str], str] = {
@@ -285,18 +289,15 @@ def frame_evidence(
         axis = trunk_down_vector(xy_px)
         axes = axis, forward_vector(xy_px, trunk_down=axis)
     axis, forward = axes
-    views, near = view_codes(xy_px, axis, forward), near_codes(xy_px, axis, forward)
     return FrameEvidence(
-        views=view_names(views),
-        near=np.asarray(np.array(NEAR_NAMES, dtype=object)[near]),
+        view_code=view_codes(xy_px, axis, forward),
+        near_code=near_codes(xy_px, axis, forward),
         swapped=swapped if swapped is not None else np.zeros((xy_px.shape[0], len(LIMB_GROUPS)), dtype=bool),
         blank=np.asarray(blank, dtype=bool),
         reference_px=reference,
         trunk_px=trunk_length_px(xy_px) if trunk_px is None else trunk_px,
         world_m=world_m,
         clip_lengths_px=dict(clip_lengths_px or {}),
-        view_code=views,
-        near_code=near,
     )
 
 

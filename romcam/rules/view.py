@@ -81,6 +81,11 @@ def view_masks(views: np.ndarray) -> dict[str, np.ndarray]:
     return {view: np.asarray(every == view) for view in VIEWS}
 
 
+def view_code_masks(codes: np.ndarray) -> dict[str, np.ndarray]:
+    """``view_masks`` of the views by code (``view_codes``): integer comparisons instead of string ones."""
+    return {view: np.asarray(codes == VIEW_NAMES.index(view)) for view in VIEWS}
+
+
 def dominant_view_within(masks: dict[str, np.ndarray], within: np.ndarray) -> tuple[str, float]:
     """``dominant_view`` of the frames ``within`` (T,) bool, from the ``view_masks`` of every frame."""
     counts = [np.count_nonzero(masks[view] & within) for view in VIEWS]
