@@ -35,7 +35,7 @@ from romcam.kinematics.geometry import bend_3d_deg, body_yaw_deg, length_2d
 from romcam.kinematics.sides import LIMB_GROUPS, clip_reference_px
 from romcam.landmarks import Landmark as L
 from romcam.results import FlagCode
-from romcam.rules.view import PLANE_VIEW, VIEW_NAMES, classify_view, view_codes, view_names
+from romcam.rules.view import PLANE_VIEW, VIEW_NAMES, classify_view, view_codes
 from romcam.thresholds import (
     FORESHORTENED_RATIO,
     FRONTAL_MAX_BEND_DEG,
@@ -158,10 +158,8 @@ class FrameEvidence:
 
     Attributes
     ----------
-    view_code : (T,) int8 index into ``VIEW_NAMES`` of each frame's view (``rules.view.view_codes``; by name:
-        ``views``).
-    near_code : (T,) int8 index into ``NEAR_NAMES`` of the side facing the camera in side views (``near_codes``;
-        by name: ``near``).
+    view_code : (T,) int8 index into ``VIEW_NAMES`` of each frame's view (``rules.view.view_codes``).
+    near_code : (T,) int8 index into ``NEAR_NAMES`` of the side facing the camera in side views (``near_codes``).
     swapped : (T, n_groups) limb labels repaired (``LIMB_GROUPS`` order).
     blank : (T, 33) landmark missing (undetected, hidden or misplaced) before gap filling.
     reference_px : segment reference lengths by (landmark, landmark) name pair; missing pairs use
@@ -184,16 +182,6 @@ class FrameEvidence:
     trunk_px: float = float("nan")
     world_m: np.ndarray | None = None
     clip_lengths_px: dict[tuple[str, str], float] = field(default_factory=dict)
-
-    @cached_property
-    def views(self) -> np.ndarray:
-        """(T,) "front", "side", "oblique" or "" (``rules.view.classify_view``)."""
-        return view_names(self.view_code)
-
-    @cached_property
-    def near(self) -> np.ndarray:
-        """(T,) "left", "right" or "": the side facing the camera in side views (``near_side``)."""
-        return np.asarray(np.array(NEAR_NAMES, dtype=object)[self.near_code])
 
     @cached_property
     def view_is(self) -> dict[str, np.ndarray]:
