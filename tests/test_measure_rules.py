@@ -14,7 +14,7 @@ from romcam.protocols import builtin_protocols, get_protocol, parse_protocol
 from romcam.results import FlagCode, SideStatus, TrialResult, ViewCheck
 from romcam.rules.compensation import compensation_value
 from romcam.rules.trials import Hold, Trial, TrialDetector, detect_trials, find_best_hold
-from romcam.rules.view import classify_view, dominant_view
+from romcam.rules.view import VIEW_NAMES, classify_view, dominant_view, dominant_view_within, view_code_masks
 
 FPS = 30.0
 
@@ -180,6 +180,20 @@ def test_view_classification() -> None:
     assert list(classify_view(side)) == ["side", "side"]
     assert list(classify_view(front)) == ["front", "front"]
     assert dominant_view(np.array(["front", "front", "side", ""], dtype=object)) == ("front", pytest.approx(2 / 3))
+
+
+def test_dominant_view_within_frames_by_view_code() -> None:
+    """The codes' masks answer as ``dominant_view`` of the same frames by name, frame subsets and ties included."""
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, len(VIEW_NAMES), 200).astype(np.int8)
+    masks = view_code_masks(codes)
+    names = np.array(VIEW_NAMES, dtype=object)[codes]
+    for within in (np.ones(200, bool), rng.random(200) < 0.3, codes == 0, np.isin(codes, [1, 3])):
+        view, share = dominant_view_within(masks, within)
+        expected = dominant_view(names[within])
+        assert (view, share) == (expected[0], pytest.approx(expected[1]))
+    tie = np.array([1, 3, 0], dtype=np.int8)  # one front, one oblique: the tie goes to VIEWS' order
+    assert dominant_view_within(view_code_masks(tie), np.ones(3, bool)) == ("front", 0.5)
 
 
 def _view(seen: str, needed: str = "side", near: str = "left") -> ViewCheck:

@@ -74,20 +74,14 @@ VIEWS = ("front", "oblique", "side")
 """The views ``classify_view`` names, in the order that breaks a tie in ``dominant_view``."""
 
 
-def view_masks(views: np.ndarray) -> dict[str, np.ndarray]:
-    """(T,) bool per name of ``VIEWS``: where ``views`` (``classify_view``) is that view, compared once for many
-    questions (``dominant_view_within``)."""
-    every = np.asarray(views, dtype=object)
-    return {view: np.asarray(every == view) for view in VIEWS}
-
-
 def view_code_masks(codes: np.ndarray) -> dict[str, np.ndarray]:
-    """``view_masks`` of the views by code (``view_codes``): integer comparisons instead of string ones."""
+    """(T,) bool per name of ``VIEWS``: where the view codes ``codes`` (``view_codes``) are that view, compared
+    once for many questions (``dominant_view_within``)."""
     return {view: np.asarray(codes == VIEW_NAMES.index(view)) for view in VIEWS}
 
 
 def dominant_view_within(masks: dict[str, np.ndarray], within: np.ndarray) -> tuple[str, float]:
-    """``dominant_view`` of the frames ``within`` (T,) bool, from the ``view_masks`` of every frame."""
+    """``dominant_view`` of the frames ``within`` (T,) bool, from the ``view_code_masks`` of every frame."""
     counts = [np.count_nonzero(masks[view] & within) for view in VIEWS]
     total = sum(counts)
     if total == 0:
