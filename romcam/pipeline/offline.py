@@ -56,7 +56,7 @@ from romcam.rules.frame_flags import (
     short_of_reference,
     trunk_length_px,
 )
-from romcam.rules.view import VIEW_NAMES, classify_view, view_codes
+from romcam.rules.view import VIEW_NAMES, view_codes
 from romcam.thresholds import JUMP_HALF_WINDOW_S, OUTLIER_FLOOR_TRUNK
 from romcam.types import PoseSequence
 
@@ -106,15 +106,16 @@ def robust_outliers(
     return out
 
 
-def mostly_front(views: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5) -> np.ndarray:
-    """(T,) True where most frames with a view within ``half_window_s`` either side are seen front-on
-    (a few frames of a front-view clip read "oblique" when the model drops an arm near the trunk)."""
-    return mostly_true(np.asarray(views == "front"), np.asarray(views != ""), t_s, half_window_s)
+def mostly_front(view_codes: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5) -> np.ndarray:
+    """(T,) True where most frames with a view (``view_codes``) within ``half_window_s`` either side are seen
+    front-on (a few frames of a front-view clip read "oblique" when the model drops an arm near the trunk)."""
+    codes = np.asarray(view_codes)
+    return mostly_true(codes == VIEW_NAMES.index("front"), codes != VIEW_NAMES.index(""), t_s, half_window_s)
 
 
 def mostly_true(mask: np.ndarray, known: np.ndarray, t_s: np.ndarray, half_window_s: float = 0.5) -> np.ndarray:
     """(T,) True where ``mask`` holds for more than half of the ``known`` frames within ``half_window_s`` either
-    side (``mostly_front`` of masks the caller has)."""
+    side."""
     front, known = np.asarray(mask, dtype=float), np.asarray(known, dtype=float)
     lo = np.searchsorted(t_s, t_s - half_window_s, side="left")
     hi = np.searchsorted(t_s, t_s + half_window_s, side="right")
@@ -126,7 +127,7 @@ def mostly_true(mask: np.ndarray, known: np.ndarray, t_s: np.ndarray, half_windo
 def repair_sequence(sequence: PoseSequence) -> tuple[PoseSequence, np.ndarray, dict[str, Any]]:
     """The sequence with limb left/right label swaps repaired and momentarily misplaced limb points
     blanked (filled later by interpolation); the swapped mask and what was repaired."""
-    not_front = ~mostly_front(classify_view(sequence.xy_px), sequence.t_s)
+    not_front = ~mostly_front(view_codes(sequence.xy_px), sequence.t_s)
     xy, vis, swapped = repair_left_right(sequence.xy_px, sequence.visibility, allowed=not_front)
     misplaced, glitched = limb_glitches(xy, sequence.t_s, allowed=not_front)
     xy[misplaced] = np.nan  # a copy made by the repair
@@ -385,7 +386,7 @@ def clip_labels(
     swapped = np.zeros((len(sequence), len(groups)), dtype=bool)
     allowed = None
     if repair:
-        allowed = ~mostly_true(codes == VIEW_NAMES.index("front"), codes != VIEW_NAMES.index(""), sequence.t_s)
+        allowed = ~mostly_front(codes, sequence.t_s)
         for i in range(len(groups)):
             keep, swap, seen = (np.concatenate([part.costs[i][k] for part in scans]) for k in range(3))
             swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
