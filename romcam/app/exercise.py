@@ -285,6 +285,8 @@ def exercise_over(
         if display is not None:
             display.close()
     if session.frames == 0:
+        if ended.interrupted:  # Ctrl-C before the first frame: nothing to save, and nothing wrong with the source
+            raise KeyboardInterrupt
         raise RomcamError(f"{config.source}: no frame could be read")
     if not ended.interrupted:
         session.finish()

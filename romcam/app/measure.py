@@ -400,6 +400,8 @@ def measure_over(
     loop = FrameLoop(config, keep_poses=config.offline_for(info.kind), display=display)
     rec = loop.run(source, estimator)
     if not rec.t_s:
+        if rec.interrupted:  # Ctrl-C before the first frame: nothing to save, and nothing wrong with the source
+            raise KeyboardInterrupt
         raise RomcamError(f"{config.source}: no frame could be read")
     if config.offline_for(info.kind):
         offline_pass(config, loop, rec, info.width_px, info.height_px)

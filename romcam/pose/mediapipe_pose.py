@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import signal
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import cv2
@@ -67,15 +71,16 @@ class MediaPipePose:
         self._single: Any = None  # VIDEO mode, one pose: the tracking
         self._multi: Any = None  # VIDEO mode, num_poses people: following everyone
         self._checker: ThreadPoolExecutor | None = None
-        if self.track_one and num_poses > 1:
-            self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-check")
-            self._checker.submit(self._make_everyone)  # while the tracking's graph is made here
         try:
-            if self.track_one:
-                self._single = self._landmarker("video", 1)
-            else:
-                self._multi = self._landmarker("video", num_poses)
-        except RomcamError:
+            with ctrl_c_held():
+                if self.track_one and num_poses > 1:
+                    self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-check")
+                    self._checker.submit(self._make_everyone)  # while the tracking's graph is made here
+                if self.track_one:
+                    self._single = self._landmarker("video", 1)
+                else:
+                    self._multi = self._landmarker("video", num_poses)
+        except BaseException:  # a model that does not load, or Ctrl-C: nothing is left running
             self.close()
             raise
         self._multi_until_s = -np.inf if self.track_one else np.inf
@@ -110,7 +115,11 @@ class MediaPipePose:
     def estimate(self, frame_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         """The measured subject's pose in this BGR frame (H, W, 3) as OpenCV decodes it, taken at ``t_s``
         seconds, or None if nobody (or only a bystander) is in view. The colour conversion MediaPipe needs
-        happens here, at the edge."""
+        happens here, at the edge. Ctrl-C during the call takes effect when it returns (``ctrl_c_held``)."""
+        with ctrl_c_held():
+            return self._estimate(frame_bgr, t_s)
+
+    def _estimate(self, frame_bgr: np.ndarray, t_s: float) -> PoseFrame | None:
         t_ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
         self._last_ms = t_ms
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
@@ -209,6 +218,11 @@ class MediaPipePose:
     def close(self) -> None:
         """Close the landmarkers and hand the memory they freed back to the system (the cleaning of a long
         recording that follows then does not stack on top of it)."""
+        with ctrl_c_held():
+            self._close()
+        release_freed_memory()
+
+    def _close(self) -> None:
         if self._checker is not None:
             self._checker.shutdown(wait=True)  # a check under way finishes before its graph is closed
             self._checker = None
@@ -216,13 +230,36 @@ class MediaPipePose:
             if landmarker is not None:
                 landmarker.close()
         self._single = self._everyone = self._multi = None
-        release_freed_memory()
 
     def __enter__(self) -> MediaPipePose:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while the block runs, and act on it when the block is done.
+
+    MediaPipe's Python API runs each call into its C library on a thread of its own and waits for it. A
+    ``KeyboardInterrupt`` raised in that wait left the call running on an image that Python then freed, and the
+    process crashed (a segmentation fault instead of exit status 130 and the saved results). Inside the block a
+    SIGINT is only noted; afterwards the handler that was in place (Python's, which raises ``KeyboardInterrupt``)
+    runs once for it. Outside the main thread (signals go to the main thread only), or when SIGINT is ignored
+    or left to the system's default, the block runs as it is."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    caught: list[FrameType | None] = []
+    signal.signal(signal.SIGINT, lambda _signum, frame: caught.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        previous(signal.SIGINT, caught[0])
 
 
 def release_freed_memory() -> None:
