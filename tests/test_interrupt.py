@@ -9,12 +9,17 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from conftest import OUTSIDE, SAMPLES, require, resolved_model
 
+from romcam.pipeline.stream import TimedFrame
 from romcam.pose.mediapipe_pose import ctrl_c_held
+from romcam.pose.models import LoadedModel
+from romcam.types import VideoInfo
 
 
 def test_ctrl_c_in_the_block_is_held_until_it_ends_then_raised_once() -> None:
@@ -89,3 +94,34 @@ def test_ctrl_c_during_inference_never_crashes_and_is_raised_each_time(tmp_path:
     assert match is not None, result.stdout
     assert int(match.group(1)) == calls  # every Ctrl-C became exactly one KeyboardInterrupt
     assert match.group(2) == "True"
+
+
+class _CtrlCAtOnce:
+    """A video source whose first read meets Ctrl-C (the user stopped before any frame was decoded)."""
+
+    info = VideoInfo("clip.mp4", "video", 30.0, 640, 480, frame_count_header=90)
+
+    def __iter__(self) -> Iterator[TimedFrame]:
+        raise KeyboardInterrupt
+        yield  # a generator, as a real source is
+
+
+class _NoPose:
+    def estimate(self, frame_bgr: object, t_s: float) -> None:
+        return None
+
+
+def test_ctrl_c_before_the_first_frame_is_an_interrupt_not_an_unreadable_source(tmp_path: Path) -> None:
+    from romcam.app.exercise import ExerciseConfig, exercise_over
+    from romcam.app.measure import MeasureConfig, measure_over
+    from romcam.exercises import single_exercise_program
+    from romcam.protocols import get_protocol
+
+    model = cast(LoadedModel, None)  # never reached: nothing is saved without a frame
+    measure = MeasureConfig(get_protocol("knee_flexion"), tmp_path / "m", source="clip.mp4", headless=True)
+    with pytest.raises(KeyboardInterrupt):
+        measure_over(measure, _CtrlCAtOnce(), _NoPose(), model)
+    exercise = ExerciseConfig(single_exercise_program("squat"), tmp_path / "e", source="clip.mp4", headless=True)
+    with pytest.raises(KeyboardInterrupt):
+        exercise_over(exercise, _CtrlCAtOnce(), _NoPose(), model)
+    assert not list(tmp_path.rglob("*.json"))  # nothing was measured, so nothing is saved
