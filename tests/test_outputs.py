@@ -191,7 +191,7 @@ def test_ctrl_c_in_measure_exits_130_and_keeps_what_was_finished(tmp_path: Path)
     proc = subprocess.Popen(
         cmd, env=env, cwd=OUTSIDE, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(6.0)  # the model is loaded and frames are flowing; the 1620-frame clip takes far longer
+    time.sleep(9.0)  # the model is loaded (about 2 s) and frames are flowing; the 1620-frame clip takes far longer
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
