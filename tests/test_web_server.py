@@ -3,6 +3,7 @@ endpoint with good and bad input, and live sessions over the WebSocket with real
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 from collections.abc import Iterator
@@ -414,3 +415,61 @@ def test_an_uploaded_abduction_measures_with_the_full_model_standing_in_for_heav
     measured = json.loads((settings.data_dir / "results" / job["folder"] / "measurement.json").read_text())
     assert measured["model"]["variant"] == "full" and measured["model"]["note"] in job["message"]
     assert all(r["peak_deg"] is not None for r in measured["results"])
+
+
+def test_ctrl_c_on_serve_lets_a_running_live_session_save_first(tmp_path: Path) -> None:
+    """``romcam serve`` stopped with Ctrl-C while a page's exercise session runs: the server waits until the
+    session has written its record and history row, then exits 0."""
+    import asyncio
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from urllib.parse import parse_qs, urlparse
+
+    import websockets
+    from conftest import OUTSIDE, resolved_model
+
+    frames = read_frames(require(SAMPLES / "rendered_knee_trials_side_left.mp4"), limit=30)
+    h, w = frames[0].shape[:2]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db, data = tmp_path / "history.sqlite", tmp_path / "data"
+    command = [sys.executable, "-m", "romcam", "serve", "--no-browser", "--port", str(port), "--db", str(db)]
+    proc = subprocess.Popen(
+        [*command, "--data", str(data)], cwd=OUTSIDE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "ROMCAM_MODEL": str(resolved_model())}, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    token = parse_qs(urlparse(proc.stdout.readline().strip()).query)["token"][0]  # printed before it listens
+
+    async def session_then_ctrl_c() -> None:
+        url = f"ws://127.0.0.1:{port}/ws/exercise?exercise=squat&patient=P-stop&token={token}"
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                ws = await websockets.connect(url)
+                break
+            await asyncio.sleep(0.1)
+        async with ws:
+            await ws.send(json.dumps({"type": "start", "width": w, "height": h}))
+            for i, bgr in enumerate(frames):
+                await ws.send(_frame_message(bgr, i * 1000 / 30))
+                while json.loads(await ws.recv())["type"] != "state":
+                    pass
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal that runs the server
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    await ws.recv()
+
+    try:
+        asyncio.run(session_then_ctrl_c())
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    (saved,) = (data / "results").glob("*/session.json")
+    assert json.loads(saved.read_text())["frames"]["count"] == len(frames)
+    with History.open(db) as history:
+        assert [p.patient_id for p in history.patients()] == ["P-stop"]

@@ -165,6 +165,10 @@ class _MeasureDisplay:
         pass
 
 
+SAVE_WAIT_S = 60.0
+"""How long a page's connection waits, once it ends, for its session to be saved."""
+
+
 @dataclass
 class LiveRun:
     """One page's live session: a thread runs the use case over ``camera`` and publishes states, then the
@@ -213,3 +217,9 @@ class LiveRun:
     def stop(self) -> None:
         """The user stopped (or left): the loop ends after its current frame and saves what was done."""
         self.camera.close(stop=True)
+
+    def wait_saved(self, timeout_s: float = SAVE_WAIT_S) -> None:
+        """Wait (up to ``timeout_s``) until the session's thread has saved what was done and ended: the server
+        does not exit under a session that is still writing its record (Ctrl-C on ``romcam serve``)."""
+        if self.thread is not None:
+            self.thread.join(timeout_s)

@@ -203,6 +203,7 @@ async def _live(websocket: WebSocket, kind: str) -> None:
     finally:
         run.stop()  # the page left: the session ends and saves what was done
         sender.cancel()
+        await asyncio.to_thread(run.wait_saved)  # the server, told to stop, waits for this before it exits
 
 
 async def _receive_frames(
