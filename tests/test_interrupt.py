@@ -125,3 +125,11 @@ def test_ctrl_c_before_the_first_frame_is_an_interrupt_not_an_unreadable_source(
     with pytest.raises(KeyboardInterrupt):
         exercise_over(exercise, _CtrlCAtOnce(), _NoPose(), model)
     assert not list(tmp_path.rglob("*.json"))  # nothing was measured, so nothing is saved
+
+
+def test_ctrl_c_held_through_an_error_is_still_raised() -> None:
+    with pytest.raises(KeyboardInterrupt) as raised, ctrl_c_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        raise ValueError("the block failed after Ctrl-C")
+    assert isinstance(raised.value.__context__, ValueError)  # the error is kept as the context
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -246,8 +246,8 @@ def ctrl_c_held() -> Iterator[None]:
     ``KeyboardInterrupt`` raised in that wait left the call running on an image that Python then freed, and the
     process crashed (a segmentation fault instead of exit status 130 and the saved results). Inside the block a
     SIGINT is only noted; afterwards the handler that was in place (Python's, which raises ``KeyboardInterrupt``)
-    runs once for it. Outside the main thread (signals go to the main thread only), or when SIGINT is ignored
-    or left to the system's default, the block runs as it is."""
+    runs once for it, also when the block raised. Outside the main thread (signals go to the main thread only),
+    or when SIGINT is ignored or left to the system's default, the block runs as it is."""
     previous = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or not callable(previous):
         yield
@@ -256,10 +256,10 @@ def ctrl_c_held() -> Iterator[None]:
     signal.signal(signal.SIGINT, lambda _signum, frame: caught.append(frame))
     try:
         yield
-    finally:
+    finally:  # Ctrl-C wins over an error the block raised: the user asked to stop
         signal.signal(signal.SIGINT, previous)
-    if caught:
-        previous(signal.SIGINT, caught[0])
+        if caught:
+            previous(signal.SIGINT, caught[0])
 
 
 def release_freed_memory() -> None:
