@@ -281,6 +281,15 @@ def test_live_exercise_over_the_websocket_counts_as_romcam_exercise(
 # --- romcam serve as a user starts it ----------------------------------------------------------------------
 
 
+def _free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_serve_refuses_a_bad_or_busy_port_in_one_line(tmp_path: Path) -> None:
     import socket
 
@@ -299,7 +308,6 @@ def test_serve_refuses_a_bad_or_busy_port_in_one_line(tmp_path: Path) -> None:
 
 def test_serve_warns_when_it_listens_beyond_this_machine(tmp_path: Path) -> None:
     import os
-    import socket
     import subprocess
     import sys
 
@@ -311,9 +319,7 @@ def test_serve_warns_when_it_listens_beyond_this_machine(tmp_path: Path) -> None
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20")
     assert allowed_hosts("127.0.0.1") == ("127.0.0.1", "localhost", "::1")
     assert allowed_hosts("192.168.1.20")[-1] == "192.168.1.20"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     command = [sys.executable, "-m", "romcam", "serve", "--no-browser", "--host", "0.0.0.0", "--port", str(port)]
     proc = subprocess.Popen(
         [*command, "--data", str(tmp_path)], cwd=OUTSIDE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -423,7 +429,6 @@ def test_ctrl_c_on_serve_lets_a_running_live_session_save_first(tmp_path: Path) 
     import asyncio
     import os
     import signal
-    import socket
     import subprocess
     import sys
     from urllib.parse import parse_qs, urlparse
@@ -433,9 +438,7 @@ def test_ctrl_c_on_serve_lets_a_running_live_session_save_first(tmp_path: Path) 
 
     frames = read_frames(require(SAMPLES / "rendered_knee_trials_side_left.mp4"), limit=30)
     h, w = frames[0].shape[:2]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     db, data = tmp_path / "history.sqlite", tmp_path / "data"
     command = [sys.executable, "-m", "romcam", "serve", "--no-browser", "--port", str(port), "--db", str(db)]
     proc = subprocess.Popen(
