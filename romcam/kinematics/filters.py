@@ -170,9 +170,10 @@ def _valid_runs(finite: np.ndarray, pad: int) -> np.ndarray:
 def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, zi: np.ndarray, pad: int) -> None:
     """``sosfiltfilt(sos, x, padtype="odd", padlen=pad)`` of every run (column, start, stop) of ``flat``, in
     place: each run, extended by ``pad`` odd-reflected samples at both ends, is a row of one block, left-aligned;
-    the rows' tails after their ends do not reach back in a causal filter, and the backward pass reverses each
-    row within its own length. Rows are filled and read back by slices, one run at a time (a few dozen per
-    block; index arrays the size of the block would cost more); the reflections, a few samples per run, by index."""
+    the rows' tails after their ends do not reach back in a causal filter, and they hold the row's last value
+    through the backward pass (``hold_last_value``). Rows are filled and read back by slices, one run at a time
+    (a few dozen per block; index arrays the size of the block would cost more); the reflections, a few samples
+    per run, by index."""
     col, start, length = runs[:, 0], runs[:, 1], runs[:, 2] - runs[:, 1]
     width = length + 2 * pad
     x = np.zeros((len(runs), int(width.max())))
@@ -184,21 +185,21 @@ def _filter_runs(flat: np.ndarray, runs: np.ndarray, sos: np.ndarray, zi: np.nda
     x[rows, last + k] = 2.0 * x[rows, last] - x[rows, last - k]
     zi_rows = zi[:, None, :]
     y, _ = sosfilt(sos, x, axis=-1, zi=zi_rows * x[None, :, :1])
-    y = _reverse_rows(y, width)
-    y, _ = sosfilt(sos, y, axis=-1, zi=zi_rows * y[None, :, :1])
-    y = _reverse_rows(y, width)
+    hold_last_value(y, width)
+    y, _ = sosfilt(sos, y[:, ::-1], axis=-1, zi=zi_rows * y[None, :, -1:])
+    y = y[:, ::-1]
     for r, (c, a, n) in enumerate(zip(col.tolist(), start.tolist(), length.tolist(), strict=True)):
         flat[a : a + n, c] = y[r, pad : pad + n]
 
 
-def _reverse_rows(y: np.ndarray, width: np.ndarray) -> np.ndarray:
-    """Each row of ``y`` reversed within its own ``width`` (what lies beyond it: any value, nothing flows back)."""
-    if (width == y.shape[1]).all():  # rows of one length (a clip without gaps): a plain reversal
-        return np.ascontiguousarray(y[:, ::-1])
-    out = np.zeros_like(y)
-    for r, w in enumerate(width.tolist()):
-        out[r, :w] = y[r, w - 1 :: -1] if w > 0 else y[r, :0]
-    return out
+def hold_last_value(y: np.ndarray, width: np.ndarray) -> None:
+    """Set each row of ``y`` beyond its own ``width`` to its last value within it, in place. A row so extended
+    and reversed as a whole starts with a constant: a filter started in its steady state for that value
+    (``sosfilt_zi``) stays in it, so it meets the row's own end in the state it would have started there with,
+    and the rows of one block need no reversal each within its own length."""
+    if (width < y.shape[1]).any():
+        last = np.take_along_axis(y, (width - 1)[:, None], axis=1)
+        np.copyto(y, last, where=np.arange(y.shape[1]) >= width[:, None])
 
 
 def _smoothing_factor(dt_s: float, cutoff_hz: float) -> float:
