@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import mmap
+import os
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -163,6 +166,39 @@ def test_released_pages_leave_memory_and_read_back_the_same() -> None:
         np.testing.assert_array_equal(mapped, values)  # read again from the file
         release_rows(values, 0, rows)  # an array in memory is left alone
         assert float(values[-1, -1]) == rows * 2048 - 1
+
+
+LARGE_PAGES_AFTER_BLOCKS = """
+import numpy as np
+from romcam.kinematics.filters import FilterSettings
+from romcam.pipeline.offline import clean_offline
+from romcam.types import PoseSequence
+try:
+    from numpy._core import multiarray  # numpy 2
+except ImportError:
+    from numpy.core import multiarray  # numpy 1
+n = 600
+xy = 300.0 + np.random.default_rng(0).normal(0.0, 40.0, (n, 33, 2))
+sequence = PoseSequence(xy, np.zeros((n, 33, 3)), np.full((n, 33), 0.9), np.arange(n) / 30.0, 640, 480)
+clean_offline(sequence, FilterSettings(), block_frames=200, workers=1)
+print(multiarray._set_madvise_hugepage(True))  # returns the setting it replaces
+"""
+"""Cleans a recording in blocks in a fresh process, then prints whether numpy still advised large pages."""
+
+
+@pytest.mark.parametrize("variable", [None, "1", "0"])
+def test_cleaning_in_blocks_turns_off_large_pages_unless_the_user_chose(variable: str | None) -> None:
+    """numpy's advice to back new large arrays with transparent huge pages is off after a long recording is
+    cleaned (``small_pages_for_new_arrays``: their first writes were slow in a virtual machine); where the user set
+    ``NUMPY_MADVISE_HUGEPAGE``, it is what the user chose."""
+    env = {key: value for key, value in os.environ.items() if key != "NUMPY_MADVISE_HUGEPAGE"}
+    if variable is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = variable
+    run = subprocess.run(
+        [sys.executable, "-c", LARGE_PAGES_AFTER_BLOCKS], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[-1] == str(variable == "1")
 
 
 def test_tracks_at_a_block_start_come_from_as_far_back_as_needed() -> None:
