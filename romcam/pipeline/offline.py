@@ -307,11 +307,22 @@ def available_cores() -> int:
 def _map_blocks(work: Callable[[int, int], Any], bounds: list[tuple[int, int]], workers: int) -> list[Any]:
     """``work(start, stop)`` of every block on ``workers`` threads (numpy lets go of the interpreter lock while it
     computes; each block writes only its own frames)."""
-    workers = min(len(bounds), workers)
+    return _map(lambda ab: work(*ab), bounds, workers)
+
+
+def _map(work: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
+    """``work(item)`` of every item, in order, on up to ``workers`` threads."""
+    workers = min(len(items), workers)
     if workers <= 1:
-        return [work(a, b) for a, b in bounds]
+        return [work(item) for item in items]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda ab: work(*ab), bounds))
+        return list(pool.map(work, items))
+
+
+def references_px(lengths_px: list[np.ndarray], workers: int) -> list[float]:
+    """``clip_reference_px`` of each of a clip's length series, on ``workers`` threads: each is a partition of the
+    whole clip, which numpy runs without the interpreter lock (an hour: about 1 ms each, 25 of them)."""
+    return _map(clip_reference_px, lengths_px, workers)
 
 
 def visible_trunk_down(xy_px: np.ndarray, visibility: np.ndarray, min_visibility: float) -> np.ndarray:
@@ -401,11 +412,6 @@ def clip_labels(
 
     scans = _map_blocks(scan, bounds, workers)
     codes = np.concatenate([part.views for part in scans])
-    raw = RawScan(
-        codes,
-        np.concatenate([part.detected for part in scans]),
-        clip_reference_px(np.concatenate([part.trunk_px for part in scans])),
-    )
     swapped = np.zeros((len(sequence), len(groups)), dtype=bool)
     allowed = None
     if repair:
@@ -413,21 +419,24 @@ def clip_labels(
         for i in range(len(groups)):
             keep, swap, seen = (np.concatenate([part.costs[i][k] for part in scans]) for k in range(3))
             swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
-    visible_trunk_px = clip_reference_px(np.concatenate([part.visible_trunk_px for part in scans]))
-    return ClipLabels(dt_s, swapped, allowed, repaired_references_px(scans, swapped), visible_trunk_px, raw)
+    trunks = [np.concatenate([getattr(part, name) for part in scans]) for name in ("trunk_px", "visible_trunk_px")]
+    segments = repaired_lengths_px(scans, swapped)
+    trunk_px, visible_trunk_px, *segment_px = references_px([*trunks, *segments.values()], workers)
+    raw = RawScan(codes, np.concatenate([part.detected for part in scans]), trunk_px)
+    return ClipLabels(dt_s, swapped, allowed, dict(zip(segments, segment_px, strict=True)), visible_trunk_px, raw)
 
 
-def repaired_references_px(scans: list[BlockScan], swapped: np.ndarray) -> dict[tuple[str, str], float]:
-    """``clip_reference_px`` of each of ``GLITCH_SEGMENTS`` with the label swaps ``swapped`` (T, groups) applied:
+def repaired_lengths_px(scans: list[BlockScan], swapped: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+    """(T,) image lengths of each of ``GLITCH_SEGMENTS`` with the label swaps ``swapped`` (T, groups) applied:
     each frame's length from the pair its swap state gives the segment (``swapped_pair``), out of the blocks'
-    scans."""
-    references = {}
+    scans (their ``clip_reference_px`` are the reference lengths of the repaired labels)."""
+    lengths = {}
     for pair in GLITCH_SEGMENTS:
         as_labelled, as_swapped = (
             np.concatenate([part.segments_px[p] for part in scans]) for p in (pair, swapped_pair(pair))
         )
-        references[pair] = clip_reference_px(np.where(swapped[:, _limb_group(pair)], as_swapped, as_labelled))
-    return references
+        lengths[pair] = np.where(swapped[:, _limb_group(pair)], as_swapped, as_labelled)
+    return lengths
 
 
 @dataclass
@@ -576,8 +585,9 @@ def clean_in_blocks(
 
     _map_blocks(clean_and_keep, bounds, workers)
     # foreshortening needs the clip's reference lengths, known only now: judged from the stored lengths
-    trunk_px = clip_reference_px(trunks)  # trunk_length_px of the cleaned landmarks
-    clip_lengths = {pair: clip_reference_px(length) for pair, length in lengths.items()}
+    # the trunk's: trunk_length_px of the cleaned landmarks
+    trunk_px, *length_px = references_px([trunks, *lengths.values()], workers)
+    clip_lengths = dict(zip(lengths, length_px, strict=True))
     references = frame_evidence(
         xy[:1], np.zeros((1, xy.shape[1]), bool), None, reference_lengths_px, None, trunk_px, clip_lengths
     )
