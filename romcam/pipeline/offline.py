@@ -281,7 +281,7 @@ def small_pages_for_new_arrays() -> bool:
     A long recording's results (an hour's cleaned landmarks alone are 57 MB) are new memory, written once: in a
     virtual machine that hands freed memory back to its host, each 2 MB page's first write waited for the host,
     and a fresh process's first cleaning of an hour spent 0.5-0.8 s of system time in page faults after other work
-    had run in it (0.11-0.16 s with normal pages; ``bench/long.py``), against no measurable gain of large pages in
+    had run in it (0.08-0.16 s with normal pages; ``bench/long.py``), against no measurable gain of large pages in
     later runs. Done once per process, for the arrays allocated after it; False where numpy has no such switch."""
     if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
         return False
