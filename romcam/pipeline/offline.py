@@ -419,9 +419,10 @@ def clip_labels(
         for i in range(len(groups)):
             keep, swap, seen = (np.concatenate([part.costs[i][k] for part in scans]) for k in range(3))
             swapped[:, i] = swaps_from_costs((keep, swap, seen), allowed=allowed)
-    trunks = [np.concatenate([getattr(part, name) for part in scans]) for name in ("trunk_px", "visible_trunk_px")]
+    trunk = np.concatenate([part.trunk_px for part in scans])
+    visible_trunk = np.concatenate([part.visible_trunk_px for part in scans])
     segments = repaired_lengths_px(scans, swapped)
-    trunk_px, visible_trunk_px, *segment_px = references_px([*trunks, *segments.values()], workers)
+    trunk_px, visible_trunk_px, *segment_px = references_px([trunk, visible_trunk, *segments.values()], workers)
     raw = RawScan(codes, np.concatenate([part.detected for part in scans]), trunk_px)
     return ClipLabels(dt_s, swapped, allowed, dict(zip(segments, segment_px, strict=True)), visible_trunk_px, raw)
 
