@@ -10,7 +10,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, require
+from conftest import OUTSIDE, SAMPLES, require
 from test_sides import _swap_limbs, _walk
 
 from romcam.kinematics.filters import FilterSettings
@@ -195,7 +195,12 @@ def test_cleaning_in_blocks_turns_off_large_pages_unless_the_user_chose(variable
     if variable is not None:
         env["NUMPY_MADVISE_HUGEPAGE"] = variable
     run = subprocess.run(
-        [sys.executable, "-c", LARGE_PAGES_AFTER_BLOCKS], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", LARGE_PAGES_AFTER_BLOCKS],
+        env=env,
+        cwd=OUTSIDE,  # the installed romcam, not the checkout's
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split()[-1] == str(variable == "1")
