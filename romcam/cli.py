@@ -691,4 +691,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"romcam: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not caused_by_ctrl_c(exc):
+            raise
+        print("romcam: interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def caused_by_ctrl_c(exc: BaseException) -> bool:
+    """Whether Ctrl-C is behind ``exc``: Python reports a KeyboardInterrupt raised while a module defines a class
+    (e.g. matplotlib's, loaded on first use) as a RuntimeError caused by it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

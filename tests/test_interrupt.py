@@ -133,3 +133,64 @@ def test_ctrl_c_held_through_an_error_is_still_raised() -> None:
         raise ValueError("the block failed after Ctrl-C")
     assert isinstance(raised.value.__context__, ValueError)  # the error is kept as the context
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+_CTRL_C_WHILE_LOADING = textwrap.dedent(
+    """
+    import runpy, sys
+
+    class CtrlCAtScipy:  # Ctrl-C arrives while the command's modules load (scipy: about 0.3 s of it)
+        def find_spec(self, name, path=None, target=None):
+            if name == "scipy":
+                raise KeyboardInterrupt
+            return None
+
+    sys.meta_path.insert(0, CtrlCAtScipy())
+    if sys.argv[1] == "command":  # what the installed ``romcam`` script calls
+        from importlib.metadata import entry_points
+        (script,) = [e for e in entry_points(group="console_scripts") if e.name == "romcam"]
+        sys.exit(script.load()())
+    runpy.run_module("romcam", run_name="__main__", alter_sys=True)  # python -m romcam
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["command", "module"])
+def test_ctrl_c_while_the_modules_load_is_one_line_and_exit_130(how: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_WHILE_LOADING, how, "--help"],
+        cwd=OUTSIDE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 130, result.stderr[-2000:]
+    assert result.stderr == "romcam: interrupted\n"
+    assert result.stdout == ""  # --help was never reached
+
+
+def test_ctrl_c_that_python_wraps_in_another_error_is_still_an_interrupt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while a module defines a class (matplotlib's, loaded on the first plot) reaches ``main`` as a
+    RuntimeError caused by the KeyboardInterrupt: still one line and exit status 130."""
+    import romcam.cli as cli
+
+    class NamedOnCtrlC:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    def loads_a_module(args: object) -> int:
+        type("Axes", (), {"set_xticks": NamedOnCtrlC()})  # as a class body runs
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_models", loads_a_module)  # --verbose: stderr as it is
+    assert cli.main(["--verbose", "models", "list"]) == 130
+    assert capsys.readouterr().err == "romcam: interrupted\n"
+
+    def fails(args: object) -> int:
+        raise RuntimeError("a real failure")
+
+    monkeypatch.setattr(cli, "_cmd_models", fails)
+    with pytest.raises(RuntimeError, match="a real failure"):  # anything else still shows as it is
+        cli.main(["--verbose", "models", "list"])

@@ -112,6 +112,14 @@ def test_estimate_sequence_keeps_the_frames_before_ctrl_c_and_stops_reading() ->
     assert not _reader_threads()
 
 
+def test_ctrl_c_before_the_first_frame_is_raised_not_taken_for_an_unreadable_source() -> None:
+    frames = Frames(300)
+    with pytest.raises(KeyboardInterrupt):
+        estimate_sequence(frames, StopsAt(stop_s=0.0))
+    assert frames.read <= 1 + 2 + 1
+    assert not _reader_threads()
+
+
 def test_estimate_sequence_reads_every_frame_in_order() -> None:
     sequence, interrupted = estimate_sequence(Frames(250), StopsAt(stop_s=np.inf))
     assert not interrupted and sequence is not None

@@ -115,7 +115,9 @@ def estimate_sequence(
     progress: ProgressFn | None = None,
     spill_dir: Path | None = None,
 ) -> tuple[PoseSequence | None, bool]:
-    """Run ``estimator.estimate`` on every frame; returns the sequence and whether Ctrl-C cut it short.
+    """Run ``estimator.estimate`` on every frame; returns the sequence (None: no frame could be read) and whether
+    Ctrl-C cut it short. Ctrl-C before the first frame was measured raises ``KeyboardInterrupt``: there is
+    nothing to keep, and the source is not to blame.
 
     With ``spill_dir`` the landmarks go to disk as they come, in blocks (``SequenceBuilder``): memory does not
     grow with the recording's length while the model runs."""
@@ -129,9 +131,11 @@ def estimate_sequence(
                 if progress:
                     progress(len(collected), total)
     except KeyboardInterrupt:
+        if not len(collected):
+            raise
         interrupted = True
     if not len(collected):
-        return None, interrupted
+        return None, False
     return collected.build(), interrupted
 
 
