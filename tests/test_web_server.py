@@ -476,3 +476,49 @@ def test_ctrl_c_on_serve_lets_a_running_live_session_save_first(tmp_path: Path) 
     assert json.loads(saved.read_text())["frames"]["count"] == len(frames)
     with History.open(db) as history:
         assert [p.patient_id for p in history.patients()] == ["P-stop"]
+
+
+def test_ctrl_c_on_serve_finishes_the_running_upload_job_and_drops_the_queued_ones(tmp_path: Path) -> None:
+    """Two uploaded measurements, Ctrl-C while the first runs: the first is measured and saved, the second never
+    runs and its uploaded video is deleted with its folder, each said in a line; the server exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx2 as httpx
+    from conftest import OUTSIDE, resolved_model
+
+    clip = require(SAMPLES / "rendered_knee_trials_side_left.mp4")
+    port, data = _free_port(), tmp_path / "data"
+    command = [sys.executable, "-m", "romcam", "serve", "--no-browser", "--port", str(port), "--data", str(data)]
+    proc = subprocess.Popen(
+        [*command, "--db", str(tmp_path / "h")], cwd=OUTSIDE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "ROMCAM_MODEL": str(resolved_model())}, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split("open ", 1)[1].strip()  # printed before it listens
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    c.get(url).raise_for_status()  # the token's cookie
+                    break
+                time.sleep(0.1)
+            files = {"video": ("knee.mp4", clip.read_bytes(), "video/mp4")}
+            form = {"protocol": "knee_flexion", "side": "left"}
+            first, second = (c.post("/api/jobs?kind=measure", files=files, data=form).json() for _ in range(2))
+            while c.get(f"/api/jobs/{first['job_id']}").json()["state"] == "queued":
+                time.sleep(0.05)
+            assert c.get(f"/api/jobs/{second['job_id']}").json()["state"] == "queued"
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal that runs the server
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert (data / "results" / first["folder"] / "measurement.json").is_file()
+    assert not (data / "results" / first["folder"] / "input").exists()  # its upload deleted when it ended
+    assert not (data / "results" / second["folder"]).exists()
+    assert f"romcam: stopping: queued job {second['folder']} dropped, its uploaded videos deleted" in err
+    assert f"romcam: stopping: waiting for the running job {first['folder']} to finish" in err

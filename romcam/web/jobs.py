@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,8 +28,9 @@ from romcam.pose.models import DEFAULT_VARIANT
 
 @dataclass
 class JobState:
-    """What the page polls: state ("queued", "running", "done", "failed"), progress 0..1, a one-line message,
-    the result folder (under the results root) and the files written there."""
+    """What the page polls: state ("queued", "running", "done", "failed"; "dropped": the server stopped before it
+    ran), progress 0..1, a one-line message, the result folder (under the results root) and the files written
+    there."""
 
     job_id: str
     kind: str
@@ -71,6 +72,7 @@ class JobRunner:
         self.results_dir, self.db = results_dir, db
         self.model, self.model_variant = model, model_variant
         self.jobs: dict[str, JobState] = {}
+        self._futures: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="romcam-job")
 
@@ -94,10 +96,36 @@ class JobRunner:
             return self.jobs.get(job_id)
 
     def submit_measure(self, job: JobState, config: MeasureConfig, keep_video: bool) -> None:
-        self._pool.submit(self._run, job, lambda: self._measure(job, config), Path(config.source).parent, keep_video)
+        self._submit(job, lambda: self._measure(job, config), Path(config.source).parent, keep_video)
 
     def submit_batch(self, job: JobState, config: BatchConfig, keep_video: bool) -> None:
-        self._pool.submit(self._run, job, lambda: self._batch(job, config), Path(config.inputs[0]), keep_video)
+        self._submit(job, lambda: self._batch(job, config), Path(config.inputs[0]), keep_video)
+
+    def _submit(self, job: JobState, work: Any, uploads: Path, keep_video: bool) -> None:
+        future = self._pool.submit(self._run, job, work, uploads, keep_video)
+        with self._lock:
+            self._futures[job.job_id] = future
+
+    def running(self) -> JobState | None:
+        """The job under way, if any."""
+        with self._lock:
+            return next((job for job in self.jobs.values() if job.state == "running"), None)
+
+    def drop_queued(self) -> list[JobState]:
+        """Take no more jobs and drop the queued ones with their folders (their uploads: nothing was measured from
+        them, and a job that never ran keeps no uploaded video); the running one goes on (``wait``). Returns the
+        dropped jobs."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            dropped = [self.jobs[job_id] for job_id, future in self._futures.items() if future.cancelled()]
+        for job in dropped:
+            job.state, job.message = "dropped", "the server stopped before this job started"
+            shutil.rmtree(self.results_dir / job.folder, ignore_errors=True)
+        return dropped
+
+    def wait(self) -> None:
+        """Wait until the running job has finished."""
+        self._pool.shutdown(wait=True)
 
     def _run(self, job: JobState, work: Any, uploads: Path, keep_video: bool) -> None:
         job.state = "running"

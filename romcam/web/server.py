@@ -9,8 +9,11 @@ cookie the first page sets); without it: 403. Only the host names the server was
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from importlib import resources
@@ -33,6 +36,8 @@ from romcam.web import api
 from romcam.web.camera import FrameError, parse_frame_message
 from romcam.web.jobs import JobRunner
 from romcam.web.live import LiveRun
+
+log = logging.getLogger("romcam")
 
 COOKIE = "romcam_token"
 HEADER = "x-romcam-token"
@@ -238,6 +243,20 @@ async def _live_measure(websocket: WebSocket) -> None:
     await _live(websocket, "measure")
 
 
+@contextlib.asynccontextmanager
+async def _finish_jobs_on_stop(app: Starlette) -> AsyncIterator[None]:
+    """When the server stops (Ctrl-C): upload jobs still queued are dropped with their uploads, and the running one
+    finishes before the process ends (``JobRunner``), each said in a line."""
+    yield
+    runner: JobRunner = app.state.jobs
+    for job in runner.drop_queued():
+        log.warning("stopping: queued job %s dropped, its uploaded videos deleted", job.folder)
+    running = runner.running()
+    if running is not None:
+        log.warning("stopping: waiting for the running job %s to finish", running.folder)
+    await asyncio.to_thread(runner.wait)
+
+
 def create_app(settings: ServeSettings) -> Starlette:
     """The app for ``settings`` (``settings.token`` must be set)."""
     if not settings.token:
@@ -262,7 +281,7 @@ def create_app(settings: ServeSettings) -> Starlette:
         Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.hosts)),
         Middleware(TokenGate, token=settings.token),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=_finish_jobs_on_stop)
     app.state.settings = settings
     app.state.jobs = JobRunner(settings.data_dir / "results", settings.db, settings.model, settings.model_variant)
     return app
