@@ -66,6 +66,30 @@ def test_video_that_does_not_fit_is_an_error_not_an_unplayable_file(tiny_disk: P
     assert list(tiny_disk.iterdir()) == []
 
 
+@pytest.mark.parametrize("pyav", [True, False])
+def test_annotated_video_is_h264_with_pyav_else_mpeg4_with_a_warning(
+    tmp_path: Path, pyav: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import cv2
+
+    pytest.importorskip("av") if pyav else monkeypatch.setitem(sys.modules, "av", None)  # None: "import av" fails
+    path = tmp_path / "annotated.mp4"
+    writer = AnnotatedVideoWriter(path, 30.0, 321, 241)  # odd sizes: H.264 needs even ones
+    frames = [np.full((241, 321, 3), 40 * i, dtype=np.uint8) for i in range(6)]  # grey levels 0..200
+    for frame in frames:
+        writer.write(frame)
+    writer.close()
+    assert writer.codec == ("h264" if pyav else "mp4v")
+    assert ("MPEG-4 Part 2, which browsers do not play" in caplog.text) is not pyav
+    capture = cv2.VideoCapture(str(path))
+    read = [capture.read()[1] for _ in range(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))]
+    capture.release()
+    assert len(read) == len(frames)
+    assert read[0].shape == (240, 320, 3)  # even sizes (the last row and column go; OpenCV's MPEG-4 does the same)
+    levels = [float(np.median(frame)) for frame in read]
+    np.testing.assert_allclose(levels, [40.0 * i for i in range(6)], atol=4.0)  # each frame, in order
+
+
 def test_analyze_into_a_used_folder_leaves_no_earlier_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
