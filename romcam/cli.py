@@ -681,9 +681,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RomcamError as exc:
         print(f"romcam: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("romcam: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head): no message
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -691,7 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"romcam: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 1
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C, as it is or wrapped in another error; anything else as it is
         if not caused_by_ctrl_c(exc):
             raise
         print("romcam: interrupted", file=sys.stderr)

@@ -585,8 +585,8 @@ def clean_in_blocks(
         sequence.release_pages(a, b)
 
     _map_blocks(clean_and_keep, bounds, workers)
-    # foreshortening needs the clip's reference lengths, known only now: judged from the stored lengths
-    # the trunk's: trunk_length_px of the cleaned landmarks
+    # foreshortening needs the clip's reference lengths, known only now: judged from the stored lengths (the
+    # trunk's are trunk_length_px of the cleaned landmarks)
     trunk_px, *length_px = references_px([trunks, *lengths.values()], workers)
     clip_lengths = dict(zip(lengths, length_px, strict=True))
     references = frame_evidence(
